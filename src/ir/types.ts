@@ -1,0 +1,137 @@
+// The intermediate representation: what the data plane serves. Plain,
+// JSON-serialisable data with no Gateway API objects in it, so it can be sent
+// to worker processes or data-plane pods unchanged.
+
+export const IR_VERSION = 1;
+
+export interface IRConfig {
+  irVersion: typeof IR_VERSION;
+  /** One server per bound (address, port). */
+  servers: IRServer[];
+  /** Upstream clusters referenced by name from route actions. */
+  clusters: Record<string, IRCluster>;
+}
+
+export interface IRServer {
+  /** `address:port`; unique within the config. */
+  id: string;
+  address: string;
+  port: number;
+  protocol: 'HTTP' | 'HTTPS';
+  /** `namespace/name` of the Gateway that owns the socket, for logs and metrics. */
+  owner: string;
+  /** Present when protocol is HTTPS. */
+  tls?: IRServerTLS;
+  /**
+   * Virtual hosts, most specific first: exact hostnames, then wildcards by
+   * length, then `*`. A request uses the first virtual host its Host matches
+   * and never falls through to a less specific one.
+   */
+  virtualHosts: IRVirtualHost[];
+}
+
+export interface IRServerTLS {
+  /**
+   * Certificates selected by SNI: the first whose hostname pattern matches
+   * (same specificity order as virtual hosts); the first entry is also the
+   * default for clients that send no SNI or an unknown name.
+   */
+  certificates: IRCertificate[];
+}
+
+export interface IRCertificate {
+  /** Exact name, `*.suffix`, or `*` for any. */
+  hostname: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface IRVirtualHost {
+  /** Exact name, `*.suffix` (matches one or more labels), or `*`. */
+  hostname: string;
+  /** Rules in precedence order; the first whose match accepts the request wins. */
+  routes: IRRoute[];
+}
+
+export interface IRRoute {
+  /** Stable identifier: `httproute/<ns>/<name>/rule/<i>/match/<j>`. */
+  name: string;
+  match: IRMatch;
+  /** Applied to the request before forwarding, in order. */
+  requestHeaders?: IRHeaderMutation;
+  action: IRAction;
+}
+
+export interface IRMatch {
+  path: { type: 'Exact' | 'PathPrefix' | 'RegularExpression'; value: string };
+  headers?: IRStringMatch[];
+  queryParams?: IRStringMatch[];
+  method?: string;
+}
+
+export interface IRStringMatch {
+  /** Header names are lower-cased by the translator; query names are kept as is. */
+  name: string;
+  type: 'Exact' | 'RegularExpression';
+  value: string;
+}
+
+export interface IRHeaderMutation {
+  /** Names lower-cased. */
+  set?: { name: string; value: string }[];
+  add?: { name: string; value: string }[];
+  remove?: string[];
+}
+
+export type IRAction = IRForwardAction | IRRedirectAction | IRDirectResponseAction;
+
+export interface IRForwardAction {
+  type: 'forward';
+  /** Weighted choice; weight-0 entries are omitted by the translator. */
+  backends: IRWeightedBackend[];
+}
+
+export interface IRWeightedBackend {
+  weight: number;
+  /** Cluster name, or absent when the backendRef is invalid: such picks answer `invalidStatus`. */
+  cluster?: string;
+  /** Status served when this backend is picked but invalid (500 per spec). */
+  invalidStatus?: number;
+}
+
+export interface IRRedirectAction {
+  type: 'redirect';
+  statusCode: number;
+  /** Absent: keep the request's scheme. */
+  scheme?: string;
+  /** Absent: keep the request's host (without its port). */
+  hostname?: string;
+  /**
+   * Port for Location, resolved by the translator per spec (explicit port,
+   * else the scheme's well-known port, else the listener's). The data plane
+   * leaves it out of Location when it is the default for the final scheme.
+   */
+  port?: number;
+}
+
+export interface IRDirectResponseAction {
+  type: 'directResponse';
+  status: number;
+  body?: string;
+}
+
+export interface IRCluster {
+  /** `namespace/service:port`. */
+  name: string;
+  protocol: 'http1';
+  endpoints: IREndpoint[];
+}
+
+export interface IREndpoint {
+  address: string;
+  port: number;
+}
+
+export function emptyIR(): IRConfig {
+  return { irVersion: IR_VERSION, servers: [], clusters: {} };
+}

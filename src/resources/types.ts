@@ -1,0 +1,227 @@
+// Kubernetes objects as the providers hand them to the translator. Only the
+// fields Archway reads are typed; everything arrives already schema-validated.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface KubeObject<K extends string = string, S = unknown> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec?: S;
+  /** Where the object came from (file:line for the file provider), for messages. */
+  source?: string;
+}
+
+// ---- Gateway API ---------------------------------------------------------
+
+export interface LocalObjectReference { group: string; kind: string; name: string }
+
+export interface GatewayClassSpec {
+  controllerName: string;
+  parametersRef?: { group: string; kind: string; name: string; namespace?: string };
+  description?: string;
+}
+export type GatewayClass = KubeObject<'GatewayClass', GatewayClassSpec>;
+
+export interface SecretObjectReference { group?: string; kind?: string; name: string; namespace?: string }
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface RouteGroupKind { group?: string; kind: string }
+
+export interface AllowedRoutes {
+  namespaces?: { from?: 'All' | 'Same' | 'Selector' | 'None'; selector?: LabelSelector };
+  kinds?: RouteGroupKind[];
+}
+
+export interface ListenerSpec {
+  name: string;
+  hostname?: string;
+  port: number;
+  protocol: string;
+  tls?: {
+    mode?: 'Terminate' | 'Passthrough';
+    certificateRefs?: SecretObjectReference[];
+    options?: Record<string, string>;
+  };
+  allowedRoutes?: AllowedRoutes;
+}
+
+export interface GatewaySpec {
+  gatewayClassName: string;
+  listeners: ListenerSpec[];
+  addresses?: { type?: string; value?: string }[];
+  infrastructure?: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    parametersRef?: { group: string; kind: string; name: string };
+  };
+}
+export type Gateway = KubeObject<'Gateway', GatewaySpec>;
+
+export interface ParentReference {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name: string;
+  sectionName?: string;
+  port?: number;
+}
+
+export interface HTTPHeader { name: string; value: string }
+export interface HTTPHeaderFilter { set?: HTTPHeader[]; add?: HTTPHeader[]; remove?: string[] }
+
+export interface HTTPPathModifier {
+  type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  replaceFullPath?: string;
+  replacePrefixMatch?: string;
+}
+
+export interface HTTPRouteFilter {
+  type: string;
+  requestHeaderModifier?: HTTPHeaderFilter;
+  responseHeaderModifier?: HTTPHeaderFilter;
+  requestRedirect?: {
+    scheme?: string;
+    hostname?: string;
+    path?: HTTPPathModifier;
+    port?: number;
+    statusCode?: number;
+  };
+  urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
+  requestMirror?: {
+    backendRef: BackendObjectReference;
+    percent?: number;
+    fraction?: { numerator: number; denominator?: number };
+  };
+  extensionRef?: LocalObjectReference;
+}
+
+export interface BackendObjectReference {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+}
+
+export interface HTTPBackendRef extends BackendObjectReference {
+  weight?: number;
+  filters?: HTTPRouteFilter[];
+}
+
+export interface HTTPRouteMatch {
+  path?: { type?: 'Exact' | 'PathPrefix' | 'RegularExpression'; value?: string };
+  headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
+  queryParams?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
+  method?: string;
+}
+
+export interface HTTPRouteRule {
+  name?: string;
+  matches?: HTTPRouteMatch[];
+  filters?: HTTPRouteFilter[];
+  backendRefs?: HTTPBackendRef[];
+  timeouts?: { request?: string; backendRequest?: string };
+}
+
+export interface HTTPRouteSpec {
+  parentRefs?: ParentReference[];
+  hostnames?: string[];
+  rules?: HTTPRouteRule[];
+}
+export type HTTPRoute = KubeObject<'HTTPRoute', HTTPRouteSpec>;
+
+export interface ReferenceGrantSpec {
+  from: { group: string; kind: string; namespace: string }[];
+  to: { group: string; kind: string; name?: string }[];
+}
+export type ReferenceGrant = KubeObject<'ReferenceGrant', ReferenceGrantSpec>;
+
+// ---- core / discovery -----------------------------------------------------
+
+export type Namespace = KubeObject<'Namespace', unknown>;
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: string;
+  appProtocol?: string;
+}
+export interface ServiceSpec {
+  type?: string;
+  clusterIP?: string;
+  externalName?: string;
+  ports?: ServicePort[];
+  selector?: Record<string, string>;
+}
+export type Service = KubeObject<'Service', ServiceSpec>;
+
+export interface EndpointSlice extends KubeObject<'EndpointSlice', never> {
+  addressType?: string;
+  endpoints?: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  }[];
+  ports?: { name?: string; port?: number; protocol?: string; appProtocol?: string }[];
+}
+
+export interface Secret extends KubeObject<'Secret', never> {
+  type?: string;
+  /** Decoded values: the provider turns base64 `data` and `stringData` into text. */
+  data?: Record<string, string>;
+}
+
+/** Everything the translator sees, at one instant. */
+export interface Snapshot {
+  gatewayClasses: GatewayClass[];
+  gateways: Gateway[];
+  httpRoutes: HTTPRoute[];
+  referenceGrants: ReferenceGrant[];
+  namespaces: Namespace[];
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  secrets: Secret[];
+}
+
+export function emptySnapshot(): Snapshot {
+  return {
+    gatewayClasses: [], gateways: [], httpRoutes: [], referenceGrants: [],
+    namespaces: [], services: [], endpointSlices: [], secrets: [],
+  };
+}
+
+/** Maps a Kubernetes kind to the snapshot collection that holds it. */
+export const SNAPSHOT_KINDS = {
+  GatewayClass: 'gatewayClasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httpRoutes',
+  ReferenceGrant: 'referenceGrants',
+  Namespace: 'namespaces',
+  Service: 'services',
+  EndpointSlice: 'endpointSlices',
+  Secret: 'secrets',
+} as const satisfies Record<string, keyof Snapshot>;
+
+export type SnapshotKind = keyof typeof SNAPSHOT_KINDS;
