@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createServer } from 'node:net';
+
+// Every child runs in its own process group so that anything it forks dies
+// with it; the groups are killed on normal exit, on failure and on signals.
+
+const tracked = new Set<Tracked>();
+const exitHooks: (() => void)[] = [];
+let hooksInstalled = false;
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const t of tracked) killGroup(t.child, 'SIGKILL');
+    for (const hook of exitHooks) hook();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      process.stderr.write(`\nconformance: ${signal}, stopping\n`);
+      process.exit(130);
+    });
+  }
+}
+
+/** Registers synchronous cleanup (e.g. removing the temp dir) for any exit path. */
+export function onExit(hook: () => void): void {
+  installHooks();
+  exitHooks.push(hook);
+}
+
+/** A child that keeps the last lines of its stdout and stderr for error messages. */
+export class Tracked {
+  private readonly tail: string[] = [];
+  private readonly exit: Promise<void>;
+
+  constructor(readonly child: ChildProcess, readonly label: string, echoTo?: NodeJS.WritableStream) {
+    this.exit = new Promise((resolve) => child.once('exit', () => resolve()));
+    const keep = (chunk: Buffer) => {
+      echoTo?.write(chunk);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        this.tail.push(line);
+        if (this.tail.length > 40) this.tail.shift();
+      }
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  output(): string {
+    return this.tail.join('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    killGroup(this.child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(this.child, 'SIGKILL'), 2_000);
+    await this.exit;
+    clearTimeout(timer);
+  }
+}
+
+export function spawnTracked(label: string, command: string, args: string[], opts: SpawnOptions & { echoTo?: NodeJS.WritableStream } = {}): Tracked {
+  installHooks();
+  const { echoTo, ...spawnOpts } = opts;
+  const child = spawn(command, args, { ...spawnOpts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const t = new Tracked(child, label, echoTo);
+  tracked.add(t);
+  child.once('exit', () => tracked.delete(t));
+  return t;
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...tracked].map((t) => t.stop()));
+}
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}

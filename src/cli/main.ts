@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { startAdminServer } from '../admin/server.js';
+import { DataPlane } from '../dataplane/index.js';
+import { startEchoServer } from '../echo/index.js';
+import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
+import { AddressPool } from '../runtime/address-pool.js';
+import { Controller } from '../runtime/controller.js';
+import { createMetrics } from '../runtime/metrics.js';
+import { createLogger } from '../util/log.js';
+
+export const CONTROLLER_NAME = 'archway.dev/gateway-controller';
+const DRAIN_TIMEOUT_MS = 10_000;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Values, positionals: string[]): Promise<number | void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'serve traffic for the Gateway API resources in a file or directory, reloading on change',
+    usage: `archway serve --config <file|dir> [options]
+
+Options:
+  --config PATH         YAML/JSON file or directory of Kubernetes resources (required)
+  --admin HOST:PORT     admin server for /status /config /healthz /readyz /metrics (default 127.0.0.1:9901)
+  --bind-address IP     address for Gateways without spec.addresses (default 0.0.0.0)
+  --address-pool CIDR   give each Gateway without spec.addresses its own address from this IPv4 range
+  --log-level LEVEL     trace, debug, info, warn, error (default info)`,
+    options: {
+      config: { type: 'string' },
+      admin: { type: 'string', default: '127.0.0.1:9901' },
+      'bind-address': { type: 'string', default: '0.0.0.0' },
+      'address-pool': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+    run: (v) => serve(v),
+  },
+  validate: {
+    summary: 'check resources without serving; exits 1 and lists every problem as file:line: message',
+    usage: 'archway validate <file|dir>',
+    options: {},
+    run: async (_v, positionals) => {
+      if (positionals.length !== 1) throw new UsageError('validate takes exactly one path');
+      const result = await loadConfig(positionals[0]!);
+      for (const p of result.problems) console.log(formatProblem(p));
+      const count = Object.values(result.snapshot).reduce((n, list) => n + list.length, 0);
+      if (result.problems.length > 0) {
+        console.log(`${result.problems.length} problem(s) found; ${count} valid object(s)`);
+        return 1;
+      }
+      console.log(`ok: ${count} object(s)`);
+      return 0;
+    },
+  },
+  echo: {
+    summary: 'run an echo backend answering every request with JSON describing it',
+    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME]`,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string', default: '0.0.0.0' },
+      namespace: { type: 'string' },
+      service: { type: 'string' },
+      pod: { type: 'string' },
+    },
+    run: async (v) => {
+      const port = parsePort(v.port, '--port');
+      const echo = await startEchoServer({
+        port, host: v.host as string, namespace: v.namespace as string | undefined,
+        service: v.service as string | undefined, pod: v.pod as string | undefined,
+      });
+      console.log(`echo listening on ${v.host}:${echo.port}`);
+      await untilSignal();
+      await echo.close();
+    },
+  },
+};
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topLevelHelp());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`unknown command ${JSON.stringify(name)}\n\n${topLevelHelp()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`${command.summary}\n\nUsage: ${command.usage}`);
+    return 0;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    return (await command.run(values, positionals)) ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${(err as Error).message}\n\nUsage: ${command.usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function topLevelHelp(): string {
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)}${c.summary}`);
+  return `archway ${packageVersion()} - Kubernetes Gateway API gateway\n\nUsage: archway <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'archway <command> --help' for a command's options.`;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function parsePort(value: unknown, flag: string): number {
+  const port = Number(value);
+  if (typeof value !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`${flag} must be a port number between 0 and 65535`);
+  }
+  return port;
+}
+
+function parseHostPort(value: string, flag: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  if (i <= 0) throw new UsageError(`${flag} must be HOST:PORT`);
+  return { host: value.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: parsePort(value.slice(i + 1), flag) };
+}
+
+async function serve(v: Values): Promise<number> {
+  if (typeof v.config !== 'string') throw new UsageError('--config is required');
+  const admin = parseHostPort(v.admin as string, '--admin');
+  let pool: AddressPool | undefined;
+  try {
+    pool = typeof v['address-pool'] === 'string' ? new AddressPool(v['address-pool']) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const logger = createLogger(v['log-level'] as string);
+  const metrics = createMetrics();
+  const dataPlane = new DataPlane({ logger });
+  const controller = new Controller({
+    logger, controllerName: CONTROLLER_NAME, bindAddress: v['bind-address'] as string, addressPool: pool, dataPlane, metrics,
+  });
+  const adminServer = await startAdminServer(controller, metrics.registry, admin.host, admin.port);
+  logger.info({ admin: `${adminServer.address.host}:${adminServer.address.port}` }, 'admin server listening');
+
+  const provider = new FileProvider(v.config, { logger });
+  const report = (problems: { file: string; line?: number; message: string }[]) => {
+    for (const p of problems) logger.warn({ problem: formatProblem(p) }, 'configuration problem');
+  };
+  provider.onChange((result) => {
+    report(result.problems);
+    void controller.submit(result.snapshot);
+  });
+  const initial = await provider.start();
+  report(initial.problems);
+  await controller.submit(initial.snapshot);
+
+  const signal = await untilSignal();
+  logger.info({ signal }, 'draining');
+  await provider.close();
+  await dataPlane.shutdown(DRAIN_TIMEOUT_MS);
+  await adminServer.close();
+  return 0;
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

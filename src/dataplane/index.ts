@@ -1,0 +1,143 @@
+// The data plane: serves an IRConfig. Knows nothing of Gateway API objects.
+
+import type { IRConfig, IRServer } from '../ir/types.js';
+import type { Logger } from '../util/log.js';
+import { ClusterRegistry } from './clusters.js';
+import { Listener, type CompiledServer } from './listener.js';
+import { compileRouteTable } from './router.js';
+import { Counters, type DataPlaneStats } from './stats.js';
+import { compileTls } from './tls.js';
+
+export type { DataPlaneStats } from './stats.js';
+
+export interface DataPlaneOptions {
+  logger: Logger;
+}
+
+export interface ServerFailure {
+  serverId: string;
+  owner: string;
+  error: string;
+}
+
+export interface ApplyResult {
+  failures: ServerFailure[];
+}
+
+export class DataPlane {
+  private readonly logger: Logger;
+  private readonly counters = new Counters();
+  private readonly clusters = new ClusterRegistry();
+  private readonly listeners = new Map<string, Listener>();
+  /** Applies run one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(opts: DataPlaneOptions) {
+    this.logger = opts.logger;
+  }
+
+  /**
+   * Compiles the IR and swaps it in. A server whose routes or certificates do
+   * not compile, or whose socket cannot be bound, is reported in `failures`
+   * and keeps its previous configuration (or stays closed if it had none);
+   * a bind failure is retried on the next apply.
+   */
+  apply(ir: IRConfig): Promise<ApplyResult> {
+    const run = this.queue.then(() => this.applyNow(ir));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  boundPort(serverId: string): number | undefined {
+    return this.listeners.get(serverId)?.port();
+  }
+
+  stats(): DataPlaneStats {
+    return this.counters.snapshot();
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    await this.queue;
+    const listeners = [...this.listeners.values()];
+    this.listeners.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = Promise.all(listeners.map((l) => l.close()));
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([drained, expired]);
+    clearTimeout(timer);
+    for (const l of listeners) l.destroyConnections();
+    await drained;
+    this.clusters.destroyAll();
+  }
+
+  private async applyNow(ir: IRConfig): Promise<ApplyResult> {
+    if (this.stopped) throw new Error('data plane has been shut down');
+    const failures: ServerFailure[] = [];
+    const fail = (s: IRServer, err: unknown): void => {
+      const error = err instanceof Error ? err.message : String(err);
+      failures.push({ serverId: s.id, owner: s.owner, error });
+      this.logger.warn({ server: s.id, owner: s.owner, error }, 'server configuration rejected');
+    };
+
+    const retiredPools = this.clusters.update(ir.clusters);
+    const compiled: CompiledServer[] = [];
+    for (const s of ir.servers) {
+      try {
+        compiled.push(this.compile(s));
+      } catch (err) {
+        fail(s, err);
+      }
+    }
+
+    // Swap every surviving listener in one synchronous step.
+    const toOpen: CompiledServer[] = [];
+    const replaced: Listener[] = [];
+    for (const c of compiled) {
+      const existing = this.listeners.get(c.ir.id);
+      if (existing?.accepts(c.ir)) {
+        existing.update(c);
+      } else {
+        if (existing) {
+          this.listeners.delete(c.ir.id);
+          replaced.push(existing);
+        }
+        toOpen.push(c);
+      }
+    }
+    const wanted = new Set(ir.servers.map((s) => s.id));
+    for (const [id, l] of this.listeners) {
+      if (!wanted.has(id)) {
+        this.listeners.delete(id);
+        replaced.push(l);
+      }
+    }
+    for (const pool of retiredPools) pool.retire();
+    // Closed before opening: a new server may want the address an old one held.
+    for (const l of replaced) void l.close();
+    if (replaced.length > 0 && toOpen.length > 0) await new Promise(setImmediate);
+
+    await Promise.all(
+      toOpen.map(async (c) => {
+        const l = new Listener(c, this.logger, this.counters);
+        try {
+          await l.listen();
+          this.listeners.set(c.ir.id, l);
+        } catch (err) {
+          fail(c.ir, err);
+        }
+      }),
+    );
+    return { failures };
+  }
+
+  private compile(s: IRServer): CompiledServer {
+    const previous = this.listeners.get(s.id);
+    const table = compileRouteTable(s, (name) => this.clusters.get(name));
+    const tls = s.protocol === 'HTTPS' ? compileTls(s.tls, previous?.compiledTls()) : undefined;
+    return { ir: s, table, tls };
+  }
+}

@@ -1,0 +1,232 @@
+// One bound socket (IRServer) and the dispatch of its requests. The route
+// table is a field swapped by update(); a request reads it once on arrival,
+// so an apply never changes the routing of a request already in progress.
+
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { IRServer } from '../ir/types.js';
+import type { Logger } from '../util/log.js';
+import { forward, type ProxySite } from './proxy.js';
+import { sendLocal } from './respond.js';
+import {
+  pickBackend,
+  selectRoute,
+  selectVirtualHost,
+  type CompiledAction,
+  type CompiledHeaderMutation,
+  type MatchInput,
+  type RouteTable,
+} from './router.js';
+import type { Counters } from './stats.js';
+import { selectContext, TLS_SERVER_DEFAULTS, type CompiledTls } from './tls.js';
+
+/** An IRServer whose routes and certificates have been compiled. */
+export interface CompiledServer {
+  ir: IRServer;
+  table: RouteTable;
+  tls: CompiledTls | undefined;
+}
+
+const kListener = Symbol('listener');
+type TrackedResponse = ServerResponse & { [kListener]?: Listener };
+
+export class Listener implements ProxySite {
+  readonly id: string;
+  readonly scheme: 'http' | 'https';
+  readonly logger: Logger;
+  readonly counters: Counters;
+  closing = false;
+  private ir: IRServer;
+  private table: RouteTable;
+  private tls: CompiledTls | undefined;
+  private readonly server: Server;
+  private closed: Promise<void> | undefined;
+
+  constructor(compiled: CompiledServer, logger: Logger, counters: Counters) {
+    this.id = compiled.ir.id;
+    this.ir = compiled.ir;
+    this.table = compiled.table;
+    this.tls = compiled.tls;
+    this.scheme = compiled.ir.protocol === 'HTTPS' ? 'https' : 'http';
+    this.logger = logger.child({ server: this.id, owner: compiled.ir.owner });
+    this.counters = counters;
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    if (compiled.tls) {
+      this.server = createHttpsServer(
+        {
+          ...compiled.tls.defaultOptions,
+          ...TLS_SERVER_DEFAULTS,
+          SNICallback: (servername, cb) => cb(null, this.contextFor(servername)),
+        },
+        onRequest,
+      );
+    } else {
+      this.server = createHttpServer(onRequest);
+    }
+    this.server.on('clientError', onClientError);
+  }
+
+  /** Whether `next` can be served by this socket without rebinding it. */
+  accepts(next: IRServer): boolean {
+    return next.protocol === this.ir.protocol && next.address === this.ir.address && next.port === this.ir.port;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host: this.ir.address, port: this.ir.port }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.logger.error({ err }, 'server error'));
+        resolve();
+      });
+    });
+  }
+
+  /** Synchronous, so that all listeners of one apply switch together. */
+  update(next: CompiledServer): void {
+    this.ir = next.ir;
+    this.table = next.table;
+    if (next.tls && next.tls !== this.tls) {
+      (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext(next.tls.defaultOptions);
+    }
+    this.tls = next.tls;
+  }
+
+  compiledTls(): CompiledTls | undefined {
+    return this.tls;
+  }
+
+  port(): number | undefined {
+    const addr = this.server.address() as AddressInfo | null;
+    return addr?.port;
+  }
+
+  /** Stops accepting; resolves once every connection has ended. */
+  close(): Promise<void> {
+    this.closed ??= new Promise((resolve) => {
+      this.closing = true;
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+    return this.closed;
+  }
+
+  closeIdleConnections(): void {
+    this.server.closeIdleConnections();
+  }
+
+  /** Ends whatever close() is still waiting for. */
+  destroyConnections(): void {
+    this.server.closeAllConnections();
+  }
+
+  private contextFor(servername: string): SecureContext | undefined {
+    return this.tls && selectContext(this.tls, servername);
+  }
+
+  private handle(req: IncomingMessage, res: TrackedResponse): void {
+    const table = this.table;
+    this.counters.requestStarted();
+    res[kListener] = this;
+    res.once('close', onResponseClose);
+
+    const target = originForm(req.url ?? '/');
+    const q = target.indexOf('?');
+    const input: MatchInput = {
+      req,
+      path: q < 0 ? target : target.slice(0, q),
+      query: q < 0 ? '' : target.slice(q + 1),
+      params: undefined,
+    };
+    const host = hostWithoutPort(req.headers.host);
+    const vh = selectVirtualHost(table, host);
+    const route = vh && selectRoute(vh, input);
+    if (!route) {
+      sendLocal(res, 404, this.closing);
+      return;
+    }
+    this.act(req, res, route.action, route.requestHeaders, target, host);
+  }
+
+  private act(
+    req: IncomingMessage,
+    res: ServerResponse,
+    action: CompiledAction,
+    mutation: CompiledHeaderMutation | undefined,
+    target: string,
+    host: string,
+  ): void {
+    switch (action.kind) {
+      case 'forward': {
+        const backend = pickBackend(action);
+        if (!backend) sendLocal(res, 500, this.closing);
+        else if (!backend.pool) sendLocal(res, backend.status, this.closing);
+        else forward(req, res, backend.pool, target, mutation, this);
+        return;
+      }
+      case 'redirect': {
+        const scheme = action.scheme ?? this.scheme;
+        const port = action.port === undefined || action.port === defaultPort(scheme) ? '' : `:${action.port}`;
+        const location = `${scheme}://${action.hostname ?? host}${port}${target}`;
+        sendLocal(res, action.status, this.closing, location);
+        return;
+      }
+      case 'direct':
+        sendLocal(res, action.status, this.closing, undefined, action.body);
+        return;
+    }
+  }
+}
+
+function onResponseClose(this: TrackedResponse): void {
+  const listener = this[kListener]!;
+  listener.counters.requestClosed(this.statusCode, this.writableFinished);
+  // A closing server's close() waits for keep-alive sockets; free those that just went idle.
+  if (listener.closing) listener.closeIdleConnections();
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Absolute-form targets (`http://host/path`) are reduced to their path and query. */
+function originForm(url: string): string {
+  if (url.charCodeAt(0) === 0x2f) return url;
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return url;
+  const slash = url.indexOf('/', scheme + 3);
+  const query = url.indexOf('?', scheme + 3);
+  if (slash >= 0 && (query < 0 || slash < query)) return url.slice(slash);
+  return query >= 0 ? `/${url.slice(query)}` : '/';
+}
+
+function hostWithoutPort(host: string | undefined): string {
+  if (!host) return '';
+  let end: number;
+  if (host.charCodeAt(0) === 0x5b /* [ */) {
+    const close = host.indexOf(']');
+    end = close < 0 ? host.length : close + 1;
+  } else {
+    end = host.indexOf(':');
+    if (end < 0) end = host.length;
+  }
+  return host.slice(0, end).toLowerCase();
+}
+
+function defaultPort(scheme: string): number | undefined {
+  return scheme === 'http' ? 80 : scheme === 'https' ? 443 : undefined;
+}

@@ -1,0 +1,283 @@
+// Route tables compiled from the IR. Everything that can be decided once per
+// apply (regexes, lower-cased names, cumulative weights, header validation)
+// is decided here so the per-request path is plain comparisons.
+
+import { validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
+import type {
+  IRAction,
+  IRHeaderMutation,
+  IRMatch,
+  IRServer,
+  IRStringMatch,
+  IRVirtualHost,
+} from '../ir/types.js';
+import type { ClusterPool } from './clusters.js';
+
+export interface StringMatcher {
+  name: string;
+  /** Set for Exact matches. */
+  exact: string | undefined;
+  /** Set for RegularExpression matches; anchored, no global flag, so `test` is stateless. */
+  regex: RegExp | undefined;
+}
+
+const PATH_EXACT = 0;
+const PATH_PREFIX = 1;
+const PATH_REGEX = 2;
+
+export interface CompiledMatch {
+  pathKind: typeof PATH_EXACT | typeof PATH_PREFIX | typeof PATH_REGEX;
+  /** Exact value, or the prefix without its trailing slash. */
+  pathValue: string;
+  pathRegex: RegExp | undefined;
+  headers: readonly StringMatcher[];
+  query: readonly StringMatcher[];
+  method: string | undefined;
+}
+
+export interface CompiledHeaderMutation {
+  set: readonly (readonly [string, string])[];
+  add: readonly (readonly [string, string])[];
+  remove: readonly string[];
+}
+
+export interface CompiledBackend {
+  /** Absent when the backend is invalid or its cluster is unknown; `status` is served then. */
+  pool: ClusterPool | undefined;
+  status: number;
+}
+
+export type CompiledAction =
+  | {
+      kind: 'forward';
+      backends: readonly CompiledBackend[];
+      /** Running sums of the weights, for one random draw per request. */
+      cumulative: readonly number[];
+      totalWeight: number;
+    }
+  | { kind: 'redirect'; status: number; scheme: string | undefined; hostname: string | undefined; port: number | undefined }
+  | { kind: 'direct'; status: number; body: Buffer | undefined };
+
+export interface CompiledRoute {
+  name: string;
+  match: CompiledMatch;
+  requestHeaders: CompiledHeaderMutation | undefined;
+  action: CompiledAction;
+}
+
+export interface CompiledVirtualHost {
+  hostname: string;
+  routes: readonly CompiledRoute[];
+}
+
+interface PatternEntry {
+  /** Position in IR order; the first matching position wins. */
+  index: number;
+  /** `.suffix` for `*.suffix`, undefined for `*`. */
+  suffix: string | undefined;
+}
+
+export interface RouteTable {
+  virtualHosts: readonly CompiledVirtualHost[];
+  /** Exact hostname -> index of its first virtual host. */
+  exact: ReadonlyMap<string, number>;
+  /** Wildcard and catch-all virtual hosts, in IR order. */
+  patterns: readonly PatternEntry[];
+}
+
+export type ClusterLookup = (name: string) => ClusterPool | undefined;
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** Throws on anything the data plane cannot serve (bad regex, invalid header). */
+export function compileRouteTable(server: IRServer, lookup: ClusterLookup): RouteTable {
+  const virtualHosts = server.virtualHosts.map((vh) => compileVirtualHost(vh, lookup));
+  const exact = new Map<string, number>();
+  const patterns: PatternEntry[] = [];
+  virtualHosts.forEach((vh, index) => {
+    const name = vh.hostname;
+    if (name === '*') patterns.push({ index, suffix: undefined });
+    else if (name.startsWith('*.')) patterns.push({ index, suffix: name.slice(1) });
+    else if (!exact.has(name)) exact.set(name, index);
+  });
+  return { virtualHosts, exact, patterns };
+}
+
+function compileVirtualHost(vh: IRVirtualHost, lookup: ClusterLookup): CompiledVirtualHost {
+  return {
+    hostname: vh.hostname.toLowerCase(),
+    routes: vh.routes.map((r) => {
+      try {
+        return {
+          name: r.name,
+          match: compileMatch(r.match),
+          requestHeaders: r.requestHeaders && compileMutation(r.requestHeaders),
+          action: compileAction(r.action, lookup),
+        };
+      } catch (err) {
+        throw new Error(`route ${r.name}: ${(err as Error).message}`);
+      }
+    }),
+  };
+}
+
+function compileMatch(m: IRMatch): CompiledMatch {
+  const { type, value } = m.path;
+  let pathKind: CompiledMatch['pathKind'];
+  let pathValue = value;
+  let pathRegex: RegExp | undefined;
+  switch (type) {
+    case 'Exact':
+      pathKind = PATH_EXACT;
+      break;
+    case 'PathPrefix':
+      pathKind = PATH_PREFIX;
+      pathValue = value.endsWith('/') ? value.slice(0, -1) : value;
+      break;
+    case 'RegularExpression':
+      pathKind = PATH_REGEX;
+      pathRegex = fullMatch(value);
+      break;
+    default:
+      throw new Error(`unknown path match type ${String(type)}`);
+  }
+  return {
+    pathKind,
+    pathValue,
+    pathRegex,
+    headers: m.headers?.length ? m.headers.map((h) => compileString(h, true)) : NONE,
+    query: m.queryParams?.length ? m.queryParams.map((q) => compileString(q, false)) : NONE,
+    method: m.method,
+  };
+}
+
+function compileString(m: IRStringMatch, lowerName: boolean): StringMatcher {
+  const name = lowerName ? m.name.toLowerCase() : m.name;
+  if (m.type === 'Exact') return { name, exact: m.value, regex: undefined };
+  if (m.type === 'RegularExpression') return { name, exact: undefined, regex: fullMatch(m.value) };
+  throw new Error(`unknown match type ${String(m.type)}`);
+}
+
+function fullMatch(source: string): RegExp {
+  try {
+    return new RegExp(`^(?:${source})$`);
+  } catch (err) {
+    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+  }
+}
+
+function compileMutation(m: IRHeaderMutation): CompiledHeaderMutation {
+  // Validated now so a bad value fails the apply instead of every request.
+  const pair = ({ name, value }: { name: string; value: string }): readonly [string, string] => {
+    const lower = name.toLowerCase();
+    validateHeaderName(lower);
+    validateHeaderValue(lower, value);
+    return [lower, value];
+  };
+  return {
+    set: m.set?.map(pair) ?? NONE,
+    add: m.add?.map(pair) ?? NONE,
+    remove: m.remove?.map((n) => n.toLowerCase()) ?? NONE,
+  };
+}
+
+function compileAction(a: IRAction, lookup: ClusterLookup): CompiledAction {
+  switch (a.type) {
+    case 'forward': {
+      let total = 0;
+      const cumulative: number[] = [];
+      const backends = a.backends.map((b): CompiledBackend => {
+        total += Math.max(0, b.weight);
+        cumulative.push(total);
+        if (b.cluster === undefined) return { pool: undefined, status: b.invalidStatus ?? 500 };
+        // A cluster the IR does not define has no endpoints as far as we can tell.
+        return { pool: lookup(b.cluster), status: 503 };
+      });
+      return { kind: 'forward', backends, cumulative, totalWeight: total };
+    }
+    case 'redirect':
+      return { kind: 'redirect', status: a.statusCode, scheme: a.scheme, hostname: a.hostname, port: a.port };
+    case 'directResponse':
+      return { kind: 'direct', status: a.status, body: a.body === undefined ? undefined : Buffer.from(a.body) };
+    default:
+      throw new Error(`unknown action ${JSON.stringify(a)}`);
+  }
+}
+
+/** `host` is lower-case and without port. */
+export function selectVirtualHost(table: RouteTable, host: string): CompiledVirtualHost | undefined {
+  const exactIndex = table.exact.get(host);
+  const limit = exactIndex ?? Infinity;
+  for (const p of table.patterns) {
+    if (p.index > limit) break;
+    if (p.suffix === undefined || (host.length > p.suffix.length && host.endsWith(p.suffix))) {
+      return table.virtualHosts[p.index];
+    }
+  }
+  return exactIndex === undefined ? undefined : table.virtualHosts[exactIndex];
+}
+
+/** Per-request state shared by the route matches so the query string is parsed at most once. */
+export interface MatchInput {
+  req: IncomingMessage;
+  path: string;
+  /** Text after `?`, without it; empty when absent. */
+  query: string;
+  params: URLSearchParams | undefined;
+}
+
+export function selectRoute(vh: CompiledVirtualHost, input: MatchInput): CompiledRoute | undefined {
+  for (const route of vh.routes) {
+    if (matches(route.match, input)) return route;
+  }
+  return undefined;
+}
+
+function matches(m: CompiledMatch, input: MatchInput): boolean {
+  const path = input.path;
+  switch (m.pathKind) {
+    case PATH_EXACT:
+      if (path !== m.pathValue) return false;
+      break;
+    case PATH_PREFIX: {
+      const p = m.pathValue;
+      if (!path.startsWith(p) || (path.length > p.length && path.charCodeAt(p.length) !== 0x2f)) return false;
+      break;
+    }
+    case PATH_REGEX:
+      if (!m.pathRegex!.test(path)) return false;
+      break;
+  }
+  if (m.method !== undefined && input.req.method !== m.method) return false;
+  if (m.headers.length > 0) {
+    const distinct = input.req.headersDistinct;
+    for (const h of m.headers) {
+      const value = distinct[h.name]?.[0];
+      if (value === undefined || !stringMatches(h, value)) return false;
+    }
+  }
+  if (m.query.length > 0) {
+    const params = (input.params ??= new URLSearchParams(input.query));
+    for (const q of m.query) {
+      const value = params.get(q.name);
+      if (value === null || !stringMatches(q, value)) return false;
+    }
+  }
+  return true;
+}
+
+function stringMatches(m: StringMatcher, value: string): boolean {
+  return m.regex === undefined ? value === m.exact : m.regex.test(value);
+}
+
+/** Weighted random pick; undefined when every weight is zero. */
+export function pickBackend(action: Extract<CompiledAction, { kind: 'forward' }>): CompiledBackend | undefined {
+  const { backends, cumulative, totalWeight } = action;
+  if (totalWeight <= 0) return undefined;
+  if (backends.length === 1) return backends[0];
+  const draw = Math.random() * totalWeight;
+  for (let i = 0; i < cumulative.length; i++) {
+    if (draw < cumulative[i]!) return backends[i];
+  }
+  return backends[backends.length - 1];
+}

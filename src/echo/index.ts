@@ -1,0 +1,1 @@
+export { startEchoServer, type EchoOptions, type EchoServer } from './server.js';

@@ -1,0 +1,140 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { silentLogger, type Logger } from '../util/log.js';
+import { ConfigLoader } from './loader.js';
+import type { LoadResult } from './problem.js';
+
+/** One-shot load, for `archway validate` and tests. */
+export async function loadConfig(path: string, opts: { logger?: Logger } = {}): Promise<LoadResult> {
+  const { result } = await new ConfigLoader(path, opts.logger ?? silentLogger).load();
+  return result;
+}
+
+export interface FileProviderOptions {
+  logger: Logger;
+  /** Quiet time after the last file event before reloading; editors write in bursts. */
+  debounceMs?: number;
+}
+
+/**
+ * Serves snapshots from a file or directory tree and reloads on change.
+ *
+ * Every directory of the tree gets its own non-recursive watcher, kept in step
+ * with each scan: that covers new subdirectories on every platform, and since a
+ * reload re-reads the whole tree (parsing only what changed), a lost or
+ * coalesced event can delay a change but never hide it.
+ */
+export class FileProvider {
+  private readonly loader: ConfigLoader;
+  private readonly logger: Logger;
+  private readonly debounceMs: number;
+  private readonly root: string;
+  private readonly listeners: ((r: LoadResult) => void)[] = [];
+  private readonly watchers = new Map<string, FSWatcher>();
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private closed = false;
+  private lastEmitted = '';
+
+  constructor(path: string, opts: FileProviderOptions) {
+    this.root = resolve(path);
+    this.loader = new ConfigLoader(path, opts.logger);
+    this.logger = opts.logger;
+    this.debounceMs = opts.debounceMs ?? 100;
+  }
+
+  async start(): Promise<LoadResult> {
+    const { result, directories } = await this.loader.load();
+    this.lastEmitted = JSON.stringify(result);
+    this.syncWatchers(directories);
+    return result;
+  }
+
+  onChange(listener: (r: LoadResult) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    await this.reloading;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.runReload(), this.debounceMs);
+  }
+
+  private runReload(): void {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloading = this.reload()
+      .catch((err: unknown) => this.logger.error({ err }, 'configuration reload failed'))
+      .finally(() => {
+        this.reloading = undefined;
+        if (this.reloadAgain) {
+          this.reloadAgain = false;
+          this.schedule();
+        }
+      });
+  }
+
+  private async reload(): Promise<void> {
+    const { result, directories } = await this.loader.load();
+    if (this.closed) return;
+    this.syncWatchers(directories);
+    // Touching a file, or saving it unchanged, is not worth a re-translation.
+    const serialized = JSON.stringify(result);
+    if (serialized === this.lastEmitted) return;
+    this.lastEmitted = serialized;
+    this.logger.info({ problems: result.problems.length }, 'configuration reloaded');
+    for (const listener of this.listeners) {
+      try {
+        listener(result);
+      } catch (err) {
+        this.logger.error({ err }, 'configuration change listener failed');
+      }
+    }
+  }
+
+  private syncWatchers(directories: string[]): void {
+    // The parent catches the root itself being created, deleted or replaced by an editor's rename.
+    const parent = dirname(this.root);
+    const wanted = new Map<string, string | undefined>([[parent, basename(this.root)]]);
+    for (const dir of directories) wanted.set(resolve(dir), undefined);
+
+    for (const [dir, watcher] of this.watchers) {
+      if (!wanted.has(dir)) {
+        watcher.close();
+        this.watchers.delete(dir);
+      }
+    }
+    let added = false;
+    for (const [dir, only] of wanted) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, (_event, filename) => {
+          if (only === undefined || filename === null || filename.toString() === only) this.schedule();
+        });
+        watcher.on('error', (err) => {
+          this.logger.warn({ err, dir }, 'file watcher failed; rescanning');
+          watcher.close();
+          if (this.watchers.get(dir) === watcher) this.watchers.delete(dir);
+          this.schedule();
+        });
+        this.watchers.set(dir, watcher);
+        added = true;
+      } catch (err) {
+        this.logger.warn({ err, dir }, 'cannot watch directory');
+      }
+    }
+    // Files may have landed in a new directory before its watcher existed.
+    if (added) this.schedule();
+  }
+}

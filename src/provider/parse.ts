@@ -1,0 +1,108 @@
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+
+export type FieldPath = readonly (string | number)[];
+
+/** One manifest out of a file, with enough of its YAML tree left to locate fields. */
+export interface Manifest {
+  value: unknown;
+  /** 1-based line where the object starts. */
+  line: number;
+  /** Line of the deepest node along `path` that exists, so errors point at the field. */
+  lineOf(path: FieldPath): number;
+}
+
+export interface ParseError {
+  line?: number;
+  message: string;
+}
+
+export interface ParsedFile {
+  manifests: Manifest[];
+  /** Non-empty means the file is unusable as a whole. */
+  errors: ParseError[];
+}
+
+/**
+ * Reads YAML (and therefore JSON) text with one or more documents. `kind: List`
+ * and typed lists such as `HTTPRouteList` are flattened into their items, as
+ * kubectl does, so exported cluster state can be fed in unchanged.
+ */
+export function parseManifests(text: string): ParsedFile {
+  const lineCounter = new LineCounter();
+  const lineAt = (offset: number) => lineCounter.linePos(offset).line;
+  const manifests: Manifest[] = [];
+  const errors: ParseError[] = [];
+
+  for (const doc of parseAllDocuments(text, { lineCounter })) {
+    for (const e of doc.errors) {
+      // The library appends the location and a source excerpt; we report location separately.
+      const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      errors.push({ line: e.linePos?.[0].line, message });
+    }
+    if (doc.errors.length > 0 || doc.contents === null) continue;
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      errors.push({ line: lineAt(doc.contents.range[0]), message: (e as Error).message });
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    const root = doc.contents as Node;
+    const items = listItems(value, root);
+    if (items === undefined) {
+      manifests.push(manifest(value, root, lineAt));
+    } else if (items === 'invalid') {
+      errors.push({ line: lineAt(root.range![0]), message: `${(value as { kind: string }).kind}: items must be a list` });
+    } else {
+      items.forEach(([v, n]) => manifests.push(manifest(v, n, lineAt)));
+    }
+  }
+  return { manifests, errors };
+}
+
+function listItems(value: unknown, node: Node): [unknown, Node][] | 'invalid' | undefined {
+  if (!isMap(node) || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { kind, items } = value as { kind?: unknown; items?: unknown };
+  if (typeof kind !== 'string' || !kind.endsWith('List') || !('items' in (value as object))) return undefined;
+  const seq = childNode(node, 'items')?.value;
+  if (!Array.isArray(items) || !isSeq(seq)) return 'invalid';
+  return items.map((item, i) => [item, seq.items[i] as Node]);
+}
+
+function manifest(value: unknown, node: Node, lineAt: (offset: number) => number): Manifest {
+  const start = lineAt(node.range![0]);
+  return {
+    value,
+    line: start,
+    lineOf(path) {
+      let current: unknown = node;
+      let line = start;
+      for (const segment of path) {
+        const child = childNode(current, segment);
+        if (child === undefined) break;
+        line = lineAt(child.at);
+        current = child.value;
+      }
+      return line;
+    },
+  };
+}
+
+/** The node under `segment`, and the offset to report it at (a map entry's key, a sequence item). */
+function childNode(node: unknown, segment: string | number): { value: unknown; at: number } | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (String(key) === String(segment) && isScalar(pair.key) && pair.key.range) {
+        return { value: pair.value, at: pair.key.range[0] };
+      }
+    }
+    return undefined;
+  }
+  if (isSeq(node) && typeof segment === 'number') {
+    const item = node.items[segment] as Node | undefined;
+    return item?.range ? { value: item, at: item.range[0] } : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,82 @@
+import type { IRCluster, IREndpoint } from '../ir/types.js';
+import type { BackendObjectReference, Service, Snapshot } from '../resources/types.js';
+import { Reason } from './conditions.js';
+import { GATEWAY_GROUP } from './gateways.js';
+import { referencePermitted } from './references.js';
+
+export interface BackendProblem { reason: string; message: string }
+
+export type BackendResolution =
+  | { ok: true; cluster: IRCluster }
+  | { ok: false; problem: BackendProblem };
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * Resolves route backendRefs to clusters. Clusters are shared: every
+ * reference to the same Service port yields the same cluster object.
+ */
+export class BackendResolver {
+  readonly clusters: Record<string, IRCluster> = {};
+  private readonly services = new Map<string, Service>();
+
+  constructor(private readonly snapshot: Snapshot) {
+    for (const s of snapshot.services) this.services.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
+  }
+
+  resolve(ref: BackendObjectReference, from: { kind: string; namespace: string }): BackendResolution {
+    const group = ref.group ?? '';
+    const kind = ref.kind ?? 'Service';
+    const namespace = ref.namespace ?? from.namespace;
+    const what = `backendRef ${group || 'core'}/${kind} ${namespace}/${ref.name}`;
+    if (group !== '' || kind !== 'Service') {
+      return fail(Reason.InvalidKind, `${what}: only core Services are supported as backends`);
+    }
+    if (!referencePermitted(
+      { group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace },
+      { group: '', kind: 'Service', namespace, name: ref.name },
+      this.snapshot.referenceGrants,
+    )) {
+      return fail(Reason.RefNotPermitted, `${what}: no ReferenceGrant in ${namespace} allows ${from.kind}s from ${from.namespace} to reference it`);
+    }
+    const service = this.services.get(`${namespace}/${ref.name}`);
+    if (!service) return fail(Reason.BackendNotFound, `${what}: Service not found`);
+    if (ref.port === undefined) return fail(Reason.BackendNotFound, `${what}: port is required`);
+    const servicePort = service.spec?.ports?.find((p) => p.port === ref.port);
+    if (!servicePort) return fail(Reason.BackendNotFound, `${what}: Service has no port ${ref.port}`);
+
+    const name = `${namespace}/${ref.name}:${ref.port}`;
+    let cluster = this.clusters[name];
+    if (!cluster) {
+      cluster = { name, protocol: 'http1', endpoints: this.endpointsFor(namespace, ref.name, servicePort.name) };
+      this.clusters[name] = cluster;
+    }
+    return { ok: true, cluster };
+  }
+
+  /** Ready endpoints of the Service's slices whose port name matches the Service port's (kube-proxy semantics). */
+  private endpointsFor(namespace: string, service: string, portName: string | undefined): IREndpoint[] {
+    const wanted = portName ?? '';
+    const seen = new Set<string>();
+    const out: IREndpoint[] = [];
+    for (const slice of this.snapshot.endpointSlices) {
+      if (slice.metadata.namespace !== namespace || slice.metadata.labels?.[SERVICE_NAME_LABEL] !== service) continue;
+      const port = slice.ports?.find((p) => (p.name ?? '') === wanted)?.port;
+      if (port === undefined) continue;
+      for (const ep of slice.endpoints ?? []) {
+        if (ep.conditions?.ready === false) continue;
+        for (const address of ep.addresses) {
+          const key = `${address}|${port}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          out.push({ address, port });
+        }
+      }
+    }
+    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+  }
+}
+
+function fail(reason: string, message: string): BackendResolution {
+  return { ok: false, problem: { reason, message } };
+}

@@ -1,0 +1,72 @@
+import type { Condition } from '../resources/types.js';
+
+// Condition types and reasons exactly as spelled by the Gateway API (v1.6.1).
+export const CondType = {
+  Accepted: 'Accepted',
+  Programmed: 'Programmed',
+  ResolvedRefs: 'ResolvedRefs',
+  Conflicted: 'Conflicted',
+  OverlappingTLSConfig: 'OverlappingTLSConfig',
+  PartiallyInvalid: 'PartiallyInvalid',
+  SupportedVersion: 'SupportedVersion',
+} as const;
+
+export const Reason = {
+  Accepted: 'Accepted',
+  Programmed: 'Programmed',
+  ResolvedRefs: 'ResolvedRefs',
+  Invalid: 'Invalid',
+  InvalidParameters: 'InvalidParameters',
+  ListenersNotValid: 'ListenersNotValid',
+  UnsupportedAddress: 'UnsupportedAddress',
+  AddressNotUsable: 'AddressNotUsable',
+  SupportedVersion: 'SupportedVersion',
+  // listener
+  UnsupportedProtocol: 'UnsupportedProtocol',
+  UnsupportedValue: 'UnsupportedValue',
+  PortUnavailable: 'PortUnavailable',
+  HostnameConflict: 'HostnameConflict',
+  ProtocolConflict: 'ProtocolConflict',
+  NoConflicts: 'NoConflicts',
+  InvalidCertificateRef: 'InvalidCertificateRef',
+  InvalidRouteKinds: 'InvalidRouteKinds',
+  RefNotPermitted: 'RefNotPermitted',
+  OverlappingHostnames: 'OverlappingHostnames',
+  // route
+  NotAllowedByListeners: 'NotAllowedByListeners',
+  NoMatchingListenerHostname: 'NoMatchingListenerHostname',
+  NoMatchingParent: 'NoMatchingParent',
+  InvalidKind: 'InvalidKind',
+  BackendNotFound: 'BackendNotFound',
+} as const;
+
+export type ConditionStatus = Condition['status'];
+
+/** A condition without lastTransitionTime; that is filled in when statuses are finalised. */
+export type PendingCondition = Omit<Condition, 'lastTransitionTime'>;
+
+export function condition(
+  type: string, status: boolean | ConditionStatus, reason: string, message: string, observedGeneration?: number,
+): PendingCondition {
+  const s: ConditionStatus = typeof status === 'boolean' ? (status ? 'True' : 'False') : status;
+  return { type, status: s, reason, message, observedGeneration };
+}
+
+/**
+ * Gives each condition its lastTransitionTime: kept from the previous
+ * condition of the same type when the status did not change, else `now`.
+ * Output is sorted by type so that status is deterministic.
+ */
+export function finaliseConditions(
+  next: PendingCondition[], previous: Condition[] | undefined, now: string,
+): Condition[] {
+  return next
+    .map((c) => {
+      const prior = previous?.find((p) => p.type === c.type);
+      const lastTransitionTime = prior && prior.status === c.status ? prior.lastTransitionTime : now;
+      const out: Condition = { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime };
+      if (c.observedGeneration !== undefined) out.observedGeneration = c.observedGeneration;
+      return out;
+    })
+    .sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+}

@@ -1,0 +1,382 @@
+import { isIP } from 'node:net';
+import type {
+  Gateway, GatewayClass, ListenerSpec, RouteGroupKind, Snapshot,
+} from '../resources/types.js';
+import { checkCertificatePair } from './certificates.js';
+import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
+import { hostnamesOverlap } from './hostnames.js';
+import { referencePermitted } from './references.js';
+import { SUPPORTED_FEATURES } from './features.js';
+import type { TranslateOptions } from './types.js';
+
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+/** Route kinds each listener protocol can carry, in the order reported in supportedKinds. */
+const ROUTE_KINDS_BY_PROTOCOL: Record<string, string[]> = {
+  HTTP: ['HTTPRoute'],
+  HTTPS: ['HTTPRoute'],
+};
+
+interface Problem { reason: string; message: string }
+
+export interface ListenerState {
+  gateway: GatewayState;
+  spec: ListenerSpec;
+  supportedKinds: Required<RouteGroupKind>[];
+  /** Unsupported protocol or value, or a conflict: such a listener takes no routes. */
+  acceptProblem?: Problem;
+  conflict?: Problem;
+  refsProblem?: Problem;
+  /** Another Gateway already holds this listener's address and port. */
+  portProblem?: Problem;
+  overlappingTLS?: string;
+  certificate?: { certPem: string; keyPem: string };
+  attachedRoutes: number;
+}
+
+export interface GatewayState {
+  gateway: Gateway;
+  key: string;
+  namespace: string;
+  listeners: ListenerState[];
+  addresses: string[];
+  acceptProblem?: Problem;
+  addressProblem?: Problem;
+}
+
+export interface GatewayClassState {
+  gatewayClass: GatewayClass;
+  accepted: boolean;
+  conditions: PendingCondition[];
+}
+
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** Oldest first, then by namespace/name: the order that decides who wins a conflict. */
+export function byAge<T extends { metadata: { creationTimestamp?: string; namespace?: string; name: string } }>(a: T, b: T): number {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ka = objectKey(a.metadata.namespace, a.metadata.name);
+  const kb = objectKey(b.metadata.namespace, b.metadata.name);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+export function translateGatewayClasses(snapshot: Snapshot, options: TranslateOptions): GatewayClassState[] {
+  return snapshot.gatewayClasses
+    .filter((gc) => gc.spec?.controllerName === options.controllerName)
+    .map((gc) => {
+      const gen = gc.metadata.generation;
+      const accepted = !gc.spec?.parametersRef;
+      const conditions = [
+        accepted
+          ? condition(CondType.Accepted, true, Reason.Accepted, 'GatewayClass is accepted by Archway', gen)
+          : condition(CondType.Accepted, false, Reason.InvalidParameters,
+            'spec.parametersRef is not supported: Archway takes no GatewayClass parameters', gen),
+        condition(CondType.SupportedVersion, true, Reason.SupportedVersion,
+          'Gateway API CRDs at v1.6 are supported', gen),
+      ];
+      return { gatewayClass: gc, accepted, conditions };
+    });
+}
+
+export function supportedFeaturesStatus(): { name: string }[] {
+  return [...SUPPORTED_FEATURES].sort().map((name) => ({ name }));
+}
+
+/**
+ * Validates every Gateway of an accepted class of ours and its listeners:
+ * protocols, route kinds, certificates, conflicts within the Gateway and
+ * address:port collisions between Gateways.
+ */
+export function translateGateways(
+  snapshot: Snapshot, classes: GatewayClassState[], options: TranslateOptions,
+): GatewayState[] {
+  const classByName = new Map(classes.map((c) => [c.gatewayClass.metadata.name, c]));
+  const gateways = snapshot.gateways
+    .filter((g) => g.spec && classByName.has(g.spec.gatewayClassName))
+    .sort(byAge);
+  const states = gateways.map((gw) => buildGatewayState(gw, classByName.get(gw.spec!.gatewayClassName)!, snapshot, options));
+  markPortCollisions(states);
+  return states;
+}
+
+function buildGatewayState(
+  gw: Gateway, gwClass: GatewayClassState, snapshot: Snapshot, options: TranslateOptions,
+): GatewayState {
+  const namespace = gw.metadata.namespace ?? 'default';
+  const state: GatewayState = {
+    gateway: gw, key: objectKey(namespace, gw.metadata.name), namespace, listeners: [], addresses: [],
+  };
+  if (!gwClass.accepted) {
+    state.acceptProblem = { reason: Reason.Invalid, message: `GatewayClass ${gwClass.gatewayClass.metadata.name} is not accepted` };
+  } else if (gw.spec!.infrastructure?.parametersRef) {
+    const ref = gw.spec!.infrastructure.parametersRef;
+    state.acceptProblem = {
+      reason: Reason.InvalidParameters,
+      message: `spec.infrastructure.parametersRef ${ref.group || 'core'}/${ref.kind} ${ref.name} is not supported: Archway takes no Gateway parameters`,
+    };
+  }
+  resolveAddresses(state, options);
+  state.listeners = gw.spec!.listeners.map((spec) => buildListenerState(state, spec, snapshot));
+  markListenerConflicts(state.listeners);
+  return state;
+}
+
+function resolveAddresses(state: GatewayState, options: TranslateOptions): void {
+  const requested = state.gateway.spec!.addresses ?? [];
+  const explicit: string[] = [];
+  let wantsAssigned = requested.length === 0;
+  for (const a of requested) {
+    const type = a.type ?? 'IPAddress';
+    if (type !== 'IPAddress') {
+      state.addressProblem = { reason: Reason.UnsupportedAddress, message: `address type ${type} is not supported; use IPAddress` };
+      return;
+    }
+    if (!a.value) { wantsAssigned = true; continue; }
+    if (isIP(a.value) === 0) {
+      state.addressProblem = { reason: Reason.UnsupportedAddress, message: `address ${a.value} is not a valid IP address` };
+      return;
+    }
+    explicit.push(a.value);
+  }
+  if (wantsAssigned) {
+    const assigned = options.poolAssignments ? options.poolAssignments[state.key] : options.bindAddress;
+    if (!assigned) {
+      state.addressProblem = { reason: Reason.AddressNotUsable, message: 'the address pool has no free address for this Gateway' };
+      return;
+    }
+    explicit.push(assigned);
+  }
+  state.addresses = [...new Set(explicit)];
+}
+
+function buildListenerState(gateway: GatewayState, spec: ListenerSpec, snapshot: Snapshot): ListenerState {
+  const listener: ListenerState = { gateway, spec, supportedKinds: [], attachedRoutes: 0 };
+  const kindsForProtocol = ROUTE_KINDS_BY_PROTOCOL[spec.protocol];
+  if (!kindsForProtocol) {
+    listener.acceptProblem = {
+      reason: Reason.UnsupportedProtocol,
+      message: `protocol ${spec.protocol} is not supported; supported protocols are ${Object.keys(ROUTE_KINDS_BY_PROTOCOL).join(', ')}`,
+    };
+    return listener;
+  }
+  resolveRouteKinds(listener, kindsForProtocol);
+  if (spec.protocol === 'HTTPS') resolveCertificate(listener, snapshot);
+  return listener;
+}
+
+function resolveRouteKinds(listener: ListenerState, kindsForProtocol: string[]): void {
+  const requested = listener.spec.allowedRoutes?.kinds;
+  if (!requested || requested.length === 0) {
+    listener.supportedKinds = kindsForProtocol.map((kind) => ({ group: GATEWAY_GROUP, kind }));
+    return;
+  }
+  const invalid: string[] = [];
+  for (const k of requested) {
+    const group = k.group ?? GATEWAY_GROUP;
+    if (group === GATEWAY_GROUP && kindsForProtocol.includes(k.kind)) {
+      if (!listener.supportedKinds.some((s) => s.kind === k.kind)) listener.supportedKinds.push({ group, kind: k.kind });
+    } else {
+      invalid.push(`${group || 'core'}/${k.kind}`);
+    }
+  }
+  if (invalid.length > 0) {
+    listener.refsProblem = {
+      reason: Reason.InvalidRouteKinds,
+      message: `route kinds ${invalid.join(', ')} are not supported on ${listener.spec.protocol} listeners; supported: ${kindsForProtocol.join(', ')}`,
+    };
+  }
+}
+
+function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
+  const tls = listener.spec.tls;
+  if (tls?.mode === 'Passthrough') {
+    listener.acceptProblem = { reason: Reason.UnsupportedValue, message: 'tls.mode Passthrough is not valid on an HTTPS listener' };
+    return;
+  }
+  const refs = tls?.certificateRefs ?? [];
+  if (refs.length === 0) {
+    listener.refsProblem = { reason: Reason.InvalidCertificateRef, message: 'an HTTPS listener needs tls.certificateRefs' };
+    return;
+  }
+  const gwNamespace = listener.gateway.namespace;
+  const problems: Problem[] = [];
+  for (const ref of refs) {
+    const group = ref.group ?? '';
+    const kind = ref.kind ?? 'Secret';
+    const namespace = ref.namespace ?? gwNamespace;
+    const what = `certificateRef ${group || 'core'}/${kind} ${namespace}/${ref.name}`;
+    if (group !== '' || kind !== 'Secret') {
+      problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: only core Secrets are supported` });
+      continue;
+    }
+    if (!referencePermitted(
+      { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gwNamespace },
+      { group: '', kind: 'Secret', namespace, name: ref.name },
+      snapshot.referenceGrants,
+    )) {
+      problems.push({ reason: Reason.RefNotPermitted, message: `${what}: no ReferenceGrant in ${namespace} allows it` });
+      continue;
+    }
+    const secret = snapshot.secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === ref.name);
+    if (!secret) {
+      problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: Secret not found` });
+      continue;
+    }
+    const certPem = secret.data?.['tls.crt'];
+    const keyPem = secret.data?.['tls.key'];
+    const check = checkCertificatePair(certPem, keyPem);
+    if (!check.ok) {
+      problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: ${check.problem}` });
+      continue;
+    }
+    listener.certificate ??= { certPem: certPem!, keyPem: keyPem! };
+  }
+  if (problems.length > 0) {
+    // RefNotPermitted takes precedence: it is the reason the spec mandates when a grant is missing.
+    const reason = problems.some((p) => p.reason === Reason.RefNotPermitted) ? Reason.RefNotPermitted : Reason.InvalidCertificateRef;
+    listener.refsProblem = { reason, message: problems.map((p) => p.message).join('; ') };
+  }
+}
+
+/** Listeners of one Gateway that share a port must agree on protocol and differ in hostname. */
+function markListenerConflicts(listeners: ListenerState[]): void {
+  const byPort = new Map<number, ListenerState[]>();
+  for (const l of listeners) {
+    if (l.acceptProblem) continue;
+    const group = byPort.get(l.spec.port) ?? [];
+    group.push(l);
+    byPort.set(l.spec.port, group);
+  }
+  for (const [port, group] of byPort) {
+    const protocols = new Set(group.map((l) => l.spec.protocol));
+    if (protocols.size > 1) {
+      for (const l of group) {
+        l.conflict = { reason: Reason.ProtocolConflict, message: `port ${port} is used with protocols ${[...protocols].sort().join(' and ')}` };
+      }
+      continue;
+    }
+    for (const l of group) {
+      const same = group.filter((o) => o !== l && (o.spec.hostname ?? '') === (l.spec.hostname ?? ''));
+      if (same.length > 0) {
+        l.conflict = {
+          reason: Reason.HostnameConflict,
+          message: `listeners ${[l, ...same].map((o) => o.spec.name).join(', ')} share port ${port} and hostname ${l.spec.hostname ?? '(any)'}`,
+        };
+      }
+    }
+    if (group[0]?.spec.protocol === 'HTTPS') {
+      for (const l of group) {
+        const overlapping = group.filter((o) => o !== l && !o.conflict
+          && hostnamesOverlap(o.spec.hostname ?? '*', l.spec.hostname ?? '*'));
+        if (overlapping.length > 0 && !l.conflict) {
+          l.overlappingTLS = `hostname ${l.spec.hostname ?? '(any)'} overlaps listeners ${overlapping.map((o) => o.spec.name).join(', ')} on port ${port}`;
+        }
+      }
+    }
+  }
+}
+
+function isWildcardAddress(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+/**
+ * Two Gateways never share a socket: a listener whose address:port an older
+ * Gateway already binds is not programmed. A wildcard address collides with
+ * every address on the same port, as the kernel would refuse the bind.
+ */
+function markPortCollisions(states: GatewayState[]): void {
+  const held: { address: string; port: number; owner: string }[] = [];
+  for (const gw of states) {
+    if (gw.acceptProblem || gw.addressProblem) continue;
+    const claimed: { address: string; port: number }[] = [];
+    for (const l of gw.listeners) {
+      if (l.acceptProblem || l.conflict) continue;
+      for (const address of gw.addresses) {
+        const holder = held.find((h) => h.port === l.spec.port && h.owner !== gw.key
+          && (h.address === address || isWildcardAddress(h.address) || isWildcardAddress(address)));
+        if (holder) {
+          l.portProblem = {
+            reason: Reason.PortUnavailable,
+            message: `${address}:${l.spec.port} is already bound by Gateway ${holder.owner} (${holder.address}:${holder.port})`,
+          };
+          break;
+        }
+        claimed.push({ address, port: l.spec.port });
+      }
+    }
+    for (const c of claimed) held.push({ ...c, owner: gw.key });
+    const lost = gw.listeners.filter((l) => l.portProblem);
+    if (lost.length > 0) {
+      gw.addressProblem = { reason: Reason.AddressNotUsable, message: lost.map((l) => `listener ${l.spec.name}: ${l.portProblem!.message}`).join('; ') };
+    }
+  }
+}
+
+/** A listener that can take routes (it may still fail to be programmed, e.g. for a bad certificate). */
+export function listenerAccepts(l: ListenerState): boolean {
+  return !l.acceptProblem && !l.conflict && !l.gateway.acceptProblem;
+}
+
+/** A listener that goes into the IR. */
+export function listenerProgrammed(l: ListenerState): boolean {
+  if (!listenerAccepts(l) || l.portProblem || l.gateway.addresses.length === 0) return false;
+  const certificateProblem = l.refsProblem?.reason === Reason.InvalidCertificateRef || l.refsProblem?.reason === Reason.RefNotPermitted;
+  return !certificateProblem && (l.spec.protocol !== 'HTTPS' || l.certificate !== undefined);
+}
+
+export function listenerConditions(l: ListenerState): PendingCondition[] {
+  const gen = l.gateway.gateway.metadata.generation;
+  const accepted = l.acceptProblem ?? l.conflict ?? l.portProblem
+    ?? (l.gateway.acceptProblem ? { reason: Reason.Invalid, message: l.gateway.acceptProblem.message } : undefined);
+  const programmed = listenerProgrammed(l);
+  const out = [
+    accepted
+      ? condition(CondType.Accepted, false, accepted.reason, accepted.message, gen)
+      : condition(CondType.Accepted, true, Reason.Accepted, 'Listener is accepted', gen),
+    l.conflict
+      ? condition(CondType.Conflicted, true, l.conflict.reason, l.conflict.message, gen)
+      : condition(CondType.Conflicted, false, Reason.NoConflicts, 'No conflicts', gen),
+    l.refsProblem
+      ? condition(CondType.ResolvedRefs, false, l.refsProblem.reason, l.refsProblem.message, gen)
+      : condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen),
+    programmed
+      ? condition(CondType.Programmed, true, Reason.Programmed, 'Listener is programmed', gen)
+      : condition(CondType.Programmed, false, Reason.Invalid,
+        `Listener is not programmed: ${(accepted ?? l.refsProblem ?? l.gateway.addressProblem ?? { message: 'no address' }).message}`, gen),
+  ];
+  if (l.overlappingTLS) out.push(condition(CondType.OverlappingTLSConfig, true, Reason.OverlappingHostnames, l.overlappingTLS, gen));
+  return out;
+}
+
+export function gatewayConditions(gw: GatewayState): PendingCondition[] {
+  const gen = gw.gateway.metadata.generation;
+  const invalidListeners = gw.listeners.filter((l) => !listenerAccepts(l) || l.portProblem);
+  let accepted: PendingCondition;
+  if (gw.acceptProblem) {
+    accepted = condition(CondType.Accepted, false, gw.acceptProblem.reason, gw.acceptProblem.message, gen);
+  } else if (gw.addressProblem?.reason === Reason.UnsupportedAddress) {
+    accepted = condition(CondType.Accepted, false, gw.addressProblem.reason, gw.addressProblem.message, gen);
+  } else if (invalidListeners.length === gw.listeners.length) {
+    accepted = condition(CondType.Accepted, false, Reason.ListenersNotValid, 'No listener is valid', gen);
+  } else if (invalidListeners.length > 0) {
+    accepted = condition(CondType.Accepted, true, Reason.ListenersNotValid,
+      `Gateway is accepted, but listeners ${invalidListeners.map((l) => l.spec.name).join(', ')} are not valid`, gen);
+  } else {
+    accepted = condition(CondType.Accepted, true, Reason.Accepted, 'Gateway is accepted', gen);
+  }
+  const anyProgrammed = gw.listeners.some(listenerProgrammed);
+  let programmed: PendingCondition;
+  if (gw.addressProblem) {
+    programmed = condition(CondType.Programmed, false, Reason.AddressNotUsable, gw.addressProblem.message, gen);
+  } else if (accepted.status === 'False' || !anyProgrammed) {
+    programmed = condition(CondType.Programmed, false, Reason.Invalid, 'No listener could be programmed', gen);
+  } else {
+    programmed = condition(CondType.Programmed, true, Reason.Programmed, `Serving on ${gw.addresses.join(', ')}`, gen);
+  }
+  return [accepted, programmed];
+}

@@ -1,0 +1,315 @@
+import type {
+  IRAction, IRHeaderMutation, IRMatch, IRRoute, IRWeightedBackend,
+} from '../ir/types.js';
+import type {
+  HTTPHeaderFilter, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule, LabelSelector, Namespace, ParentReference, Snapshot,
+} from '../resources/types.js';
+import type { BackendResolver, BackendProblem } from './backends.js';
+import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
+import {
+  GATEWAY_GROUP, listenerAccepts, objectKey, type GatewayState, type ListenerState,
+} from './gateways.js';
+import { intersectHostnames } from './hostnames.js';
+
+/** One compiled match of one rule, with what precedence ordering needs. */
+export interface RouteEntry {
+  ir: IRRoute;
+  route: HTTPRoute;
+  ruleIndex: number;
+  matchIndex: number;
+}
+
+/** A route bound to a listener, serving the given (intersected) hostnames. */
+export interface Attachment {
+  listener: ListenerState;
+  hostnames: string[];
+  entries: RouteEntry[];
+}
+
+export interface RouteParentStatus {
+  parentRef: Record<string, unknown>;
+  controllerName: string;
+  conditions: PendingCondition[];
+}
+
+export interface RouteResult {
+  route: HTTPRoute;
+  parents: RouteParentStatus[];
+  attachments: Attachment[];
+}
+
+const SUPPORTED_FILTERS = new Set(['RequestHeaderModifier', 'RequestRedirect']);
+const WELL_KNOWN_PORTS: Record<string, number> = { http: 80, https: 443 };
+
+interface CompiledRule {
+  index: number;
+  matches: IRMatch[];
+  requestHeaders?: IRHeaderMutation;
+  redirect?: NonNullable<HTTPRouteFilter['requestRedirect']>;
+  backends: IRWeightedBackend[];
+}
+
+export function translateHTTPRoutes(
+  snapshot: Snapshot, gateways: GatewayState[], backends: BackendResolver, controllerName: string,
+): RouteResult[] {
+  const gatewaysByKey = new Map(gateways.map((g) => [g.key, g]));
+  const namespaces = new Map(snapshot.namespaces.map((n) => [n.metadata.name, n]));
+  const results: RouteResult[] = [];
+  for (const route of snapshot.httpRoutes) {
+    const namespace = route.metadata.namespace ?? 'default';
+    const refs = (route.spec?.parentRefs ?? []).filter((ref) => isGatewayRef(ref)
+      && gatewaysByKey.has(objectKey(ref.namespace ?? namespace, ref.name)));
+    if (refs.length === 0) continue;
+
+    const gen = route.metadata.generation;
+    const { rules, invalidRules, refProblems } = compileRules(route, namespace, backends);
+    const resolvedRefs = refProblems.length === 0
+      ? condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen)
+      : condition(CondType.ResolvedRefs, false, refProblems[0]!.reason, refProblems.map((p) => p.message).join('; '), gen);
+    const totalRules = route.spec?.rules?.length ?? 0;
+
+    const result: RouteResult = { route, parents: [], attachments: [] };
+    for (const ref of refs) {
+      const gateway = gatewaysByKey.get(objectKey(ref.namespace ?? namespace, ref.name))!;
+      const outcome = attach(route, namespace, ref, gateway, namespaces);
+      let accepted: PendingCondition;
+      if (outcome.problem) {
+        accepted = condition(CondType.Accepted, false, outcome.problem.reason, outcome.problem.message, gen);
+      } else if (totalRules > 0 && invalidRules.length === totalRules) {
+        accepted = condition(CondType.Accepted, false, Reason.UnsupportedValue,
+          `All rules are invalid: ${invalidRules.join('; ')}`, gen);
+      } else {
+        accepted = condition(CondType.Accepted, true, Reason.Accepted, 'Route is accepted', gen);
+        for (const { listener, hostnames } of outcome.bound) {
+          result.attachments.push({ listener, hostnames, entries: buildEntries(route, rules, listener) });
+        }
+      }
+      const conditions = [accepted, resolvedRefs];
+      if (invalidRules.length > 0 && accepted.status === 'True') {
+        conditions.push(condition(CondType.PartiallyInvalid, true, Reason.UnsupportedValue,
+          `Dropped invalid rules: ${invalidRules.join('; ')}`, gen));
+      }
+      result.parents.push({ parentRef: statusParentRef(ref, namespace), controllerName, conditions });
+    }
+    // A listener counts a route once, however many parentRefs bind it there.
+    for (const listener of new Set(result.attachments.map((a) => a.listener))) listener.attachedRoutes += 1;
+    results.push(result);
+  }
+  return results;
+}
+
+function isGatewayRef(ref: ParentReference): boolean {
+  return (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (ref.kind ?? 'Gateway') === 'Gateway';
+}
+
+/** The parentRef as written back in status: fully qualified, so clients can compare it field by field. */
+function statusParentRef(ref: ParentReference, routeNamespace: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    group: ref.group ?? GATEWAY_GROUP,
+    kind: ref.kind ?? 'Gateway',
+    namespace: ref.namespace ?? routeNamespace,
+    name: ref.name,
+  };
+  if (ref.sectionName !== undefined) out.sectionName = ref.sectionName;
+  if (ref.port !== undefined) out.port = ref.port;
+  return out;
+}
+
+interface AttachOutcome {
+  bound: { listener: ListenerState; hostnames: string[] }[];
+  problem?: { reason: string; message: string };
+}
+
+/** Finds the listeners of one Gateway that accept the route, or why none does. */
+function attach(
+  route: HTTPRoute, namespace: string, ref: ParentReference, gateway: GatewayState, namespaces: Map<string, Namespace>,
+): AttachOutcome {
+  const candidates = gateway.listeners.filter((l) => (ref.sectionName === undefined || l.spec.name === ref.sectionName)
+    && (ref.port === undefined || l.spec.port === ref.port));
+  const target = [ref.sectionName !== undefined ? `sectionName ${ref.sectionName}` : '', ref.port !== undefined ? `port ${ref.port}` : '']
+    .filter(Boolean).join(' and ');
+  if (candidates.length === 0) {
+    return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `Gateway ${gateway.key} has no listener with ${target}` } };
+  }
+  const usable = candidates.filter(listenerAccepts);
+  if (usable.length === 0) {
+    return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `No valid listener of Gateway ${gateway.key}${target ? ` with ${target}` : ''}` } };
+  }
+  const allowed = usable.filter((l) => l.supportedKinds.some((k) => k.group === GATEWAY_GROUP && k.kind === 'HTTPRoute')
+    && namespaceAllowed(l, namespace, namespaces));
+  if (allowed.length === 0) {
+    return {
+      bound: [],
+      problem: { reason: Reason.NotAllowedByListeners, message: `No listener of Gateway ${gateway.key} allows HTTPRoutes from namespace ${namespace}` },
+    };
+  }
+  const bound = allowed
+    .map((listener) => ({ listener, hostnames: intersectHostnames(listener.spec.hostname, route.spec?.hostnames) }))
+    .filter((b) => b.hostnames.length > 0);
+  if (bound.length === 0) {
+    return {
+      bound,
+      problem: {
+        reason: Reason.NoMatchingListenerHostname,
+        message: `No hostname of the route (${(route.spec?.hostnames ?? []).join(', ')}) matches a listener of Gateway ${gateway.key}`,
+      },
+    };
+  }
+  return { bound };
+}
+
+function namespaceAllowed(listener: ListenerState, routeNamespace: string, namespaces: Map<string, Namespace>): boolean {
+  const from = listener.spec.allowedRoutes?.namespaces?.from ?? 'Same';
+  switch (from) {
+    case 'All': return true;
+    case 'Same': return routeNamespace === listener.gateway.namespace;
+    case 'Selector': {
+      const selector = listener.spec.allowedRoutes?.namespaces?.selector;
+      if (!selector) return false;
+      // Kubernetes labels every namespace with its own name, declared or not.
+      const labels = { ...(namespaces.get(routeNamespace)?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': routeNamespace };
+      return selectorMatches(selector, labels);
+    }
+    default: return false;
+  }
+}
+
+export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In': if (!has || !values.includes(labels[e.key]!)) return false; break;
+      case 'NotIn': if (has && values.includes(labels[e.key]!)) return false; break;
+      case 'Exists': if (!has) return false; break;
+      case 'DoesNotExist': if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+function compileRules(route: HTTPRoute, namespace: string, backends: BackendResolver): {
+  rules: CompiledRule[]; invalidRules: string[]; refProblems: BackendProblem[];
+} {
+  const rules: CompiledRule[] = [];
+  const invalidRules: string[] = [];
+  const refProblems: BackendProblem[] = [];
+  (route.spec?.rules ?? []).forEach((rule, index) => {
+    const label = rule.name ? `rule ${index} (${rule.name})` : `rule ${index}`;
+    const problem = ruleProblem(rule);
+    if (problem) {
+      invalidRules.push(`${label}: ${problem}`);
+      return;
+    }
+    const filters = rule.filters ?? [];
+    const redirect = filters.find((f) => f.type === 'RequestRedirect')?.requestRedirect;
+    const headerFilter = filters.find((f) => f.type === 'RequestHeaderModifier')?.requestHeaderModifier;
+    const compiled: CompiledRule = {
+      index,
+      matches: (rule.matches && rule.matches.length > 0 ? rule.matches : [{}]).map(compileMatch),
+      requestHeaders: headerFilter ? compileHeaderMutation(headerFilter) : undefined,
+      redirect,
+      backends: [],
+    };
+    for (const ref of rule.backendRefs ?? []) {
+      const resolution = backends.resolve(ref, { kind: 'HTTPRoute', namespace });
+      const weight = ref.weight ?? 1;
+      if (!resolution.ok) refProblems.push(resolution.problem);
+      if (weight === 0) continue;
+      compiled.backends.push(resolution.ok ? { weight, cluster: resolution.cluster.name } : { weight, invalidStatus: 500 });
+    }
+    rules.push(compiled);
+  });
+  return { rules, invalidRules, refProblems };
+}
+
+/** Why a rule cannot be served, or undefined when it can. */
+function ruleProblem(rule: HTTPRouteRule): string | undefined {
+  for (const f of rule.filters ?? []) {
+    if (!SUPPORTED_FILTERS.has(f.type)) return `filter type ${f.type} is not supported`;
+  }
+  for (const ref of rule.backendRefs ?? []) {
+    if (ref.filters && ref.filters.length > 0) return 'filters on backendRefs are not supported';
+  }
+  if (rule.timeouts) return 'timeouts are not supported';
+  for (const m of rule.matches ?? []) {
+    const regexes: [string, string][] = [];
+    if (m.path?.type === 'RegularExpression') regexes.push(['path', m.path.value ?? '']);
+    for (const h of m.headers ?? []) if (h.type === 'RegularExpression') regexes.push([`header ${h.name}`, h.value]);
+    for (const q of m.queryParams ?? []) if (q.type === 'RegularExpression') regexes.push([`query parameter ${q.name}`, q.value]);
+    for (const [what, pattern] of regexes) {
+      try {
+        new RegExp(pattern);
+      } catch (err) {
+        return `${what} regular expression ${JSON.stringify(pattern)} does not compile: ${(err as Error).message}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function compileMatch(m: HTTPRouteMatch): IRMatch {
+  const out: IRMatch = { path: { type: m.path?.type ?? 'PathPrefix', value: m.path?.value ?? '/' } };
+  if (m.headers && m.headers.length > 0) {
+    // The spec uses only the first match of a repeated header name.
+    const seen = new Set<string>();
+    out.headers = [];
+    for (const h of m.headers) {
+      const name = h.name.toLowerCase();
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.headers.push({ name, type: h.type ?? 'Exact', value: h.value });
+    }
+  }
+  if (m.queryParams && m.queryParams.length > 0) {
+    const seen = new Set<string>();
+    out.queryParams = [];
+    for (const q of m.queryParams) {
+      if (seen.has(q.name)) continue;
+      seen.add(q.name);
+      out.queryParams.push({ name: q.name, type: q.type ?? 'Exact', value: q.value });
+    }
+  }
+  if (m.method) out.method = m.method;
+  return out;
+}
+
+function compileHeaderMutation(f: HTTPHeaderFilter): IRHeaderMutation {
+  const out: IRHeaderMutation = {};
+  if (f.set?.length) out.set = f.set.map((h) => ({ name: h.name.toLowerCase(), value: h.value }));
+  if (f.add?.length) out.add = f.add.map((h) => ({ name: h.name.toLowerCase(), value: h.value }));
+  if (f.remove?.length) out.remove = f.remove.map((n) => n.toLowerCase());
+  return out;
+}
+
+function buildEntries(route: HTTPRoute, rules: CompiledRule[], listener: ListenerState): RouteEntry[] {
+  const ns = route.metadata.namespace ?? 'default';
+  const entries: RouteEntry[] = [];
+  for (const rule of rules) {
+    const action = ruleAction(rule, listener);
+    rule.matches.forEach((match, matchIndex) => {
+      const ir: IRRoute = { name: `httproute/${ns}/${route.metadata.name}/rule/${rule.index}/match/${matchIndex}`, match, action };
+      if (rule.requestHeaders) ir.requestHeaders = rule.requestHeaders;
+      entries.push({ ir, route, ruleIndex: rule.index, matchIndex });
+    });
+  }
+  return entries;
+}
+
+function ruleAction(rule: CompiledRule, listener: ListenerState): IRAction {
+  if (rule.redirect) {
+    const r = rule.redirect;
+    const action: IRAction = { type: 'redirect', statusCode: r.statusCode ?? 302 };
+    if (r.scheme) action.scheme = r.scheme;
+    if (r.hostname) action.hostname = r.hostname;
+    // Spec: explicit port, else the scheme's well-known port, else the listener's.
+    action.port = r.port ?? (r.scheme ? WELL_KNOWN_PORTS[r.scheme] : listener.spec.port);
+    return action;
+  }
+  if (rule.backends.length === 0) {
+    return { type: 'directResponse', status: 500, body: 'no valid backends' };
+  }
+  return { type: 'forward', backends: rule.backends };
+}

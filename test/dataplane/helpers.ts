@@ -1,0 +1,124 @@
+// Shared fixtures for data-plane tests: echo upstreams, IR builders and a
+// small HTTP client that can set any Host header.
+
+import { Agent, createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IR_VERSION, type IRAction, type IRConfig, type IRRoute, type IRServer, type IRVirtualHost } from '../../src/ir/types.js';
+
+export interface Upstream {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface Echo {
+  name: string;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  bodyLength: number;
+}
+
+/** Replies with an Echo of what it received, after reading the whole body. */
+export function echoHandler(name: string): RequestListener {
+  return (req, res) => {
+    let bodyLength = 0;
+    req.on('data', (chunk: Buffer) => (bodyLength += chunk.length));
+    req.on('end', () => {
+      const echo: Echo = { name, method: req.method!, url: req.url!, headers: req.headers, bodyLength };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(echo));
+    });
+  };
+}
+
+export async function startUpstream(handler: RequestListener | string): Promise<Upstream> {
+  const server = createServer(typeof handler === 'string' ? echoHandler(handler) : handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on (bound then released). */
+export async function closedPort(): Promise<number> {
+  const u = await startUpstream('closed');
+  await u.close();
+  return u.port;
+}
+
+export function direct(body: string, status = 200): IRAction {
+  return { type: 'directResponse', status, body };
+}
+
+export function forwardTo(...clusters: (string | [string, number])[]): IRAction {
+  return {
+    type: 'forward',
+    backends: clusters.map((c) => (typeof c === 'string' ? { weight: 1, cluster: c } : { weight: c[1], cluster: c[0] })),
+  };
+}
+
+export function route(name: string, match: Partial<IRRoute['match']>, action: IRAction, extra: Partial<IRRoute> = {}): IRRoute {
+  return { name, match: { path: { type: 'PathPrefix', value: '/' }, ...match }, action, ...extra };
+}
+
+export function httpServer(id: string, virtualHosts: IRVirtualHost[], port = 0): IRServer {
+  return { id, address: '127.0.0.1', port, protocol: 'HTTP', owner: 'default/gw', virtualHosts };
+}
+
+export function config(servers: IRServer[], upstreams: Record<string, number[]> = {}): IRConfig {
+  const clusters: IRConfig['clusters'] = {};
+  for (const [name, ports] of Object.entries(upstreams)) {
+    clusters[name] = { name, protocol: 'http1', endpoints: ports.map((port) => ({ address: '127.0.0.1', port })) };
+  }
+  return { irVersion: IR_VERSION, servers, clusters };
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface SendOptions {
+  host?: string;
+  method?: string;
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer;
+  agent?: Agent | false;
+}
+
+export function send(port: number, path: string, opts: SendOptions = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: { host: opts.host ?? 'example.com', ...opts.headers },
+        agent: opts.agent ?? false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export async function sendJson(port: number, path: string, opts: SendOptions = {}): Promise<Echo> {
+  const r = await send(port, path, opts);
+  if (r.status !== 200) throw new Error(`expected 200, got ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as Echo;
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:https';
+import { connect, type PeerCertificate } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { generate } from 'selfsigned';
+import { DataPlane } from '../../src/dataplane/index.js';
+import type { IRCertificate, IRConfig, IRServer } from '../../src/ir/types.js';
+import { silentLogger } from '../../src/util/log.js';
+import { config, direct, route } from './helpers.js';
+
+async function certificate(hostname: string, cn: string): Promise<IRCertificate> {
+  const pems = await generate([{ name: 'commonName', value: cn }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: cn }] }],
+  });
+  return { hostname, certPem: pems.cert, keyPem: pems.private };
+}
+
+function httpsServer(certificates: IRCertificate[]): IRServer {
+  return {
+    id: 'tls',
+    address: '127.0.0.1',
+    port: 0,
+    protocol: 'HTTPS',
+    owner: 'default/gw',
+    tls: { certificates },
+    virtualHosts: [
+      { hostname: 'a.example.com', routes: [route('a', {}, direct('vhost-a'))] },
+      { hostname: '*', routes: [route('any', {}, direct('vhost-any'))] },
+    ],
+  };
+}
+
+interface Handshake {
+  cn: string;
+  alpn: string | false | null;
+}
+
+function handshake(port: number, servername: string | undefined, alpn = ['h2', 'http/1.1']): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols: alpn }, () => {
+      const cert: PeerCertificate = s.getPeerCertificate();
+      resolve({ cn: cert.subject.CN as string, alpn: s.alpnProtocol });
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
+
+function get(port: number, servername: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, servername, headers: { host }, rejectUnauthorized: false, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('https', () => {
+  const dp = new DataPlane({ logger: silentLogger });
+  let certs: Record<'a' | 'wild' | 'deep' | 'a2', IRCertificate>;
+  let port = 0;
+  const ir = (list: IRCertificate[]): IRConfig => config([httpsServer(list)]);
+
+  before(async () => {
+    const [a, wild, deep, a2] = await Promise.all([
+      certificate('a.example.com', 'a.example.com'),
+      certificate('*.example.com', 'wild.example.com'),
+      certificate('*.deep.example.com', 'deep.example.com'),
+      certificate('a.example.com', 'a2.example.com'),
+    ]);
+    certs = { a: a!, wild: wild!, deep: deep!, a2: a2! };
+    assert.deepEqual((await dp.apply(ir([certs.a, certs.wild, certs.deep]))).failures, []);
+    port = dp.boundPort('tls')!;
+  });
+  after(() => dp.shutdown(1000));
+
+  it('chooses the certificate by SNI: exact, then the longest wildcard, else the first', async () => {
+    assert.equal((await handshake(port, 'a.example.com')).cn, 'a.example.com');
+    assert.equal((await handshake(port, 'A.EXAMPLE.COM')).cn, 'a.example.com');
+    assert.equal((await handshake(port, 'x.example.com')).cn, 'wild.example.com');
+    assert.equal((await handshake(port, 'x.deep.example.com')).cn, 'deep.example.com');
+    assert.equal((await handshake(port, 'unknown.test')).cn, 'a.example.com');
+    assert.equal((await handshake(port, undefined)).cn, 'a.example.com');
+  });
+
+  it('negotiates only http/1.1', async () => {
+    assert.equal((await handshake(port, 'a.example.com')).alpn, 'http/1.1');
+    await assert.rejects(handshake(port, 'a.example.com', ['h2']));
+  });
+
+  it('routes by Host, not by SNI', async () => {
+    assert.equal(await get(port, 'a.example.com', 'a.example.com'), 'vhost-a');
+    assert.equal(await get(port, 'a.example.com', 'b.example.com'), 'vhost-any');
+  });
+
+  it('keeps the previous certificates when new ones fail to load', async () => {
+    const broken = { ...certs.a2, keyPem: certs.wild.keyPem };
+    const result = await dp.apply(ir([broken, certs.wild]));
+    assert.equal(result.failures.length, 1);
+    assert.equal(result.failures[0]!.serverId, 'tls');
+    assert.equal(dp.boundPort('tls'), port);
+    assert.equal((await handshake(port, 'a.example.com')).cn, 'a.example.com');
+  });
+
+  it('swaps certificates on the same socket, including the default', async () => {
+    assert.deepEqual((await dp.apply(ir([certs.a2, certs.wild]))).failures, []);
+    assert.equal(dp.boundPort('tls'), port);
+    assert.equal((await handshake(port, 'a.example.com')).cn, 'a2.example.com');
+    assert.equal((await handshake(port, undefined)).cn, 'a2.example.com');
+    assert.equal((await handshake(port, 'x.deep.example.com')).cn, 'wild.example.com');
+    assert.equal((await handshake(port, undefined)).alpn, 'http/1.1');
+  });
+});
