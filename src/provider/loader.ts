@@ -151,7 +151,9 @@ export class ConfigLoader {
       const problems = parsed.errors.map((e) => ({ file, line: e.line, message: `YAML: ${e.message}` }));
       return this.keepLastGood(file, text, problems);
     }
-    const contribution: FileContribution = { accepted: [], rejected: [], problems: [] };
+    const contribution: FileContribution = {
+      accepted: [], rejected: [], problems: parsed.skipped.map((e) => ({ file, line: e.line, message: e.message })),
+    };
     for (const manifest of parsed.manifests) this.admit(file, manifest, contribution);
     this.files.set(file, { text, contribution });
     return contribution;

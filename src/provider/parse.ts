@@ -18,8 +18,10 @@ export interface ParseError {
 
 export interface ParsedFile {
   manifests: Manifest[];
-  /** Non-empty means the file is unusable as a whole. */
+  /** Syntax errors: non-empty means the file is unusable as a whole. */
   errors: ParseError[];
+  /** Documents that are well-formed YAML but could not be turned into manifests. */
+  skipped: ParseError[];
 }
 
 /**
@@ -32,6 +34,7 @@ export function parseManifests(text: string): ParsedFile {
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   const manifests: Manifest[] = [];
   const errors: ParseError[] = [];
+  const skipped: ParseError[] = [];
 
   for (const doc of parseAllDocuments(text, { lineCounter })) {
     for (const e of doc.errors) {
@@ -53,12 +56,12 @@ export function parseManifests(text: string): ParsedFile {
     if (items === undefined) {
       manifests.push(manifest(value, root, lineAt));
     } else if (items === 'invalid') {
-      errors.push({ line: lineAt(root.range![0]), message: `${(value as { kind: string }).kind}: items must be a list` });
+      skipped.push({ line: lineAt(root.range![0]), message: `${(value as { kind: string }).kind}: items must be a list` });
     } else {
       items.forEach(([v, n]) => manifests.push(manifest(v, n, lineAt)));
     }
   }
-  return { manifests, errors };
+  return { manifests, errors, skipped };
 }
 
 function listItems(value: unknown, node: Node): [unknown, Node][] | 'invalid' | undefined {

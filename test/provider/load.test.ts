@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { formatProblem, loadConfig } from '../../src/provider/index.js';
+import { FIXTURES, names, route, tempDir } from './helpers.js';
+
+const problemsOf = async (path: string) => (await loadConfig(path)).problems.map(formatProblem);
+
+test('loads a directory tree of YAML and JSON, including List documents', async () => {
+  const dir = join(FIXTURES, 'basic');
+  const { snapshot, problems } = await loadConfig(dir);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(names(snapshot), {
+    gatewayClasses: ['/archway'],
+    gateways: ['default/web'],
+    httpRoutes: ['shop/shop'],
+    referenceGrants: ['default/allow-shop'],
+    namespaces: ['/shop'],
+    services: ['shop/shop'],
+    endpointSlices: ['shop/shop-1'],
+    secrets: ['default/web-cert'],
+  });
+  const [gateway] = snapshot.gateways;
+  assert.equal(gateway.source, `${join(dir, 'gateway.yaml')}:9`);
+  assert.equal(snapshot.gatewayClasses[0].source, `${join(dir, 'gateway.yaml')}:2`, 'the leading comment is not the object');
+  assert.equal(snapshot.services[0].source, `${join(dir, 'nested/backends.json')}:5`);
+  assert.equal(gateway.spec?.listeners[1].tls?.certificateRefs?.[0].name, 'web-cert');
+  assert.equal(gateway.metadata.generation, 1);
+  assert.match(gateway.metadata.uid ?? '', /^[0-9a-f-]{36}$/);
+  assert.match(gateway.metadata.creationTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(snapshot.endpointSlices[0].addressType, 'IPv4');
+  assert.deepEqual(snapshot.namespaces[0].metadata.labels, { team: 'shop' });
+});
+
+test('decodes Secret data and merges stringData over it', async () => {
+  const { snapshot } = await loadConfig(join(FIXTURES, 'basic'));
+  const [secret] = snapshot.secrets;
+  assert.equal(secret.type, 'kubernetes.io/tls');
+  assert.equal(secret.data?.['tls.crt'], '-----BEGIN CERTIFICATE-----\nnot really a cert\n-----END CERTIFICATE-----\n');
+  assert.equal(secret.data?.['tls.key'], '-----BEGIN PRIVATE KEY-----\nnot really a key\n-----END PRIVATE KEY-----\n');
+  assert.equal((secret as unknown as Record<string, unknown>).stringData, undefined);
+});
+
+test('reports invalid objects at the offending line and keeps the rest', async () => {
+  const dir = join(FIXTURES, 'invalid');
+  const routes = join(dir, 'routes.yaml');
+  const dupes = join(dir, 'dupes.yaml');
+  const { snapshot, problems } = await loadConfig(dir);
+  assert.deepEqual(problems.map(formatProblem), [
+    `${dupes}:11: HTTPRoute default/bar: duplicate of the one at ${dupes}:1; ignored`,
+    `${routes}:15: HTTPRoute default/foo: spec.rules[0].backendRefs[0].port must be <= 65535`,
+    `${routes}:17: Gateway default/old: apiVersion gateway.networking.k8s.io/v1alpha1 is not served for Gateway (supported: gateway.networking.k8s.io/v1, gateway.networking.k8s.io/v1beta1)`,
+    `${routes}:28: Service default/Bad_Name: metadata.name "Bad_Name" must be a DNS-1123 subdomain (lowercase letters, digits, '-', '.')`,
+    `${routes}:39: Service default/svc: spec.ports[0].port must be an integer between 1 and 65535`,
+    `${routes}:41: Secret default/half-tls: a kubernetes.io/tls Secret must have data["tls.key"]`,
+    `${routes}:49: Gateway: apiVersion is required`,
+  ]);
+  assert.deepEqual(names(snapshot).httpRoutes, ['default/bar']);
+  assert.equal(snapshot.httpRoutes[0].spec?.rules?.length, 1, 'the first of two duplicates wins');
+});
+
+test('schema messages name the field: required, enum, pattern', async () => {
+  const t = await tempDir();
+  try {
+    const file = await t.write('gw.yaml', `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: gw
+  namespace: infra
+spec:
+  gatewayClassName: archway
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: r
+spec:
+  rules:
+  - matches:
+    - path:
+        type: Prefix
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: "bad header"
+          value: x
+`);
+    assert.deepEqual(await problemsOf(t.dir), [
+      `${file}:6: Gateway infra/gw: spec.listeners is required`,
+      `${file}:17: HTTPRoute default/r: spec.rules[0].matches[0].path.type must be one of: Exact, PathPrefix, RegularExpression`,
+      `${file}:22: HTTPRoute default/r: spec.rules[0].filters[0].requestHeaderModifier.set[0].name must match pattern "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$"`,
+    ]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('core kinds get their own checks, but a broken PEM is left to the translator', async () => {
+  const t = await tempDir();
+  try {
+    const file = await t.write('core.yaml', `apiVersion: v1
+kind: Secret
+metadata:
+  name: not-base64
+data:
+  key: "%%%"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: broken-pem
+type: kubernetes.io/tls
+stringData:
+  tls.crt: garbage
+  tls.key: garbage
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: eps
+addressType: IPv5
+endpoints:
+- addresses: []
+---
+apiVersion: discovery.k8s.io/v1beta1
+kind: EndpointSlice
+metadata:
+  name: old
+addressType: IPv4
+`);
+    const { snapshot, problems } = await loadConfig(file);
+    assert.deepEqual(problems.map(formatProblem), [
+      `${file}:6: Secret default/not-base64: data.key is not valid base64`,
+      `${file}:21: EndpointSlice default/eps: addressType must be one of: IPv4, IPv6, FQDN`,
+      `${file}:23: EndpointSlice default/eps: endpoints[0].addresses must be a non-empty list of strings`,
+      `${file}:25: EndpointSlice default/old: apiVersion discovery.k8s.io/v1beta1 is not served for EndpointSlice (supported: discovery.k8s.io/v1)`,
+    ]);
+    assert.deepEqual(names(snapshot).secrets, ['default/broken-pem']);
+    assert.equal(snapshot.secrets[0].data?.['tls.crt'], 'garbage');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('a YAML syntax error is reported with its line; other files still load', async () => {
+  const t = await tempDir();
+  try {
+    await t.write('a.yaml', route('a'));
+    const broken = await t.write('b.yaml', `${route('b')}---\nkind: [oops\n`);
+    const { snapshot, problems } = await loadConfig(t.dir);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].file, broken);
+    assert.equal(problems[0].line, 14);
+    assert.match(problems[0].message, /^YAML: /);
+    assert.deepEqual(names(snapshot).httpRoutes, ['default/a'], 'nothing from the broken file on a first load');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('missing kind, apiVersion or name, non-objects and bad Lists are problems', async () => {
+  const t = await tempDir();
+  try {
+    const file = await t.write('x.yaml', `apiVersion: v1
+metadata: {name: a}
+---
+- just
+- a list
+---
+apiVersion: v1
+kind: Service
+metadata:
+  namespace: default
+---
+apiVersion: v1
+kind: List
+items: {}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: team.a
+`);
+    assert.deepEqual(await problemsOf(file), [
+      `${file}:1: kind is required`,
+      `${file}:4: a manifest must be an object`,
+      `${file}:9: Service default/<unnamed>: metadata.name is required`,
+      `${file}:12: List: items must be a list`,
+      `${file}:19: Namespace team.a: metadata.name "team.a" must be a DNS-1123 label (lowercase letters, digits, '-')`,
+    ]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('ignores unknown kinds with one debug line, hidden files and other extensions', async () => {
+  const t = await tempDir();
+  try {
+    await t.write('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+    await t.write('.hidden.yaml', route('hidden'));
+    await t.write('..data/routes.yaml', route('configmap-indirection'));
+    await t.write('notes.txt', route('txt'));
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+    const { snapshot, problems } = await loadConfig(t.dir, { logger });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(names(snapshot).httpRoutes, []);
+    assert.equal(lines.length, 1);
+    assert.equal(JSON.parse(lines[0]).kind, 'ConfigMap');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('defaults and metadata handling', async () => {
+  const t = await tempDir();
+  try {
+    const file = await t.write('x.yaml', `${route('explicit', 80, '  generation: 7\n  uid: fixed-uid\n  creationTimestamp: "2020-01-01T00:00:00Z"\n')}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: cls
+  namespace: ignored-for-cluster-scoped
+spec:
+  controllerName: archway.dev/gateway-controller
+`);
+    const { snapshot } = await loadConfig(file);
+    const meta = snapshot.httpRoutes[0].metadata;
+    assert.deepEqual([meta.namespace, meta.generation, meta.uid, meta.creationTimestamp], ['default', 7, 'fixed-uid', '2020-01-01T00:00:00Z']);
+    assert.equal(snapshot.gatewayClasses[0].metadata.namespace, undefined);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('a missing path is a problem, not an exception', async () => {
+  const { snapshot, problems } = await loadConfig('/nonexistent/archway-config');
+  assert.deepEqual(problems.map(formatProblem), ['/nonexistent/archway-config: no such file or directory']);
+  assert.equal(snapshot.gateways.length, 0);
+});
+
+test('objects are sorted by namespace and name', async () => {
+  const t = await tempDir();
+  try {
+    await t.write('z.yaml', route('b', 80, '  namespace: a\n') + '---\n' + route('a', 80, '  namespace: b\n'));
+    await t.write('a.yaml', route('a', 80, '  namespace: a\n'));
+    assert.deepEqual(names((await loadConfig(t.dir)).snapshot).httpRoutes, ['a/a', 'a/b', 'b/a']);
+  } finally {
+    await t.cleanup();
+  }
+});
