@@ -20,6 +20,7 @@ export const Reason = {
   ListenersNotValid: 'ListenersNotValid',
   UnsupportedAddress: 'UnsupportedAddress',
   AddressNotUsable: 'AddressNotUsable',
+  AddressNotAssigned: 'AddressNotAssigned',
   SupportedVersion: 'SupportedVersion',
   // listener
   UnsupportedProtocol: 'UnsupportedProtocol',

@@ -145,7 +145,7 @@ function resolveAddresses(state: GatewayState, options: TranslateOptions): void 
   if (wantsAssigned) {
     const assigned = options.poolAssignments ? options.poolAssignments[state.key] : options.bindAddress;
     if (!assigned) {
-      state.addressProblem = { reason: Reason.AddressNotUsable, message: 'the address pool has no free address for this Gateway' };
+      state.addressProblem = { reason: Reason.AddressNotAssigned, message: 'the address pool has no free address for this Gateway' };
       return;
     }
     explicit.push(assigned);
@@ -372,7 +372,8 @@ export function gatewayConditions(gw: GatewayState): PendingCondition[] {
   const anyProgrammed = gw.listeners.some(listenerProgrammed);
   let programmed: PendingCondition;
   if (gw.addressProblem) {
-    programmed = condition(CondType.Programmed, false, Reason.AddressNotUsable, gw.addressProblem.message, gen);
+    programmed = condition(CondType.Programmed, false,
+      gw.addressProblem.reason === Reason.AddressNotAssigned ? Reason.AddressNotAssigned : Reason.AddressNotUsable, gw.addressProblem.message, gen);
   } else if (accepted.status === 'False' || !anyProgrammed) {
     programmed = condition(CondType.Programmed, false, Reason.Invalid, 'No listener could be programmed', gen);
   } else {

@@ -7,7 +7,7 @@ import type {
 import type { BackendResolver, BackendProblem } from './backends.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
 import {
-  GATEWAY_GROUP, listenerAccepts, objectKey, type GatewayState, type ListenerState,
+  GATEWAY_GROUP, objectKey, type GatewayState, type ListenerState,
 } from './gateways.js';
 import { intersectHostnames } from './hostnames.js';
 
@@ -87,7 +87,7 @@ export function translateHTTPRoutes(
       const conditions = [accepted, resolvedRefs];
       if (invalidRules.length > 0 && accepted.status === 'True') {
         conditions.push(condition(CondType.PartiallyInvalid, true, Reason.UnsupportedValue,
-          `Dropped invalid rules: ${invalidRules.join('; ')}`, gen));
+          `Dropped Rule${invalidRules.length > 1 ? 's' : ''}: ${invalidRules.join('; ')}`, gen));
       }
       result.parents.push({ parentRef: statusParentRef(ref, namespace), controllerName, conditions });
     }
@@ -131,11 +131,9 @@ function attach(
   if (candidates.length === 0) {
     return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `Gateway ${gateway.key} has no listener with ${target}` } };
   }
-  const usable = candidates.filter(listenerAccepts);
-  if (usable.length === 0) {
-    return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `No valid listener of Gateway ${gateway.key}${target ? ` with ${target}` : ''}` } };
-  }
-  const allowed = usable.filter((l) => l.supportedKinds.some((k) => k.group === GATEWAY_GROUP && k.kind === 'HTTPRoute')
+  // Listener status does not affect attachment (spec: ListenerStatus.AttachedRoutes);
+  // listeners that cannot be programmed are left out of the IR instead.
+  const allowed = candidates.filter((l) => l.supportedKinds.some((k) => k.group === GATEWAY_GROUP && k.kind === 'HTTPRoute')
     && namespaceAllowed(l, namespace, namespaces));
   if (allowed.length === 0) {
     return {
@@ -229,6 +227,7 @@ function compileRules(route: HTTPRoute, namespace: string, backends: BackendReso
 function ruleProblem(rule: HTTPRouteRule): string | undefined {
   for (const f of rule.filters ?? []) {
     if (!SUPPORTED_FILTERS.has(f.type)) return `filter type ${f.type} is not supported`;
+    if (f.requestRedirect?.path) return 'requestRedirect.path is not supported';
   }
   for (const ref of rule.backendRefs ?? []) {
     if (ref.filters && ref.filters.length > 0) return 'filters on backendRefs are not supported';

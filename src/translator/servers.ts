@@ -49,8 +49,8 @@ function owningListener(listeners: ListenerState[], hostname: string): ListenerS
  * Builds one IR server per bound address:port from the programmed listeners.
  * Listener isolation falls out of virtual host ownership: a hostname is
  * served only by routes of the most specific listener that covers it, and
- * every listener hostname has a virtual host (possibly empty) so that less
- * specific ones never catch its traffic.
+ * every listener hostname has a virtual host (possibly empty) so that a less
+ * specific listener never catches its traffic.
  */
 export function buildServers(
   gateways: GatewayState[], routes: RouteResult[], clusters: Record<string, IRCluster>,
@@ -98,26 +98,29 @@ export function buildServers(
   return { servers, clusters: usedClusters };
 }
 
+/**
+ * Each virtual host holds, from its owning listener, every route whose
+ * hostnames cover it: rules of routes with more specific matching hostnames
+ * first (spec: HTTPRoute hostnames precedence), then match precedence.
+ */
 function buildVirtualHosts(
   listeners: ListenerState[], attachments: Map<ListenerState, { hostnames: string[]; entries: RouteEntry[] }[]>,
 ): IRVirtualHost[] {
-  const entriesByHost = new Map<string, RouteEntry[]>();
-  for (const l of listeners) {
-    if (!entriesByHost.has(l.spec.hostname ?? '*')) entriesByHost.set(l.spec.hostname ?? '*', []);
-  }
+  const owners = new Map<string, ListenerState>();
+  for (const l of listeners) owners.set(l.spec.hostname ?? '*', l);
   for (const l of listeners) {
     for (const a of attachments.get(l) ?? []) {
-      for (const h of a.hostnames) {
-        if (owningListener(listeners, h) !== l) continue;
-        const list = entriesByHost.get(h) ?? [];
-        list.push(...a.entries);
-        entriesByHost.set(h, list);
-      }
+      for (const h of a.hostnames) if (!owners.has(h) && owningListener(listeners, h) === l) owners.set(h, l);
     }
   }
-  return [...entriesByHost.keys()].sort(compareHostnameSpecificity).map((hostname) => {
-    const entries = entriesByHost.get(hostname)!.sort(comparePrecedence);
-    return { hostname, routes: entries.map((e) => e.ir) };
+  return [...owners.keys()].sort(compareHostnameSpecificity).map((hostname) => {
+    const ranked: { matched: string; entry: RouteEntry }[] = [];
+    for (const a of attachments.get(owners.get(hostname)!) ?? []) {
+      const matched = a.hostnames.filter((h) => hostnameCovers(h, hostname)).sort(compareHostnameSpecificity)[0];
+      if (matched !== undefined) for (const entry of a.entries) ranked.push({ matched, entry });
+    }
+    ranked.sort((x, y) => compareHostnameSpecificity(x.matched, y.matched) || comparePrecedence(x.entry, y.entry));
+    return { hostname, routes: ranked.map((r) => r.entry.ir) };
   });
 }
 
