@@ -131,6 +131,7 @@ export class DataPlane {
         }
       }),
     );
+    this.logger.debug({ servers: ir.servers.length, clusters: Object.keys(ir.clusters).length, failures: failures.length }, 'configuration applied');
     return { failures };
   }
 

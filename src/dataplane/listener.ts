@@ -33,7 +33,6 @@ const kListener = Symbol('listener');
 type TrackedResponse = ServerResponse & { [kListener]?: Listener };
 
 export class Listener implements ProxySite {
-  readonly id: string;
   readonly scheme: 'http' | 'https';
   readonly logger: Logger;
   readonly counters: Counters;
@@ -45,12 +44,11 @@ export class Listener implements ProxySite {
   private closed: Promise<void> | undefined;
 
   constructor(compiled: CompiledServer, logger: Logger, counters: Counters) {
-    this.id = compiled.ir.id;
     this.ir = compiled.ir;
     this.table = compiled.table;
     this.tls = compiled.tls;
     this.scheme = compiled.ir.protocol === 'HTTPS' ? 'https' : 'http';
-    this.logger = logger.child({ server: this.id, owner: compiled.ir.owner });
+    this.logger = logger.child({ server: compiled.ir.id, owner: compiled.ir.owner });
     this.counters = counters;
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
     if (compiled.tls) {

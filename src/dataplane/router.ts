@@ -13,7 +13,7 @@ import type {
 } from '../ir/types.js';
 import type { ClusterPool } from './clusters.js';
 
-export interface StringMatcher {
+interface StringMatcher {
   name: string;
   /** Set for Exact matches. */
   exact: string | undefined;
@@ -25,7 +25,7 @@ const PATH_EXACT = 0;
 const PATH_PREFIX = 1;
 const PATH_REGEX = 2;
 
-export interface CompiledMatch {
+interface CompiledMatch {
   pathKind: typeof PATH_EXACT | typeof PATH_PREFIX | typeof PATH_REGEX;
   /** Exact value, or the prefix without its trailing slash. */
   pathValue: string;
@@ -58,14 +58,14 @@ export type CompiledAction =
   | { kind: 'redirect'; status: number; scheme: string | undefined; hostname: string | undefined; port: number | undefined }
   | { kind: 'direct'; status: number; body: Buffer | undefined };
 
-export interface CompiledRoute {
+interface CompiledRoute {
   name: string;
   match: CompiledMatch;
   requestHeaders: CompiledHeaderMutation | undefined;
   action: CompiledAction;
 }
 
-export interface CompiledVirtualHost {
+interface CompiledVirtualHost {
   hostname: string;
   routes: readonly CompiledRoute[];
 }
@@ -85,7 +85,7 @@ export interface RouteTable {
   patterns: readonly PatternEntry[];
 }
 
-export type ClusterLookup = (name: string) => ClusterPool | undefined;
+type ClusterLookup = (name: string) => ClusterPool | undefined;
 
 const NONE: readonly never[] = Object.freeze([]);
 

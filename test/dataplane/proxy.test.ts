@@ -223,6 +223,25 @@ describe('proxying', () => {
   });
 });
 
+describe('stale upstream connections', () => {
+  it('replays a bodyless request when a reused upstream socket turns out dead', async () => {
+    // The upstream drops each connection on its second request, as if its idle timer fired just then.
+    const served = new WeakMap<object, number>();
+    const flaky = await startUpstream((req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      if (n > 1) req.socket.destroy();
+      else res.end('fresh');
+    });
+    const dp = new DataPlane({ logger: silentLogger });
+    await dp.apply(config([httpServer('flaky', [{ hostname: '*', routes: [route('r', {}, forwardTo('flaky'))] }])], { flaky: [flaky.port] }));
+    const port = dp.boundPort('flaky')!;
+    for (let i = 0; i < 5; i++) assert.equal((await send(port, '/')).body, 'fresh');
+    await dp.shutdown(1000);
+    await flaky.close();
+  });
+});
+
 describe('client abort', () => {
   it('aborts the upstream request when the client goes away', async () => {
     let upstreamClosed!: () => void;

@@ -6,7 +6,7 @@ import { generate } from 'selfsigned';
 import { DataPlane } from '../../src/dataplane/index.js';
 import type { IRCertificate, IRConfig, IRServer } from '../../src/ir/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { config, direct, route } from './helpers.js';
+import { closedPort, config, direct, httpServer, route, send } from './helpers.js';
 
 async function certificate(hostname: string, cn: string): Promise<IRCertificate> {
   const pems = await generate([{ name: 'commonName', value: cn }], {
@@ -117,5 +117,21 @@ describe('https', () => {
     assert.equal((await handshake(port, undefined)).cn, 'a2.example.com');
     assert.equal((await handshake(port, 'x.deep.example.com')).cn, 'wild.example.com');
     assert.equal((await handshake(port, undefined)).alpn, 'http/1.1');
+  });
+});
+
+describe('protocol change', () => {
+  it('rebinds the same address when a server switches from HTTP to HTTPS', async () => {
+    const cert = await certificate('*', 'any.example.com');
+    const port = await closedPort();
+    const dp = new DataPlane({ logger: silentLogger });
+    const plain = httpServer('switch', [{ hostname: '*', routes: [route('r', {}, direct('plain'))] }], port);
+    assert.deepEqual((await dp.apply(config([plain]))).failures, []);
+    assert.equal((await send(port, '/')).body, 'plain');
+    const secure: IRServer = { ...plain, protocol: 'HTTPS', tls: { certificates: [cert] } };
+    assert.deepEqual((await dp.apply(config([secure]))).failures, []);
+    assert.equal(await get(port, 'x.example.com', 'x.example.com'), 'plain');
+    assert.equal((await handshake(port, undefined)).cn, 'any.example.com');
+    await dp.shutdown(1000);
   });
 });
