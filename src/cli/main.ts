@@ -6,7 +6,7 @@ import { startEchoServer } from '../echo/index.js';
 import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
 import { AddressPool } from '../runtime/address-pool.js';
 import { Controller } from '../runtime/controller.js';
-import { createMetrics } from '../runtime/metrics.js';
+import { createMetrics, exposeDataPlaneStats } from '../runtime/metrics.js';
 import { createLogger } from '../util/log.js';
 
 export const CONTROLLER_NAME = 'archway.dev/gateway-controller';
@@ -150,6 +150,7 @@ async function serve(v: Values): Promise<number> {
   const logger = createLogger(v['log-level'] as string);
   const metrics = createMetrics();
   const dataPlane = new DataPlane({ logger });
+  exposeDataPlaneStats(metrics, () => dataPlane.stats());
   const controller = new Controller({
     logger, controllerName: CONTROLLER_NAME, bindAddress: v['bind-address'] as string, addressPool: pool, dataPlane, metrics,
   });

@@ -284,6 +284,7 @@ stringData:
     const metrics = await get(adminPort, '/metrics');
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /archway_config_applies_total/);
+    assert.match(metrics.body, /archway_http_responses\{class="2xx"\} [1-9]/);
   });
 
   it('drains and exits cleanly on SIGTERM', async () => {
