@@ -42,6 +42,8 @@ export const meshFeatures = new Set([
 
 export interface ConformanceProfile {
   name: string;
+  /** The route kind the profile is about; the report covers a profile once a test of that kind is ported. */
+  routeFeature: FeatureName;
   core: ReadonlySet<FeatureName>;
   extended: ReadonlySet<FeatureName>;
 }
@@ -49,16 +51,19 @@ export interface ConformanceProfile {
 export const profiles: readonly ConformanceProfile[] = [
   {
     name: 'GATEWAY-HTTP',
+    routeFeature: SupportHTTPRoute,
     core: new Set([SupportGateway, SupportReferenceGrant, SupportHTTPRoute]),
     extended: new Set([...gatewayExtended, ...httpRouteExtended, ...backendTLSPolicy]),
   },
   {
     name: 'GATEWAY-TLS',
+    routeFeature: SupportTLSRoute,
     core: new Set([SupportGateway, SupportReferenceGrant, SupportTLSRoute]),
     extended: new Set([...gatewayExtended, ...tlsRouteExtended]),
   },
   {
     name: 'GATEWAY-GRPC',
+    routeFeature: SupportGRPCRoute,
     core: new Set([SupportGateway, SupportReferenceGrant, SupportGRPCRoute]),
     extended: new Set(gatewayExtended),
   },

@@ -61,7 +61,7 @@ export function generateCASignedCert(hosts: readonly string[], ca: KeyPair): Pro
   return generateRSACert(hosts, 'serverAuth', ca);
 }
 
-export function generateCASignedClientCert(ca: KeyPair): Promise<KeyPair> {
+function generateCASignedClientCert(ca: KeyPair): Promise<KeyPair> {
   return generateRSACert([], 'clientAuth', ca);
 }
 
@@ -84,7 +84,7 @@ export async function generateCACert(): Promise<KeyPair> {
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-export function tlsSecret(namespace: string, name: string, pair: KeyPair): KubeObject {
+function tlsSecret(namespace: string, name: string, pair: KeyPair): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',

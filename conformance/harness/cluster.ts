@@ -6,7 +6,7 @@ import type { GatewayProcess, StatusItem } from './gateway.js';
 import { keyOf, objectKey, serializeManifests, type KubeObject } from './manifests.js';
 
 /** Kinds whose status the gateway publishes at /status. */
-export const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'HTTPRoute']);
+const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'HTTPRoute']);
 
 export class NotFoundError extends Error {}
 
@@ -25,7 +25,6 @@ const gatewayGroup = 'gateway.networking.k8s.io';
  * admin endpoint is not an API server, so apply the defaults the suite's
  * comparisons depend on before handing status to them.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function withCRDDefaults(kind: string, status: any): any {
   if (!status || typeof status !== 'object') return status;
   const s = structuredClone(status);
@@ -52,13 +51,18 @@ function withCRDDefaults(kind: string, status: any): any {
 export class Cluster {
   private readonly files = new Map<string, KubeObject[]>();
   private readonly pods = new Map<string, Pod>();
+  private gateway?: GatewayProcess;
 
   constructor(
     private readonly configDir: string,
     private readonly stagingDir: string,
-    private readonly gateway: GatewayProcess,
     private readonly timeouts: TimeoutConfig,
   ) {}
+
+  /** Files seeded before this call form the gateway's first configuration. */
+  connect(gateway: GatewayProcess): void {
+    this.gateway = gateway;
+  }
 
   /** Writes a file before the gateway runs; nothing to wait for. */
   async seed(fileName: string, text: string, objects: KubeObject[]): Promise<void> {
@@ -84,10 +88,6 @@ export class Cluster {
 
   async waitReady(objects: readonly KubeObject[]): Promise<void> {
     await this.waitVisible(objects.filter((o) => statusKinds.has(o.kind)).map(keyOf), this.timeouts.createTimeout, 'initial configuration');
-  }
-
-  fileNames(): string[] {
-    return [...this.files.keys()];
   }
 
   /** The object as last written, without status. */
@@ -177,6 +177,7 @@ export class Cluster {
   }
 
   async status(): Promise<Map<string, StatusItem>> {
+    if (!this.gateway) throw new Error('the gateway is not running');
     const items = await this.gateway.status(this.timeouts.getTimeout);
     return new Map(items.map((i) => [objectKey(i.kind, i.metadata.namespace, i.metadata.name), i]));
   }
@@ -210,7 +211,10 @@ export class Cluster {
       missing = keys.filter((k) => !status.has(k));
       return missing.length === 0;
     });
-    if (!ok) throw new Error(`${what}: not in the gateway's /status after ${timeoutMs}ms: ${missing.join(', ')}`);
+    if (!ok) {
+      const hint = missing.some((k) => k.startsWith('GatewayClass/')) ? ' (does the GatewayClass name the gateway\'s controller? see --controller-name)' : '';
+      throw new Error(`${what}: not in the gateway's /status after ${timeoutMs}ms: ${missing.join(', ')}${hint}`);
+    }
   }
 
   private async waitGone(keys: readonly string[], what: string): Promise<void> {

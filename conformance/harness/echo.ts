@@ -6,8 +6,6 @@ import { freePort, spawnTracked, type Tracked } from './processes.js';
 
 /** One `archway echo` process standing in for the pods of a Deployment. */
 export interface Backend extends PodEndpoint {
-  deployment: string;
-  service: string;
   process: Tracked;
 }
 
@@ -44,7 +42,7 @@ function probe(port: number): Promise<boolean> {
 export async function startBackend(dep: DeploymentInfo, service: string, timeoutMs: number, echoTo?: NodeJS.WritableStream): Promise<Backend> {
   const port = await freePort();
   const pod = podName(dep.name);
-  const proc = spawnTracked(`echo ${dep.namespace}/${pod}`, process.execPath, [
+  const proc = spawnTracked(process.execPath, [
     archwayBin, 'echo', '--port', String(port), '--namespace', dep.namespace, '--service', service, '--pod', pod,
   ], { echoTo });
   const deadline = Date.now() + timeoutMs;
@@ -56,5 +54,5 @@ export async function startBackend(dep: DeploymentInfo, service: string, timeout
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { namespace: dep.namespace, deployment: dep.name, service, pod, labels: dep.podLabels, ip: '127.0.0.1', port, process: proc };
+  return { namespace: dep.namespace, pod, labels: dep.podLabels, ip: '127.0.0.1', port, process: proc };
 }

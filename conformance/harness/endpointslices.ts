@@ -35,7 +35,7 @@ function selectorOf(service: KubeObject): Record<string, string> | undefined {
   return selector && Object.keys(selector).length > 0 ? selector : undefined;
 }
 
-export function selects(service: KubeObject, namespace: string, labels: Record<string, string>): boolean {
+function selects(service: KubeObject, namespace: string, labels: Record<string, string>): boolean {
   const selector = selectorOf(service);
   if (service.kind !== 'Service' || !selector || (service.metadata.namespace ?? 'default') !== namespace) return false;
   return Object.entries(selector).every(([k, v]) => labels[k] === v);

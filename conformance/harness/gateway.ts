@@ -7,7 +7,6 @@ export interface StatusItem {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; generation?: number };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   status?: any;
 }
 
@@ -40,7 +39,7 @@ export class GatewayProcess {
     const adminPort = await freePort();
     const args = [archwayBin, 'serve', '--config', opts.configDir, '--admin', `127.0.0.1:${adminPort}`, '--address-pool', opts.addressPool];
     if (opts.debug) args.push('--log-level', 'debug');
-    const proc = spawnTracked('archway serve', process.execPath, args, opts.debug ? { echoTo: process.stderr } : {});
+    const proc = spawnTracked(process.execPath, args, opts.debug ? { echoTo: process.stderr } : {});
     const gw = new GatewayProcess(proc, `http://127.0.0.1:${adminPort}`);
     const deadline = Date.now() + opts.readyTimeoutMs;
     for (;;) {

@@ -43,7 +43,7 @@ export class Tracked {
   private readonly tail: string[] = [];
   private readonly exit: Promise<void>;
 
-  constructor(readonly child: ChildProcess, readonly label: string, echoTo?: NodeJS.WritableStream) {
+  constructor(readonly child: ChildProcess, echoTo?: NodeJS.WritableStream) {
     this.exit = new Promise((resolve) => child.once('exit', () => resolve()));
     const keep = (chunk: Buffer) => {
       echoTo?.write(chunk);
@@ -74,11 +74,11 @@ export class Tracked {
   }
 }
 
-export function spawnTracked(label: string, command: string, args: string[], opts: SpawnOptions & { echoTo?: NodeJS.WritableStream } = {}): Tracked {
+export function spawnTracked(command: string, args: string[], opts: SpawnOptions & { echoTo?: NodeJS.WritableStream } = {}): Tracked {
   installHooks();
   const { echoTo, ...spawnOpts } = opts;
   const child = spawn(command, args, { ...spawnOpts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const t = new Tracked(child, label, echoTo);
+  const t = new Tracked(child, echoTo);
   tracked.add(t);
   child.once('exit', () => tracked.delete(t));
   return t;
@@ -88,11 +88,11 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...tracked].map((t) => t.stop()));
 }
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, host, () => {
+    srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
       srv.close(() => resolve(port));

@@ -19,7 +19,6 @@ export interface TimeoutConfig {
   namespacesMustBeReady: number;
   requestTimeout: number;
   latestObservedGenerationSet: number;
-  defaultTestTimeout: number;
   defaultPollInterval: number;
   /** Upstream sleeps a fixed 1s after each failed attempt in AwaitConvergence. */
   convergenceRetryDelay: number;
@@ -46,7 +45,6 @@ export function defaultTimeoutConfig(): TimeoutConfig {
     namespacesMustBeReady: 30_000,
     requestTimeout: 5_000,
     latestObservedGenerationSet: 10_000,
-    defaultTestTimeout: 30_000,
     defaultPollInterval: 100,
     convergenceRetryDelay: 250,
     negativePollInterval: 500,

@@ -8,7 +8,6 @@ export type LogSink = (line: string) => void;
 
 export class T {
   readonly failures: string[] = [];
-  private readonly logs: string[] = [];
 
   constructor(readonly name: string, private readonly sink?: LogSink) {}
 
@@ -16,10 +15,9 @@ export class T {
     return this.failures.length > 0;
   }
 
+  /** Only shown with --debug: upstream's tlog output, mostly "not ready yet" retries. */
   log(msg: string): void {
-    const line = `${this.name}: ${msg}`;
-    this.logs.push(line);
-    this.sink?.(line);
+    this.sink?.(`${this.name}: ${msg}`);
   }
 
   /** Marks the test failed and keeps going, like t.Errorf. */
@@ -43,17 +41,12 @@ export class T {
       if (!(err instanceof FatalError)) child.error(`unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     }
     this.failures.push(...child.failures);
-    this.logs.push(...child.logs);
     return !child.failed;
   }
 
   /** Runs subtests concurrently, as upstream's t.Parallel() subtests do. */
   async parallel(cases: readonly (readonly [string, (t: T) => Promise<void>])[]): Promise<void> {
     await Promise.all(cases.map(([name, fn]) => this.run(name, fn)));
-  }
-
-  recentLogs(n: number): string[] {
-    return this.logs.slice(-n);
   }
 }
 

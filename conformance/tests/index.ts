@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GatewayListenerUnsupportedProtocol } from './gateway-invalid-listeners-unsupported-protocol.js';
+import { GatewayInvalidParametersRef } from './gateway-invalid-parameters-ref.js';
+import { GatewayInvalidRouteKind } from './gateway-invalid-route-kind.js';
+import { GatewayInvalidTLSConfiguration } from './gateway-invalid-tls-configuration.js';
+import { GatewayModifyListeners } from './gateway-modify-listeners.js';
+import { GatewayObservedGenerationBump } from './gateway-observed-generation-bump.js';
+import { GatewaySecretInvalidReferenceGrant } from './gateway-secret-invalid-reference-grant.js';
+import { GatewaySecretMissingReferenceGrant } from './gateway-secret-missing-reference-grant.js';
+import { GatewaySecretReferenceGrantAllInNamespace } from './gateway-secret-reference-grant-all-in-namespace.js';
+import { GatewaySecretReferenceGrantSpecific } from './gateway-secret-reference-grant-specific.js';
+import { GatewayWithAttachedRoutes } from './gateway-with-attached-routes.js';
+import { GatewayClassObservedGenerationBump } from './gatewayclass-observed-generation-bump.js';
+import { HTTPRouteCrossNamespace } from './httproute-cross-namespace.js';
+import { HTTPRouteExactPathMatching } from './httproute-exact-path-matching.js';
+import { HTTPRouteHeaderMatching } from './httproute-header-matching.js';
+import { HTTPRouteHostnameIntersection } from './httproute-hostname-intersection.js';
+import { HTTPRouteHTTPSListener } from './httproute-https-listener.js';
+import { HTTPRouteInvalidBackendRefUnknownKind } from './httproute-invalid-backendref-unknown-kind.js';
+import { HTTPRouteInvalidCrossNamespaceBackendRef } from './httproute-invalid-cross-namespace-backend-ref.js';
+import { HTTPRouteInvalidCrossNamespaceParentRef } from './httproute-invalid-cross-namespace-parent-ref.js';
+import { HTTPRouteInvalidNonExistentBackendRef } from './httproute-invalid-nonexistent-backendref.js';
+import { HTTPRouteInvalidParentRefNotMatchingSectionName } from './httproute-invalid-parentref-not-matching-section-name.js';
+import { HTTPRouteInvalidReferenceGrant } from './httproute-invalid-reference-grant.js';
+import { HTTPRouteListenerHostnameMatching } from './httproute-listener-hostname-matching.js';
+import { HTTPRouteMatching } from './httproute-matching.js';
+import { HTTPRouteMatchingAcrossRoutes } from './httproute-matching-across-routes.js';
+import { HTTPRouteMultipleGateways } from './httproute-multiple-gateways.js';
+import { HTTPRouteObservedGenerationBump } from './httproute-observed-generation-bump.js';
+import { HTTPRouteNoBackendRefs } from './httproute-omitted-backendrefs.js';
+import { HTTPRoutePartiallyInvalidViaInvalidReferenceGrant } from './httproute-partially-invalid-via-invalid-reference-grant.js';
+import { HTTPRoutePathMatchOrder } from './httproute-path-match-order.js';
+import { HTTPRouteRedirectHostAndStatus } from './httproute-redirect-host-and-status.js';
+import { HTTPRouteReferenceGrant } from './httproute-reference-grant.js';
+import { HTTPRouteRequestHeaderModifier } from './httproute-request-header-modifier.js';
+import { HTTPRouteServiceTypes } from './httproute-service-types.js';
+import { HTTPRouteSimpleSameNamespace } from './httproute-simple-same-namespace.js';
+import { HTTPRouteWeight } from './httproute-weight.js';
+import type { ConformanceTest } from './types.js';
+
+const implemented: readonly ConformanceTest[] = [
+  GatewayListenerUnsupportedProtocol,
+  GatewayInvalidParametersRef,
+  GatewayInvalidRouteKind,
+  GatewayInvalidTLSConfiguration,
+  GatewayModifyListeners,
+  GatewayObservedGenerationBump,
+  GatewaySecretInvalidReferenceGrant,
+  GatewaySecretMissingReferenceGrant,
+  GatewaySecretReferenceGrantAllInNamespace,
+  GatewaySecretReferenceGrantSpecific,
+  GatewayWithAttachedRoutes,
+  GatewayClassObservedGenerationBump,
+  HTTPRouteCrossNamespace,
+  HTTPRouteExactPathMatching,
+  HTTPRouteHeaderMatching,
+  HTTPRouteHostnameIntersection,
+  HTTPRouteHTTPSListener,
+  HTTPRouteInvalidBackendRefUnknownKind,
+  HTTPRouteInvalidCrossNamespaceBackendRef,
+  HTTPRouteInvalidCrossNamespaceParentRef,
+  HTTPRouteInvalidNonExistentBackendRef,
+  HTTPRouteInvalidParentRefNotMatchingSectionName,
+  HTTPRouteInvalidReferenceGrant,
+  HTTPRouteListenerHostnameMatching,
+  HTTPRouteMatching,
+  HTTPRouteMatchingAcrossRoutes,
+  HTTPRouteMultipleGateways,
+  HTTPRouteObservedGenerationBump,
+  HTTPRouteNoBackendRefs,
+  HTTPRoutePartiallyInvalidViaInvalidReferenceGrant,
+  HTTPRoutePathMatchOrder,
+  HTTPRouteRedirectHostAndStatus,
+  HTTPRouteReferenceGrant,
+  HTTPRouteRequestHeaderModifier,
+  HTTPRouteServiceTypes,
+  HTTPRouteSimpleSameNamespace,
+  HTTPRouteWeight,
+];
+
+/** One line of upstream's tests-and-features.txt, with its port when there is one. */
+export interface RegisteredTest {
+  shortName: string;
+  features: string[];
+  provisional: boolean;
+  impl?: ConformanceTest;
+}
+
+/**
+ * Every upstream test, in upstream's order, so that tests without a port are
+ * reported as skipped rather than silently left out.
+ */
+export function loadRegistry(upstreamDir: string): RegisteredTest[] {
+  const byName = new Map(implemented.map((t) => [t.shortName, t]));
+  const registry: RegisteredTest[] = [];
+  for (const line of readFileSync(join(upstreamDir, 'tests-and-features.txt'), 'utf8').split('\n')) {
+    const [shortName, ...rest] = line.trim().split(/\s+/);
+    if (!shortName) continue;
+    const provisional = rest.includes('Provisional');
+    const features = rest.filter((w) => w !== 'Provisional').map((w) => w.replace(/^Support/, ''));
+    const impl = byName.get(shortName);
+    if (impl && [...impl.features].sort().join() !== [...features].sort().join()) {
+      throw new Error(`${shortName}: ported with features [${impl.features.join(', ')}] but upstream lists [${features.join(', ')}]`);
+    }
+    byName.delete(shortName);
+    registry.push({ shortName, features, provisional, ...(impl ? { impl } : {}) });
+  }
+  if (byName.size > 0) throw new Error(`ported tests missing from tests-and-features.txt: ${[...byName.keys()].join(', ')}`);
+  return registry;
+}

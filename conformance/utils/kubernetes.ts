@@ -1,0 +1,452 @@
+// Port of upstream conformance/utils/kubernetes/helpers.go: status
+// expectations polled against the gateway's /status. Where upstream logs and
+// retries, these keep the last observation so a timeout says what was seen.
+import { NotFoundError, type Cluster } from '../harness/cluster.js';
+import type { KubeObject } from '../harness/manifests.js';
+import type { TimeoutConfig } from './config.js';
+import { joinHostPort } from './http.js';
+import { poll, type T } from './t.js';
+
+export interface KubeContext {
+  cluster: Cluster;
+  timeouts: TimeoutConfig;
+}
+
+export interface NamespacedName {
+  namespace?: string;
+  name: string;
+}
+
+export const gatewayGroup = 'gateway.networking.k8s.io';
+
+/** Upstream marks Gateways that are meant to stay unready with this annotation. */
+const excludedFromReadiness = 'gateway-api/skip-this-for-readiness';
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  observedGeneration?: number;
+}
+
+/** An expected condition; an empty or missing reason accepts any reason. */
+export interface ExpectedCondition {
+  type: string;
+  status: string;
+  reason?: string;
+}
+
+export interface GatewayRef extends NamespacedName {
+  /** undefined stands for "no sectionName". */
+  listenerNames: (string | undefined)[];
+}
+
+export function newGatewayRef(nn: NamespacedName, ...listenerNames: string[]): GatewayRef {
+  return { ...nn, listenerNames: listenerNames.length > 0 ? listenerNames : [undefined] };
+}
+
+export interface ParentRef {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name: string;
+  sectionName?: string;
+}
+
+export interface RouteParentStatus {
+  parentRef: ParentRef;
+  controllerName: string;
+  conditions: ExpectedCondition[];
+}
+
+export interface RouteGroupKind {
+  group?: string;
+  kind: string;
+}
+
+export interface ListenerStatus {
+  name: string;
+  supportedKinds: RouteGroupKind[];
+  conditions: ExpectedCondition[];
+  attachedRoutes: number;
+}
+
+const nnString = (nn: NamespacedName) => (nn.namespace ? `${nn.namespace}/${nn.name}` : nn.name);
+
+function describeConditions(conditions: readonly Condition[] | undefined): string {
+  if (!conditions || conditions.length === 0) return '[]';
+  return `[${conditions.map((c) => `${c.type}=${c.status}/${c.reason ?? ''}(gen ${c.observedGeneration ?? '-'})`).join(', ')}]`;
+}
+
+function describeExpected(c: ExpectedCondition): string {
+  return `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`;
+}
+
+/** Upstream's Get-error path: the poll ends at once with an error. */
+async function fetch(t: T, s: KubeContext, kind: string, nn: NamespacedName): Promise<KubeObject> {
+  try {
+    return await s.cluster.get(kind, nn.namespace, nn.name);
+  } catch (err) {
+    if (err instanceof NotFoundError) t.fatal(`error fetching ${kind}: ${err.message}`);
+    t.fatal(`error fetching ${kind} ${nnString(nn)}: ${(err as Error).message}`);
+  }
+}
+
+function staleConditions(obj: KubeObject, conditions: readonly Condition[] | undefined): Condition[] {
+  return (conditions ?? []).filter((c) => c.observedGeneration !== obj.metadata.generation);
+}
+
+/** undefined when every condition is at the object's generation, otherwise why not. */
+export function conditionsHaveLatestObservedGeneration(obj: KubeObject, conditions: readonly Condition[] | undefined): string | undefined {
+  const stale = staleConditions(obj, conditions);
+  if (stale.length === 0) return undefined;
+  const all = conditions?.length ?? 0;
+  return `expected observedGeneration to be updated to ${obj.metadata.generation} for all conditions, only ${all - stale.length}/${all} were updated. stale conditions are: ` +
+    stale.map((c) => `${c.type} (generation ${c.observedGeneration})`).join(', ');
+}
+
+function findConditionInList(conditions: readonly Condition[] | undefined, type: string, status: string, reason: string | undefined): boolean {
+  return (conditions ?? []).some((c) => c.type === type && (status === '' || c.status === status) && (!reason || c.reason === reason));
+}
+
+function conditionsMatch(expected: readonly ExpectedCondition[], actual: readonly Condition[] | undefined): boolean {
+  if ((actual?.length ?? 0) < expected.length) return false;
+  return expected.every((c) => findConditionInList(actual, c.type, c.status, c.reason));
+}
+
+async function gwcMustBeAccepted(t: T, s: KubeContext, name: string, expectedStatus: string): Promise<string> {
+  let controllerName = '';
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gwcMustBeAccepted, async () => {
+    const gwc = await fetch(t, s, 'GatewayClass', { name });
+    controllerName = gwc.spec?.controllerName ?? '';
+    const conditions = gwc.status?.conditions as Condition[] | undefined;
+    last = `generation ${gwc.metadata.generation}, conditions ${describeConditions(conditions)}`;
+    if (conditionsHaveLatestObservedGeneration(gwc, conditions)) return false;
+    return findConditionInList(conditions, 'Accepted', expectedStatus, '');
+  });
+  if (!ok) t.fatal(`error waiting for ${name} GatewayClass to have Accepted condition${expectedStatus ? ` ${expectedStatus}` : ''} set; got ${last}`);
+  return controllerName;
+}
+
+export function gwcMustHaveAcceptedConditionTrue(t: T, s: KubeContext, name: string): Promise<string> {
+  return gwcMustBeAccepted(t, s, name, 'True');
+}
+
+export function gwcMustHaveAcceptedConditionAny(t: T, s: KubeContext, name: string): Promise<string> {
+  return gwcMustBeAccepted(t, s, name, '');
+}
+
+async function mustHaveLatestConditions(t: T, s: KubeContext, kind: string, nn: NamespacedName, conditionLists: (obj: KubeObject) => Condition[][]): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.latestObservedGenerationSet, async () => {
+    const obj = await fetch(t, s, kind, nn);
+    for (const conditions of conditionLists(obj)) {
+      const err = conditionsHaveLatestObservedGeneration(obj, conditions);
+      if (err) {
+        last = err;
+        return false;
+      }
+    }
+    return true;
+  });
+  if (!ok) t.fatal(`error waiting for ${kind} ${nnString(nn)} to have Latest ObservedGeneration to be set: ${last}`);
+}
+
+export function gatewayMustHaveLatestConditions(t: T, s: KubeContext, nn: NamespacedName): Promise<void> {
+  return mustHaveLatestConditions(t, s, 'Gateway', nn, (gw) => [gw.status?.conditions ?? []]);
+}
+
+export function gatewayClassMustHaveLatestConditions(t: T, s: KubeContext, nn: NamespacedName): Promise<void> {
+  return mustHaveLatestConditions(t, s, 'GatewayClass', nn, (gwc) => [gwc.status?.conditions ?? []]);
+}
+
+export function httpRouteMustHaveLatestConditions(t: T, s: KubeContext, nn: NamespacedName): Promise<void> {
+  return mustHaveLatestConditions(t, s, 'HTTPRoute', nn, (r) => ((r.status?.parents ?? []) as { conditions?: Condition[] }[]).map((p) => p.conditions ?? []));
+}
+
+/** Every Gateway in the namespaces Accepted and Programmed (unless excluded), every pod ready. */
+export async function namespacesMustBeReady(t: T, s: KubeContext, namespaces: readonly string[]): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.namespacesMustBeReady, async () => {
+    for (const ns of namespaces) {
+      let gateways: KubeObject[];
+      try {
+        gateways = await s.cluster.list('Gateway', ns);
+      } catch (err) {
+        last = `error listing Gateways: ${(err as Error).message}`;
+        return false;
+      }
+      for (const gw of gateways) {
+        if (gw.metadata.annotations?.[excludedFromReadiness] === 'true') continue;
+        const conditions = gw.status?.conditions as Condition[] | undefined;
+        const id = `Gateway ${ns}/${gw.metadata.name}`;
+        const stale = conditionsHaveLatestObservedGeneration(gw, conditions);
+        if (stale) {
+          last = `${id}: ${stale}`;
+          return false;
+        }
+        for (const type of ['Accepted', 'Programmed']) {
+          if (!findConditionInList(conditions, type, 'True', '')) {
+            last = `${id} not ${type} yet: ${describeConditions(conditions)}`;
+            return false;
+          }
+        }
+      }
+      const pods = s.cluster.listPods(ns);
+      if (pods.length === 0) {
+        last = `no pods deployed yet in ${ns}`;
+        return false;
+      }
+      const notReady = pods.find((p) => !p.ready());
+      if (notReady) {
+        last = `pod ${ns}/${notReady.name} not ready`;
+        return false;
+      }
+    }
+    return true;
+  });
+  if (!ok) t.fatal(`error waiting for ${namespaces.join(', ')} namespaces to be ready: ${last}`);
+}
+
+export async function gatewayMustHaveCondition(t: T, s: KubeContext, nn: NamespacedName, expected: ExpectedCondition): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayMustHaveCondition, async () => {
+    const gw = await fetch(t, s, 'Gateway', nn);
+    const conditions = gw.status?.conditions as Condition[] | undefined;
+    const stale = conditionsHaveLatestObservedGeneration(gw, conditions);
+    if (stale) t.fatal(`error waiting for Gateway ${nnString(nn)} status to have a Condition matching expectations: ${stale}`);
+    last = describeConditions(conditions);
+    return findConditionInList(conditions, expected.type, expected.status, expected.reason);
+  });
+  if (!ok) t.fatal(`error waiting for Gateway ${nnString(nn)} status to have a Condition matching expectations: want ${describeExpected(expected)}, got ${last}`);
+}
+
+export async function waitForGatewayAddress(t: T, s: KubeContext, gwRef: GatewayRef): Promise<string> {
+  let address = '';
+  let port = '';
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayMustHaveAddress, async () => {
+    const gw = await fetch(t, s, 'Gateway', gwRef);
+    const stale = conditionsHaveLatestObservedGeneration(gw, gw.status?.conditions);
+    if (stale) {
+      last = stale;
+      return false;
+    }
+    const listeners = (gw.spec?.listeners ?? []) as { name: string; port: number }[];
+    const wanted = gwRef.listenerNames[0];
+    const listener = listeners.find((l) => wanted !== undefined && l.name === wanted) ?? listeners[0];
+    port = String(listener?.port ?? '');
+    const addresses = (gw.status?.addresses ?? []) as { type?: string; value: string }[];
+    last = `status.addresses ${JSON.stringify(addresses)}`;
+    const typed = addresses.find((a) => a.type !== undefined);
+    if (!typed) return false;
+    address = typed.value;
+    return true;
+  });
+  if (!ok) t.fatal(`error waiting for Gateway ${nnString(gwRef)} to have at least one IP address in status: ${last}`);
+  return joinHostPort(address, port);
+}
+
+/** Upstream's GatewayAndHTTPRoutesMustBeAccepted: returns the address of the Gateway's first (or named) listener. */
+export async function gatewayAndHTTPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
+  const gwAddr = await waitForGatewayAddress(t, s, gw);
+  for (const route of routes) {
+    const parents: RouteParentStatus[] = gw.listenerNames.map((sectionName) => ({
+      parentRef: { group: gatewayGroup, kind: 'Gateway', name: gw.name, namespace: gw.namespace, sectionName },
+      controllerName,
+      conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }],
+    }));
+    await httpRouteMustHaveParents(t, s, route, parents, route.namespace !== gw.namespace);
+  }
+  await gatewayListenersMustHaveConditions(t, s, gw, [
+    { type: 'ResolvedRefs', status: 'True' },
+    { type: 'Accepted', status: 'True' },
+    { type: 'Programmed', status: 'True' },
+  ]);
+  return gwAddr;
+}
+
+interface ActualParent {
+  parentRef?: ParentRef;
+  controllerName?: string;
+  conditions?: Condition[];
+}
+
+function describeParents(parents: readonly ActualParent[] | undefined): string {
+  if (!parents || parents.length === 0) return '[]';
+  return `[${parents.map((p) => {
+    const r = p.parentRef;
+    const ref = r ? `${r.group ?? '-'}/${r.kind ?? '-'} ${r.namespace ?? '-'}/${r.name}${r.sectionName ? `#${r.sectionName}` : ''}` : 'no parentRef';
+    return `{${ref} controller=${p.controllerName ?? ''} ${describeConditions(p.conditions)}}`;
+  }).join(', ')}]`;
+}
+
+/** Upstream's parentsForRouteMatch: section names are not compared. */
+function parentsForRouteMatch(expected: readonly RouteParentStatus[], actual: readonly ActualParent[], namespaceRequired: boolean): boolean {
+  return expected.every((e) => actual.some((a) => {
+    const r = a.parentRef;
+    if (!r || a.controllerName !== e.controllerName) return false;
+    if (r.group !== e.parentRef.group || r.kind !== e.parentRef.kind || r.name !== e.parentRef.name) return false;
+    if (r.namespace !== e.parentRef.namespace && (namespaceRequired || r.namespace !== undefined)) return false;
+    return conditionsMatch(e.conditions, a.conditions);
+  }));
+}
+
+export async function httpRouteMustHaveParents(t: T, s: KubeContext, route: NamespacedName, parents: readonly RouteParentStatus[], namespaceRequired: boolean): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.routeMustHaveParents, async () => {
+    const r = await fetch(t, s, 'HTTPRoute', route);
+    const actual = (r.status?.parents ?? []) as ActualParent[];
+    last = `generation ${r.metadata.generation}, status.parents ${describeParents(actual)}`;
+    if (actual.some((p) => conditionsHaveLatestObservedGeneration(r, p.conditions))) return false;
+    return parentsForRouteMatch(parents, actual, namespaceRequired);
+  });
+  if (!ok) {
+    const want = parents.map((p) => `{${p.parentRef.namespace ?? '-'}/${p.parentRef.name} controller=${p.controllerName} ${p.conditions.map(describeExpected).join(',')}}`);
+    t.fatal(`error waiting for HTTPRoute ${nnString(route)} to have parents matching expectations: want [${want.join(', ')}], got ${last}`);
+  }
+}
+
+/** Every given condition on every listener (or on the named ones, which must all exist). */
+export async function gatewayListenersMustHaveConditions(t: T, s: KubeContext, gw: NamespacedName, conditions: readonly ExpectedCondition[], ...listenerNames: string[]): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayListenersMustHaveConditions, async () => {
+    const obj = await fetch(t, s, 'Gateway', gw);
+    const listeners = (obj.status?.listeners ?? []) as { name: string; conditions?: Condition[] }[];
+    const unmatched = new Set(listenerNames);
+    for (const c of conditions) {
+      for (const l of listeners) {
+        if (listenerNames.length > 0 && !listenerNames.includes(l.name)) continue;
+        if (!findConditionInList(l.conditions, c.type, c.status, c.reason)) {
+          last = `listener ${l.name} lacks ${describeExpected(c)}: ${describeConditions(l.conditions)}`;
+          return false;
+        }
+        unmatched.delete(l.name);
+      }
+    }
+    if (unmatched.size > 0) {
+      last = `listeners not in status: ${[...unmatched].join(', ')}`;
+      return false;
+    }
+    return true;
+  });
+  if (!ok) t.fatal(`error waiting for Gateway ${nnString(gw)} status to have conditions matching expectations on the listeners: ${last}`);
+}
+
+/** Zero routes: no listeners in status, or one listener with no attached routes. A timeout is an error, not fatal. */
+export async function gatewayMustHaveZeroRoutes(t: T, s: KubeContext, gw: NamespacedName): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayStatusMustHaveListeners, async () => {
+    const obj = await fetch(t, s, 'Gateway', gw);
+    const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
+    if (stale) {
+      last = stale;
+      return false;
+    }
+    const listeners = (obj.status?.listeners ?? []) as { name: string; attachedRoutes?: number }[];
+    last = `listeners ${JSON.stringify(listeners.map((l) => ({ name: l.name, attachedRoutes: l.attachedRoutes })))}`;
+    return listeners.length === 0 || (listeners.length === 1 && (listeners[0]!.attachedRoutes ?? 0) === 0);
+  });
+  if (!ok) t.error(`Gateway ${nnString(gw)}: want zero listeners or exactly 1 listener with zero routes, got ${last}`);
+}
+
+/** No parents, or exactly one parent that is not Accepted; an empty list must be seen twice. */
+export async function httpRouteMustHaveNoAcceptedParents(t: T, s: KubeContext, route: NamespacedName): Promise<void> {
+  let emptyChecked = false;
+  let last = '';
+  const ok = await poll(s.timeouts.negativePollInterval, s.timeouts.httpRouteMustNotHaveParents, async () => {
+    const r = await fetch(t, s, 'HTTPRoute', route);
+    const actual = (r.status?.parents ?? []) as ActualParent[];
+    last = describeParents(actual);
+    if (actual.length === 0) {
+      if (!emptyChecked) {
+        emptyChecked = true;
+        return false;
+      }
+      return true;
+    }
+    if (actual.length > 1) return false;
+    if (actual.some((p) => conditionsHaveLatestObservedGeneration(r, p.conditions))) return false;
+    return conditionsMatch([{ type: 'Accepted', status: 'False' }], actual[0]!.conditions);
+  });
+  if (!ok) t.fatal(`error waiting for HTTPRoute ${nnString(route)} to have no accepted parents: got status.parents ${last}`);
+}
+
+function describeListeners(actual: readonly ActualListener[]): string {
+  return `[${actual.map((l) => `{${l.name} kinds=${(l.supportedKinds ?? []).map((k) => `${k.group ?? ''}/${k.kind}`).join(',') || '-'}` +
+    ` attachedRoutes=${l.attachedRoutes ?? '-'} ${describeConditions(l.conditions)}}`).join(', ')}]`;
+}
+
+interface ActualListener {
+  name: string;
+  supportedKinds?: RouteGroupKind[];
+  attachedRoutes?: number;
+  conditions?: Condition[];
+}
+
+/** Upstream's gatewayListenersMatch: returns the first mismatch, or undefined. */
+function gatewayListenersMismatch(expected: readonly ListenerStatus[], actual: readonly ActualListener[]): string | undefined {
+  if (expected.length !== actual.length) return `expected ${expected.length} Gateway status listeners, got ${actual.length}`;
+  for (const e of expected) {
+    const a = actual.find((l) => l.name === e.name);
+    if (!a) return `expected status for listener ${e.name} to be present`;
+    const aKinds = a.supportedKinds ?? [];
+    if (e.supportedKinds.length === 0 && aKinds.length !== 0) {
+      return `listener ${e.name}: expected supportedKinds to be empty, got ${JSON.stringify(aKinds)}`;
+    }
+    for (const k of e.supportedKinds) {
+      const group = k.group ?? gatewayGroup;
+      if (!aKinds.some((ak) => (ak.group ?? gatewayGroup) === group && ak.kind === k.kind)) {
+        return `listener ${e.name}: expected Group:${group} Kind:${k.kind} to be present in supportedKinds`;
+      }
+    }
+    if ((a.attachedRoutes ?? 0) !== e.attachedRoutes) return `listener ${e.name}: expected attachedRoutes to be ${e.attachedRoutes}, got ${a.attachedRoutes ?? 0}`;
+    if (!conditionsMatch(e.conditions, a.conditions)) {
+      return `listener ${e.name}: expected conditions ${e.conditions.map(describeExpected).join(', ')}, got ${describeConditions(a.conditions)}`;
+    }
+  }
+  return undefined;
+}
+
+export async function gatewayStatusMustHaveListeners(t: T, s: KubeContext, gw: NamespacedName, listeners: readonly ListenerStatus[]): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayStatusMustHaveListeners, async () => {
+    const obj = await fetch(t, s, 'Gateway', gw);
+    const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
+    if (stale) {
+      last = stale;
+      return false;
+    }
+    const actual = (obj.status?.listeners ?? []) as ActualListener[];
+    const mismatch = gatewayListenersMismatch(listeners, actual);
+    last = mismatch ? `${mismatch}; status.listeners ${describeListeners(actual)}` : '';
+    return mismatch === undefined;
+  });
+  if (!ok) t.fatal(`error waiting for Gateway ${nnString(gw)} status to have listeners matching expectations: ${last}`);
+}
+
+/** The condition on the route's status for a parentRef naming the Gateway. */
+export async function httpRouteMustHaveCondition(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.httpRouteMustHaveCondition, async () => {
+    const r = await fetch(t, s, 'HTTPRoute', route);
+    const parents = (r.status?.parents ?? []) as ActualParent[];
+    last = `generation ${r.metadata.generation}, status.parents ${describeParents(parents)}`;
+    let found = false;
+    for (const p of parents) {
+      if (conditionsHaveLatestObservedGeneration(r, p.conditions)) return false;
+      const ref = p.parentRef;
+      if (ref && ref.name === gw.name && (ref.namespace === undefined || ref.namespace === gw.namespace) &&
+        findConditionInList(p.conditions, condition.type, condition.status, condition.reason)) {
+        found = true;
+      }
+    }
+    return found;
+  });
+  if (!ok) t.fatal(`error waiting for HTTPRoute ${nnString(route)} status to have condition ${describeExpected(condition)} for parent ${nnString(gw)}: got ${last}`);
+}
+
+export function httpRouteMustHaveResolvedRefsConditionsTrue(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName): Promise<void> {
+  return httpRouteMustHaveCondition(t, s, route, gw, { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' });
+}

@@ -1,0 +1,198 @@
+// Port of upstream conformance/utils/roundtripper/roundtripper.go on Node's
+// http/https: one connection per request (upstream disables keep-alives),
+// Host header and SNI set explicitly, echo backend JSON captured.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
+
+export interface Request {
+  url: URL;
+  /** Host header; the URL's host when empty. */
+  host: string;
+  protocol: string;
+  method: string;
+  headers: Record<string, string[]>;
+  serverName?: string;
+  serverCertificate?: string;
+}
+
+/** What the echo backend reports about the request it received. */
+export interface CapturedRequest {
+  path: string;
+  host: string;
+  method: string;
+  protocol: string;
+  headers: Record<string, string[]>;
+  namespace: string;
+  pod: string;
+}
+
+export interface RedirectRequest {
+  scheme: string;
+  host: string;
+  port: string;
+  path: string;
+}
+
+export interface CapturedResponse {
+  statusCode: number;
+  contentLength: number;
+  protocol: string;
+  headers: Record<string, string[]>;
+  redirectRequest?: RedirectRequest;
+}
+
+export const HTTPSProtocol = 'HTTPS';
+
+export function isRedirect(status: number): boolean {
+  return [300, 301, 302, 303, 304, 305, 307, 308].includes(status);
+}
+
+export function isTimeoutError(status: number): boolean {
+  return status === 408 || status === 504;
+}
+
+/** Go's textproto.CanonicalMIMEHeaderKey, which net/http applies to every header it sends or receives. */
+export function canonicalHeaderKey(key: string): string {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(key)) return key;
+  return key.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+function headerMap(raw: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) (out[canonicalHeaderKey(raw[i]!)] ??= []).push(raw[i + 1]!);
+  return out;
+}
+
+function matchHostname(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase().replace(/\.$/, '').split('.');
+  const h = host.toLowerCase().replace(/\.$/, '').split('.');
+  if (p.length !== h.length || p.some((l) => l === '') || h.some((l) => l === '')) return false;
+  return p.every((label, i) => (i === 0 && label === '*') || label === h[i]);
+}
+
+/**
+ * Go's x509 host name verification, which unlike Node's lets a wildcard cover
+ * a single label under a TLD (`*.org` matches `example.org`); the suite's
+ * certificates rely on that.
+ */
+export function verifyHostname(host: string, cert: PeerCertificate): Error | undefined {
+  const sans = (cert.subjectaltname ?? '').split(/,\s*/).filter(Boolean);
+  const values = (prefix: string) => sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
+  if (isIP(host)) {
+    return values('IP Address:').includes(host) ? undefined : new Error(`x509: certificate is not valid for IP ${host}`);
+  }
+  const dns = values('DNS:');
+  return dns.some((p) => matchHostname(p, host)) ? undefined
+    : new Error(`x509: certificate is valid for ${dns.join(', ') || 'no DNS names'}, not ${host}`);
+}
+
+/** Splits an absolute URL the way Go's url.URL does, keeping an explicit default port. */
+function redirectTarget(location: string, base: URL): RedirectRequest {
+  const absolute = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(location) ? location : new URL(location, base).href;
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(absolute)!;
+  const authority = m[2]!.replace(/^.*@/, '');
+  const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(authority);
+  let path = m[3]!;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // keep it escaped, as Go does for invalid escapes
+  }
+  return {
+    scheme: m[1]!.toLowerCase(),
+    host: (hp?.[1] ?? authority).replace(/^\[|\]$/g, ''),
+    port: hp?.[2] ?? '',
+    path,
+  };
+}
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+export class RoundTripper {
+  constructor(private readonly timeoutMs: number) {}
+
+  /** Errors only when no HTTP response arrives; an HTTP error status is a normal result. */
+  captureRoundTrip(req: Request): Promise<{ cReq: CapturedRequest; cRes: CapturedResponse }> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {};
+      for (const [name, values] of Object.entries(req.headers)) headers[canonicalHeaderKey(name)] = values[0] ?? '';
+      headers.Host = req.host !== '' ? req.host : req.url.host;
+      const https = req.url.protocol === 'https:';
+      if (https && (!req.serverName || !req.serverCertificate)) {
+        reject(new Error('https request has no server name or no trusted certificate configured'));
+        return;
+      }
+      const options = {
+        host: req.url.hostname.replace(/^\[|\]$/g, ''),
+        port: req.url.port || (https ? 443 : 80),
+        path: `${req.url.pathname}${req.url.search}`,
+        method: req.method,
+        headers,
+        agent: false as const,
+        ...(https ? {
+          ...(isIP(req.serverName!) ? {} : { servername: req.serverName }),
+          ca: req.serverCertificate,
+          checkServerIdentity: (_host: string, cert: PeerCertificate) => verifyHostname(req.serverName!, cert),
+        } : {}),
+      };
+      const onResponse = (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const body = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          let cReq: CapturedRequest = { path: '', host: '', method: req.method, protocol: '', headers: {}, namespace: '', pod: '' };
+          if (mediaType(res.headers['content-type']) === 'application/json') {
+            try {
+              cReq = parseEcho(body);
+            } catch (err) {
+              reject(new Error(`unexpected error reading response: ${(err as Error).message}`));
+              return;
+            }
+          }
+          const cRes: CapturedResponse = {
+            statusCode: status,
+            contentLength: res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : -1,
+            protocol: `HTTP/${res.httpVersion}`,
+            headers: headerMap(res.rawHeaders),
+          };
+          if (isRedirect(status)) {
+            const location = res.headers.location;
+            if (!location) {
+              reject(new Error('http: no Location header in response'));
+              return;
+            }
+            cRes.redirectRequest = redirectTarget(location, req.url);
+          }
+          resolve({ cReq, cRes });
+        });
+      };
+      const r = https ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
+      const timer = setTimeout(() => r.destroy(new Error(`request timed out after ${this.timeoutMs}ms`)), this.timeoutMs);
+      r.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      r.end();
+    });
+  }
+}
+
+function parseEcho(body: string): CapturedRequest {
+  const raw = JSON.parse(body) as Record<string, unknown>;
+  const headers: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries((raw.headers ?? {}) as Record<string, unknown>)) {
+    headers[k] = Array.isArray(v) ? v.map(String) : [String(v)];
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    path: str(raw.path), host: str(raw.host), method: str(raw.method), protocol: str(raw.proto),
+    headers, namespace: str(raw.namespace), pod: str(raw.pod),
+  };
+}
