@@ -36,10 +36,10 @@ setTimeout(() => {
   console.log(`
 Archway is serving examples/quickstart on port 8080. Try:
 
-  curl -H 'Host: store.example.com' http://127.0.0.1:8080/store               # 90% store-v1, 10% store-v2
-  curl -H 'Host: store.example.com' -H 'env: canary' http://127.0.0.1:8080/  # always store-v2
-  curl -i -H 'Host: other.example.com' http://127.0.0.1:8080/                # 404: no route for that host
-  curl http://127.0.0.1:9901/status                                          # status of every object
+  curl -H 'Host: store.example.com' http://127.0.0.1:8080/store                   # 90% store-v1, 10% store-v2
+  curl -H 'Host: store.example.com' -H 'env: canary' http://127.0.0.1:8080/store  # always store-v2
+  curl -i -H 'Host: other.example.com' http://127.0.0.1:8080/                    # 404: no route for that host
+  curl http://127.0.0.1:9901/status                                              # status of every object
 
 Edit a file under examples/quickstart/ and the change is live within a moment. Ctrl-C stops.
 `);
