@@ -56,10 +56,69 @@ export interface IRVirtualHost {
 export interface IRRoute {
   /** Stable identifier: `httproute/<ns>/<name>/rule/<i>/match/<j>`. */
   name: string;
+  /** The rule's `name`, when it has one (for logs and metrics). */
+  ruleName?: string;
   match: IRMatch;
-  /** Applied to the request before forwarding, in order. */
+  /** Applied to the request before forwarding. */
   requestHeaders?: IRHeaderMutation;
+  /** Applied to the response before it is sent to the client (also to local responses). */
+  responseHeaders?: IRHeaderMutation;
+  /** Rewrites the forwarded request (never the client-visible URL). */
+  urlRewrite?: IRURLRewrite;
+  /** Copies of the request sent fire-and-forget; responses are discarded. */
+  mirrors?: IRMirror[];
+  /** Answered at the gateway: preflight requests, and CORS headers on actual responses. */
+  cors?: IRCors;
+  timeouts?: IRTimeouts;
+  retry?: IRRetry;
   action: IRAction;
+}
+
+export type IRPathModifier =
+  | { type: 'ReplaceFullPath'; value: string }
+  /** Replaces the `prefix` the request matched (a PathPrefix match value) with `value`, segment-wise. */
+  | { type: 'ReplacePrefixMatch'; value: string; prefix: string };
+
+export interface IRURLRewrite {
+  /** Sent as Host to the backend. */
+  hostname?: string;
+  path?: IRPathModifier;
+}
+
+export interface IRMirror {
+  /** Absent when the mirror backendRef is invalid: nothing is mirrored. */
+  cluster: string;
+  /** Share of requests mirrored, 0..1 (1 = every request). */
+  fraction: number;
+}
+
+export interface IRCors {
+  /** `*`, or origins `scheme://host[:port]` where host may start with `*.`. */
+  allowOrigins: string[];
+  allowCredentials: boolean;
+  /** Methods, or [`*`]. */
+  allowMethods: string[];
+  /** Header names, or [`*`]. */
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  /** Seconds a preflight answer may be cached. */
+  maxAgeSeconds: number;
+}
+
+export interface IRTimeouts {
+  /** Whole request, from arrival until the response is complete; 504 when it expires before response headers. */
+  requestMs?: number;
+  /** Each attempt to the backend; 504 when it expires before headers. */
+  backendRequestMs?: number;
+}
+
+export interface IRRetry {
+  /** Status codes that make an attempt retryable (connection errors always are). */
+  codes: number[];
+  /** Total attempts including the first. */
+  attempts: number;
+  /** Wait before each retry. */
+  backoffMs: number;
 }
 
 export interface IRMatch {
@@ -97,6 +156,9 @@ export interface IRWeightedBackend {
   cluster?: string;
   /** Status served when this backend is picked but invalid (500 per spec). */
   invalidStatus?: number;
+  /** backendRef-level filters, applied after the route's own. */
+  requestHeaders?: IRHeaderMutation;
+  responseHeaders?: IRHeaderMutation;
 }
 
 export interface IRRedirectAction {
@@ -112,6 +174,8 @@ export interface IRRedirectAction {
    * leaves it out of Location when it is the default for the final scheme.
    */
   port?: number;
+  /** Absent: keep the request's path. The query string is always kept. */
+  path?: IRPathModifier;
 }
 
 export interface IRDirectResponseAction {
@@ -123,7 +187,12 @@ export interface IRDirectResponseAction {
 export interface IRCluster {
   /** `namespace/service:port`. */
   name: string;
-  protocol: 'http1';
+  /**
+   * `http1`: HTTP/1.1, and Upgrade (WebSocket) passed through when a client asks;
+   * `h2c`: HTTP/2 over cleartext with prior knowledge (appProtocol kubernetes.io/h2c);
+   * `ws`: WebSocket backend (appProtocol kubernetes.io/ws), HTTP/1.1 otherwise.
+   */
+  protocol: 'http1' | 'h2c' | 'ws';
   endpoints: IREndpoint[];
 }
 
