@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../util/log.js';
 import { ConfigLoader } from './loader.js';
@@ -30,7 +31,8 @@ export class FileProvider {
   private readonly debounceMs: number;
   private readonly root: string;
   private readonly listeners: ((r: LoadResult) => void)[] = [];
-  private readonly watchers = new Map<string, FSWatcher>();
+  /** By directory path, with the inode watched: a directory replaced under the same path needs a new watcher. */
+  private readonly watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -47,7 +49,7 @@ export class FileProvider {
   async start(): Promise<LoadResult> {
     const { result, directories } = await this.loader.load();
     this.lastEmitted = JSON.stringify(result);
-    this.syncWatchers(directories);
+    await this.syncWatchers(directories);
     return result;
   }
 
@@ -58,7 +60,7 @@ export class FileProvider {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    for (const w of this.watchers.values()) w.close();
+    for (const { watcher } of this.watchers.values()) watcher.close();
     this.watchers.clear();
     await this.reloading;
   }
@@ -88,7 +90,7 @@ export class FileProvider {
   private async reload(): Promise<void> {
     const { result, directories } = await this.loader.load();
     if (this.closed) return;
-    this.syncWatchers(directories);
+    await this.syncWatchers(directories);
     // Touching a file, or saving it unchanged, is not worth a re-translation.
     const serialized = JSON.stringify(result);
     if (serialized === this.lastEmitted) return;
@@ -103,21 +105,29 @@ export class FileProvider {
     }
   }
 
-  private syncWatchers(directories: string[]): void {
+  private async syncWatchers(directories: string[]): Promise<void> {
     // The parent catches the root itself being created, deleted or replaced by an editor's rename.
     const parent = dirname(this.root);
     const wanted = new Map<string, string | undefined>([[parent, basename(this.root)]]);
     for (const dir of directories) wanted.set(resolve(dir), undefined);
 
-    for (const [dir, watcher] of this.watchers) {
-      if (!wanted.has(dir)) {
+    const inodes = new Map<string, number>();
+    await Promise.all([...wanted.keys()].map(async (dir) => {
+      const s = await stat(dir).catch(() => undefined);
+      if (s?.isDirectory()) inodes.set(dir, s.ino);
+    }));
+    if (this.closed) return;
+
+    for (const [dir, { watcher, ino }] of this.watchers) {
+      if (inodes.get(dir) !== ino) {
         watcher.close();
         this.watchers.delete(dir);
       }
     }
     let added = false;
     for (const [dir, only] of wanted) {
-      if (this.watchers.has(dir)) continue;
+      const ino = inodes.get(dir);
+      if (ino === undefined || this.watchers.has(dir)) continue;
       try {
         const watcher = watch(dir, (_event, filename) => {
           if (only === undefined || filename === null || filename.toString() === only) this.schedule();
@@ -125,10 +135,10 @@ export class FileProvider {
         watcher.on('error', (err) => {
           this.logger.warn({ err, dir }, 'file watcher failed; rescanning');
           watcher.close();
-          if (this.watchers.get(dir) === watcher) this.watchers.delete(dir);
+          if (this.watchers.get(dir)?.watcher === watcher) this.watchers.delete(dir);
           this.schedule();
         });
-        this.watchers.set(dir, watcher);
+        this.watchers.set(dir, { watcher, ino });
         added = true;
       } catch (err) {
         this.logger.warn({ err, dir }, 'cannot watch directory');

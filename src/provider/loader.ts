@@ -5,7 +5,7 @@ import type { Logger } from '../util/log.js';
 import { GenerationTracker, objectKey } from './generation.js';
 import { parseManifests, type Manifest } from './parse.js';
 import { compareProblems, type LoadResult, type Problem } from './problem.js';
-import { describe, isNamespaced, isObject, isSnapshotKind, normalize, validateObject } from './validate.js';
+import { isNamespaced, isObject, isSnapshotKind, normalize, objectLabel, validateObject } from './validate.js';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -57,7 +57,8 @@ export class ConfigLoader {
       const contribution = await this.readContribution(file);
       if (contribution) contributions.push(contribution);
     }
-    for (const gone of [...this.files.keys()].filter((f) => !files.includes(f))) this.files.delete(gone);
+    const present = new Set(files);
+    for (const known of [...this.files.keys()]) if (!present.has(known)) this.files.delete(known);
 
     const chosen = new Map<string, KubeObject>();
     const rejected: string[] = [];
@@ -69,7 +70,7 @@ export class ConfigLoader {
         if (first) {
           problems.push({
             file: a.file, line: a.line,
-            message: `${describe(a.kind, a.object.metadata.namespace, a.object.metadata.name)}: duplicate of the one at ${first.source}; ignored`,
+            message: `${objectLabel(a.kind, a.object.metadata.namespace, a.object.metadata.name)}: duplicate of the one at ${first.source}; ignored`,
           });
           continue;
         }
@@ -190,8 +191,8 @@ export class ConfigLoader {
       return;
     }
     const metadata = isObject(obj.metadata) ? obj.metadata : {};
-    const namespace = isNamespaced(kind) ? (typeof metadata.namespace === 'string' ? metadata.namespace : 'default') : undefined;
-    const label = describe(kind, namespace, metadata.name);
+    const namespace = isNamespaced(kind) ? (typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default') : undefined;
+    const label = objectLabel(kind, namespace, metadata.name);
     const issues = validateObject(kind, obj);
     if (issues.length > 0) {
       for (const issue of issues) problem(issue.path, `${label}: ${issue.message}`);

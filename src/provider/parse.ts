@@ -96,8 +96,7 @@ function manifest(value: unknown, node: Node, lineAt: (offset: number) => number
 function childNode(node: unknown, segment: string | number): { value: unknown; at: number } | undefined {
   if (isMap(node)) {
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? pair.key.value : pair.key;
-      if (String(key) === String(segment) && isScalar(pair.key) && pair.key.range) {
+      if (isScalar(pair.key) && String(pair.key.value) === String(segment) && pair.key.range) {
         return { value: pair.value, at: pair.key.range[0] };
       }
     }

@@ -69,7 +69,7 @@ export function isNamespaced(kind: SnapshotKind): boolean {
 }
 
 /** `Kind ns/name`, or `Kind name` for cluster-scoped kinds. */
-export function describe(kind: string, namespace: string | undefined, name: unknown): string {
+export function objectLabel(kind: string, namespace: string | undefined, name: unknown): string {
   const n = typeof name === 'string' && name !== '' ? name : '<unnamed>';
   return namespace ? `${kind} ${namespace}/${n}` : `${kind} ${n}`;
 }
@@ -102,7 +102,7 @@ function checkMetadata(kind: SnapshotKind, metadata: unknown): Issue[] {
     const rule = kind === 'Namespace' ? 'a DNS-1123 label' : 'a DNS-1123 subdomain';
     issues.push({ path: ['metadata', 'name'], message: `metadata.name ${JSON.stringify(name)} must be ${rule} (lowercase letters, digits, '-'${kind === 'Namespace' ? '' : ", '.'"})` });
   }
-  if (KIND_RULES[kind].namespaced && namespace !== undefined && !(typeof namespace === 'string' && isDnsLabel(namespace))) {
+  if (KIND_RULES[kind].namespaced && namespace !== undefined && namespace !== '' && !(typeof namespace === 'string' && isDnsLabel(namespace))) {
     issues.push({ path: ['metadata', 'namespace'], message: `metadata.namespace ${JSON.stringify(namespace)} must be a DNS-1123 label` });
   }
   for (const field of ['labels', 'annotations'] as const) {
@@ -294,7 +294,8 @@ function isDnsSubdomain(s: string): boolean {
 export function normalize(kind: SnapshotKind, obj: Json): KubeObject {
   const out = structuredClone(obj);
   const metadata = out.metadata as Json;
-  if (KIND_RULES[kind].namespaced) metadata.namespace ??= 'default';
+  // kubectl treats an empty namespace like an absent one.
+  if (KIND_RULES[kind].namespaced) metadata.namespace ||= 'default';
   // The API server ignores a namespace on cluster-scoped objects; so do we.
   else delete metadata.namespace;
   if (kind === 'Secret') {
