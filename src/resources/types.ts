@@ -114,6 +114,14 @@ export interface HTTPRouteFilter {
     percent?: number;
     fraction?: { numerator: number; denominator?: number };
   };
+  cors?: {
+    allowOrigins?: string[];
+    allowCredentials?: boolean;
+    allowMethods?: string[];
+    allowHeaders?: string[];
+    exposeHeaders?: string[];
+    maxAge?: number;
+  };
   extensionRef?: LocalObjectReference;
 }
 
@@ -143,6 +151,8 @@ export interface HTTPRouteRule {
   filters?: HTTPRouteFilter[];
   backendRefs?: HTTPBackendRef[];
   timeouts?: { request?: string; backendRequest?: string };
+  retry?: { codes?: number[]; attempts?: number; backoff?: string };
+  sessionPersistence?: Record<string, unknown>;
 }
 
 export interface HTTPRouteSpec {

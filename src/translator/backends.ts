@@ -45,10 +45,14 @@ export class BackendResolver {
     const servicePort = service.spec?.ports?.find((p) => p.port === ref.port);
     if (!servicePort) return fail(Reason.BackendNotFound, `${what}: Service has no port ${ref.port}`);
 
+    const protocol = clusterProtocol(servicePort.appProtocol);
+    if (!protocol) {
+      return fail(Reason.UnsupportedProtocol, `${what}: appProtocol ${servicePort.appProtocol} of port ${ref.port} is not supported`);
+    }
     const name = `${namespace}/${ref.name}:${ref.port}`;
     let cluster = this.clusters[name];
     if (!cluster) {
-      cluster = { name, protocol: 'http1', endpoints: this.endpointsFor(namespace, ref.name, servicePort.name) };
+      cluster = { name, protocol, endpoints: this.endpointsFor(namespace, ref.name, servicePort.name) };
       this.clusters[name] = cluster;
     }
     return { ok: true, cluster };
@@ -75,6 +79,17 @@ export class BackendResolver {
     }
     return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
   }
+}
+
+// appProtocol values that need something the data plane does not speak yet (TLS to the backend).
+const UNSUPPORTED_APP_PROTOCOLS = new Set(['kubernetes.io/wss', 'https', 'tls']);
+
+/** The upstream protocol for a Service port's appProtocol; other values are opaque labels and mean HTTP/1.1. */
+function clusterProtocol(appProtocol: string | undefined): IRCluster['protocol'] | undefined {
+  if (appProtocol === 'kubernetes.io/h2c') return 'h2c';
+  if (appProtocol === 'kubernetes.io/ws') return 'ws';
+  if (appProtocol && UNSUPPORTED_APP_PROTOCOLS.has(appProtocol.toLowerCase())) return undefined;
+  return 'http1';
 }
 
 function fail(reason: string, message: string): BackendResolution {

@@ -1,14 +1,18 @@
 import type {
-  IRAction, IRHeaderMutation, IRMatch, IRRoute, IRWeightedBackend,
+  IRAction, IRMatch, IRPathModifier, IRRedirectAction, IRRetry, IRRoute, IRTimeouts, IRURLRewrite, IRWeightedBackend,
 } from '../ir/types.js';
 import type {
-  HTTPHeaderFilter, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule, LabelSelector, Namespace, ParentReference, Snapshot,
+  HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, LabelSelector, Namespace, ParentReference, Snapshot,
 } from '../resources/types.js';
 import type { BackendResolver, BackendProblem } from './backends.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
 import {
   GATEWAY_GROUP, objectKey, type GatewayState, type ListenerState,
 } from './gateways.js';
+import { parseDuration } from './durations.js';
+import {
+  FilterError, checkPathModifier, compileBackendFilters, compileRuleFilters, type RuleFilters,
+} from './filters.js';
 import { intersectHostnames } from './hostnames.js';
 
 /** One compiled match of one rule, with what precedence ordering needs. */
@@ -38,15 +42,19 @@ export interface RouteResult {
   attachments: Attachment[];
 }
 
-const SUPPORTED_FILTERS = new Set(['RequestHeaderModifier', 'RequestRedirect']);
+// Used when a retry stanza leaves them out (the spec leaves both to implementations).
+const DEFAULT_RETRIES = 2;
+const DEFAULT_RETRY_BACKOFF_MS = 25;
 const WELL_KNOWN_PORTS: Record<string, number> = { http: 80, https: 443 };
 
 interface CompiledRule {
   index: number;
+  name?: string;
   matches: IRMatch[];
-  requestHeaders?: IRHeaderMutation;
-  redirect?: NonNullable<HTTPRouteFilter['requestRedirect']>;
+  filters: RuleFilters;
   backends: IRWeightedBackend[];
+  timeouts?: IRTimeouts;
+  retry?: IRRetry;
 }
 
 export function translateHTTPRoutes(
@@ -194,46 +202,55 @@ function compileRules(route: HTTPRoute, namespace: string, backends: BackendReso
   const rules: CompiledRule[] = [];
   const invalidRules: string[] = [];
   const refProblems: BackendProblem[] = [];
+  const from = { kind: 'HTTPRoute', namespace };
   (route.spec?.rules ?? []).forEach((rule, index) => {
     const label = rule.name ? `rule ${index} (${rule.name})` : `rule ${index}`;
-    const problem = ruleProblem(rule);
-    if (problem) {
-      invalidRules.push(`${label}: ${problem}`);
-      return;
+    // Reference problems of a dropped rule say nothing about what is served.
+    const ruleRefProblems: BackendProblem[] = [];
+    try {
+      const compiled = compileRule(rule, index, backends, from, ruleRefProblems);
+      rules.push(compiled);
+      refProblems.push(...ruleRefProblems);
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      invalidRules.push(`${label}: ${err.message}`);
     }
-    const filters = rule.filters ?? [];
-    const redirect = filters.find((f) => f.type === 'RequestRedirect')?.requestRedirect;
-    const headerFilter = filters.find((f) => f.type === 'RequestHeaderModifier')?.requestHeaderModifier;
-    const compiled: CompiledRule = {
-      index,
-      matches: (rule.matches && rule.matches.length > 0 ? rule.matches : [{}]).map(compileMatch),
-      requestHeaders: headerFilter ? compileHeaderMutation(headerFilter) : undefined,
-      redirect,
-      backends: [],
-    };
-    for (const ref of rule.backendRefs ?? []) {
-      const resolution = backends.resolve(ref, { kind: 'HTTPRoute', namespace });
-      const weight = ref.weight ?? 1;
-      if (!resolution.ok) refProblems.push(resolution.problem);
-      if (weight === 0) continue;
-      compiled.backends.push(resolution.ok ? { weight, cluster: resolution.cluster.name } : { weight, invalidStatus: 500 });
-    }
-    rules.push(compiled);
   });
   return { rules, invalidRules, refProblems };
 }
 
-/** Why a rule cannot be served, or undefined when it can. */
-function ruleProblem(rule: HTTPRouteRule): string | undefined {
-  for (const f of rule.filters ?? []) {
-    if (!SUPPORTED_FILTERS.has(f.type)) return `filter type ${f.type} is not supported`;
-    if (f.requestRedirect?.path) return 'requestRedirect.path is not supported';
+function compileRule(
+  rule: HTTPRouteRule, index: number, backends: BackendResolver, from: { kind: string; namespace: string }, refProblems: BackendProblem[],
+): CompiledRule {
+  const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
+  checkRegexes(matches);
+  if (rule.sessionPersistence) throw new FilterError('sessionPersistence is not supported');
+  const filters = compileRuleFilters(rule.filters ?? [], backends, from, refProblems);
+  const pathTypes = matches.map((m) => m.path?.type ?? 'PathPrefix');
+  checkPathModifier(filters.redirect?.path, pathTypes, 'requestRedirect');
+  checkPathModifier(filters.urlRewrite?.path, pathTypes, 'urlRewrite');
+  if (filters.redirect && (rule.backendRefs?.length ?? 0) > 0) {
+    throw new FilterError('a RequestRedirect rule cannot also have backendRefs');
   }
+  const compiled: CompiledRule = {
+    index, name: rule.name, matches: matches.map(compileMatch), filters, backends: [],
+    timeouts: compileTimeouts(rule.timeouts), retry: compileRetry(rule.retry),
+  };
   for (const ref of rule.backendRefs ?? []) {
-    if (ref.filters && ref.filters.length > 0) return 'filters on backendRefs are not supported';
+    const backendFilters = compileBackendFilters(ref.filters ?? []);
+    const resolution = backends.resolve(ref, from);
+    const weight = ref.weight ?? 1;
+    if (!resolution.ok) refProblems.push(resolution.problem);
+    if (weight === 0) continue;
+    compiled.backends.push(resolution.ok
+      ? { weight, cluster: resolution.cluster.name, ...backendFilters }
+      : { weight, invalidStatus: 500 });
   }
-  if (rule.timeouts) return 'timeouts are not supported';
-  for (const m of rule.matches ?? []) {
+  return compiled;
+}
+
+function checkRegexes(matches: HTTPRouteMatch[]): void {
+  for (const m of matches) {
     const regexes: [string, string][] = [];
     if (m.path?.type === 'RegularExpression') regexes.push(['path', m.path.value ?? '']);
     for (const h of m.headers ?? []) if (h.type === 'RegularExpression') regexes.push([`header ${h.name}`, h.value]);
@@ -242,11 +259,42 @@ function ruleProblem(rule: HTTPRouteRule): string | undefined {
       try {
         new RegExp(pattern);
       } catch (err) {
-        return `${what} regular expression ${JSON.stringify(pattern)} does not compile: ${(err as Error).message}`;
+        throw new FilterError(`${what} regular expression ${JSON.stringify(pattern)} does not compile: ${(err as Error).message}`);
       }
     }
   }
-  return undefined;
+}
+
+function durationMs(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new FilterError(`${what} ${JSON.stringify(value)} is not a duration such as 500ms, 10s or 1m30s`);
+  return ms;
+}
+
+function compileTimeouts(t: HTTPRouteRule['timeouts']): IRTimeouts | undefined {
+  if (!t) return undefined;
+  // Spec: a zero duration disables the timeout.
+  const requestMs = durationMs(t.request, 'timeouts.request') || undefined;
+  const backendRequestMs = durationMs(t.backendRequest, 'timeouts.backendRequest') || undefined;
+  if (requestMs !== undefined && backendRequestMs !== undefined && backendRequestMs > requestMs) {
+    throw new FilterError('timeouts.backendRequest must not be longer than timeouts.request');
+  }
+  if (requestMs === undefined && backendRequestMs === undefined) return undefined;
+  const out: IRTimeouts = {};
+  if (requestMs !== undefined) out.requestMs = requestMs;
+  if (backendRequestMs !== undefined) out.backendRequestMs = backendRequestMs;
+  return out;
+}
+
+function compileRetry(r: HTTPRouteRule['retry']): IRRetry | undefined {
+  if (!r) return undefined;
+  return {
+    codes: [...(r.codes ?? [])].sort((a, b) => a - b),
+    // `attempts` counts retries; the IR counts every attempt, the first included.
+    attempts: (r.attempts ?? DEFAULT_RETRIES) + 1,
+    backoffMs: durationMs(r.backoff, 'retry.backoff') ?? DEFAULT_RETRY_BACKOFF_MS,
+  };
 }
 
 function compileMatch(m: HTTPRouteMatch): IRMatch {
@@ -275,36 +323,54 @@ function compileMatch(m: HTTPRouteMatch): IRMatch {
   return out;
 }
 
-function compileHeaderMutation(f: HTTPHeaderFilter): IRHeaderMutation {
-  const out: IRHeaderMutation = {};
-  if (f.set?.length) out.set = f.set.map((h) => ({ name: h.name.toLowerCase(), value: h.value }));
-  if (f.add?.length) out.add = f.add.map((h) => ({ name: h.name.toLowerCase(), value: h.value }));
-  if (f.remove?.length) out.remove = f.remove.map((n) => n.toLowerCase());
-  return out;
-}
-
 function buildEntries(route: HTTPRoute, rules: CompiledRule[], listener: ListenerState): RouteEntry[] {
   const ns = route.metadata.namespace ?? 'default';
   const entries: RouteEntry[] = [];
   for (const rule of rules) {
-    const action = ruleAction(rule, listener);
     rule.matches.forEach((match, matchIndex) => {
-      const ir: IRRoute = { name: `httproute/${ns}/${route.metadata.name}/rule/${rule.index}/match/${matchIndex}`, match, action };
-      if (rule.requestHeaders) ir.requestHeaders = rule.requestHeaders;
+      const prefix = match.path.type === 'PathPrefix' ? match.path.value : '/';
+      const ir: IRRoute = {
+        name: `httproute/${ns}/${route.metadata.name}/rule/${rule.index}/match/${matchIndex}`,
+        match,
+        action: ruleAction(rule, listener, prefix),
+      };
+      const f = rule.filters;
+      if (rule.name) ir.ruleName = rule.name;
+      if (f.requestHeaders) ir.requestHeaders = f.requestHeaders;
+      if (f.responseHeaders) ir.responseHeaders = f.responseHeaders;
+      if (f.urlRewrite) {
+        const rewrite: IRURLRewrite = {};
+        if (f.urlRewrite.hostname) rewrite.hostname = f.urlRewrite.hostname;
+        const path = pathModifier(f.urlRewrite.path, prefix);
+        if (path) rewrite.path = path;
+        ir.urlRewrite = rewrite;
+      }
+      if (f.mirrors.length > 0) ir.mirrors = f.mirrors;
+      if (f.cors) ir.cors = f.cors;
+      if (rule.timeouts) ir.timeouts = rule.timeouts;
+      if (rule.retry) ir.retry = rule.retry;
       entries.push({ ir, route, ruleIndex: rule.index, matchIndex });
     });
   }
   return entries;
 }
 
-function ruleAction(rule: CompiledRule, listener: ListenerState): IRAction {
-  if (rule.redirect) {
-    const r = rule.redirect;
-    const action: IRAction = { type: 'redirect', statusCode: r.statusCode ?? 302 };
+function pathModifier(m: HTTPPathModifier | undefined, prefix: string): IRPathModifier | undefined {
+  if (!m) return undefined;
+  if (m.type === 'ReplaceFullPath') return { type: 'ReplaceFullPath', value: m.replaceFullPath ?? '/' };
+  return { type: 'ReplacePrefixMatch', value: m.replacePrefixMatch ?? '/', prefix };
+}
+
+function ruleAction(rule: CompiledRule, listener: ListenerState, prefix: string): IRAction {
+  const r = rule.filters.redirect;
+  if (r) {
+    const action: IRRedirectAction = { type: 'redirect', statusCode: r.statusCode ?? 302 };
     if (r.scheme) action.scheme = r.scheme;
     if (r.hostname) action.hostname = r.hostname;
     // Spec: explicit port, else the scheme's well-known port, else the listener's.
     action.port = r.port ?? (r.scheme ? WELL_KNOWN_PORTS[r.scheme] : listener.spec.port);
+    const path = pathModifier(r.path, prefix);
+    if (path) action.path = path;
     return action;
   }
   if (rule.backends.length === 0) {
