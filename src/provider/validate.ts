@@ -1,6 +1,7 @@
 import { Gateway as GatewayV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { GatewayClass as GatewayClassV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/GatewayClass';
 import { HTTPRoute as HTTPRouteV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { ListenerSet as ListenerSetV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ListenerSet';
 import { ReferenceGrant as ReferenceGrantV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ReferenceGrant';
 import { ReferenceGrant as ReferenceGrantV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/ReferenceGrant';
 import { Gateway as GatewayV1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/Gateway';
@@ -41,6 +42,7 @@ interface KindRule {
 const KIND_RULES: Record<SnapshotKind, KindRule> = {
   GatewayClass: gatewayApi(false, { v1: GatewayClassV1, v1beta1: GatewayClassV1beta1 }),
   Gateway: gatewayApi(true, { v1: GatewayV1, v1beta1: GatewayV1beta1 }),
+  ListenerSet: gatewayApi(true, { v1: ListenerSetV1 }),
   HTTPRoute: gatewayApi(true, { v1: HTTPRouteV1, v1beta1: HTTPRouteV1beta1 }),
   ReferenceGrant: gatewayApi(true, {
     v1: ReferenceGrantV1, v1beta1: ReferenceGrantV1beta1, v1alpha2: ReferenceGrantV1alpha2,

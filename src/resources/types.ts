@@ -70,6 +70,8 @@ export interface ListenerSpec {
 export interface GatewaySpec {
   gatewayClassName: string;
   listeners: ListenerSpec[];
+  /** Which namespaces' ListenerSets may attach (default: none). */
+  allowedListeners?: { namespaces?: { from?: 'All' | 'Same' | 'Selector' | 'None'; selector?: LabelSelector } };
   addresses?: { type?: string; value?: string }[];
   infrastructure?: {
     labels?: Record<string, string>;
@@ -78,6 +80,12 @@ export interface GatewaySpec {
   };
 }
 export type Gateway = KubeObject<'Gateway', GatewaySpec>;
+
+export interface ListenerSetSpec {
+  parentRef: { group?: string; kind?: string; namespace?: string; name: string };
+  listeners: ListenerSpec[];
+}
+export type ListenerSet = KubeObject<'ListenerSet', ListenerSetSpec>;
 
 export interface ParentReference {
   group?: string;
@@ -207,6 +215,7 @@ export interface Secret extends KubeObject<'Secret', never> {
 export interface Snapshot {
   gatewayClasses: GatewayClass[];
   gateways: Gateway[];
+  listenerSets: ListenerSet[];
   httpRoutes: HTTPRoute[];
   referenceGrants: ReferenceGrant[];
   namespaces: Namespace[];
@@ -217,7 +226,7 @@ export interface Snapshot {
 
 export function emptySnapshot(): Snapshot {
   return {
-    gatewayClasses: [], gateways: [], httpRoutes: [], referenceGrants: [],
+    gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], referenceGrants: [],
     namespaces: [], services: [], endpointSlices: [], secrets: [],
   };
 }
@@ -226,6 +235,7 @@ export function emptySnapshot(): Snapshot {
 export const SNAPSHOT_KINDS = {
   GatewayClass: 'gatewayClasses',
   Gateway: 'gateways',
+  ListenerSet: 'listenerSets',
   HTTPRoute: 'httpRoutes',
   ReferenceGrant: 'referenceGrants',
   Namespace: 'namespaces',

@@ -39,6 +39,9 @@ export const Reason = {
   NoMatchingParent: 'NoMatchingParent',
   InvalidKind: 'InvalidKind',
   BackendNotFound: 'BackendNotFound',
+  // ListenerSet
+  NotAllowed: 'NotAllowed',
+  ParentNotAccepted: 'ParentNotAccepted',
 } as const;
 
 export type ConditionStatus = Condition['status'];

@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import type {
-  Gateway, GatewayClass, ListenerSpec, RouteGroupKind, Snapshot,
+  Gateway, GatewayClass, ListenerSet, ListenerSpec, Namespace, RouteGroupKind, Snapshot,
 } from '../resources/types.js';
 import { checkCertificatePair } from './certificates.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
 import { hostnamesOverlap } from './hostnames.js';
+import { namespaceSelected } from './namespaces.js';
 import { referencePermitted } from './references.js';
 import { SUPPORTED_FEATURES } from './features.js';
 import type { TranslateOptions } from './types.js';
@@ -19,8 +20,16 @@ const ROUTE_KINDS_BY_PROTOCOL: Record<string, string[]> = {
 
 interface Problem { reason: string; message: string }
 
+/** The object that declares a listener: its Gateway, or a ListenerSet attached to it. */
+export interface ListenerOwner {
+  kind: 'Gateway' | 'ListenerSet';
+  namespace: string;
+  name: string;
+}
+
 export interface ListenerState {
   gateway: GatewayState;
+  owner: ListenerOwner;
   spec: ListenerSpec;
   supportedKinds: Required<RouteGroupKind>[];
   /** Unsupported protocol or value, or a conflict: such a listener takes no routes. */
@@ -38,10 +47,23 @@ export interface GatewayState {
   gateway: Gateway;
   key: string;
   namespace: string;
+  /** The Gateway's own listeners. */
   listeners: ListenerState[];
+  /** ListenerSets whose parentRef names this Gateway, in precedence order. */
+  listenerSets: ListenerSetState[];
   addresses: string[];
   acceptProblem?: Problem;
   addressProblem?: Problem;
+}
+
+export interface ListenerSetState {
+  listenerSet: ListenerSet;
+  key: string;
+  namespace: string;
+  gateway: GatewayState;
+  listeners: ListenerState[];
+  /** Why the ListenerSet is not attached to its Gateway at all. */
+  problem?: Problem;
 }
 
 export interface GatewayClassState {
@@ -99,8 +121,49 @@ export function translateGateways(
     .filter((g) => g.spec && classByName.has(g.spec.gatewayClassName))
     .sort(byAge);
   const states = gateways.map((gw) => buildGatewayState(gw, classByName.get(gw.spec!.gatewayClassName)!, snapshot, options));
+  attachListenerSets(states, snapshot);
+  for (const gw of states) markListenerConflicts(mergedListeners(gw));
   markPortCollisions(states);
   return states;
+}
+
+/**
+ * The Gateway's listeners followed by those of its attached ListenerSets:
+ * the precedence order the ListenerSet spec gives for resolving conflicts.
+ */
+export function mergedListeners(gw: GatewayState): ListenerState[] {
+  return [...gw.listeners, ...gw.listenerSets.filter((ls) => !ls.problem).flatMap((ls) => ls.listeners)];
+}
+
+function attachListenerSets(states: GatewayState[], snapshot: Snapshot): void {
+  const byKey = new Map(states.map((g) => [g.key, g]));
+  const namespaces = new Map(snapshot.namespaces.map((n) => [n.metadata.name, n]));
+  for (const ls of [...snapshot.listenerSets].sort(byAge)) {
+    const namespace = ls.metadata.namespace ?? 'default';
+    const ref = ls.spec?.parentRef;
+    if (!ref || (ref.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') continue;
+    const gateway = byKey.get(objectKey(ref.namespace ?? namespace, ref.name));
+    if (!gateway) continue;
+    const state: ListenerSetState = {
+      listenerSet: ls, key: objectKey(namespace, ls.metadata.name), namespace, gateway, listeners: [],
+    };
+    gateway.listenerSets.push(state);
+    if (!listenerSetAllowed(gateway, namespace, namespaces)) {
+      state.problem = { reason: Reason.NotAllowed, message: `Gateway ${gateway.key} does not allow ListenerSets from namespace ${namespace} (spec.allowedListeners)` };
+      continue;
+    }
+    if (gateway.acceptProblem) {
+      state.problem = { reason: Reason.ParentNotAccepted, message: `Gateway ${gateway.key} is not accepted: ${gateway.acceptProblem.message}` };
+      continue;
+    }
+    const owner: ListenerOwner = { kind: 'ListenerSet', namespace, name: ls.metadata.name };
+    state.listeners = (ls.spec?.listeners ?? []).map((spec) => buildListenerState(gateway, owner, spec, snapshot));
+  }
+}
+
+function listenerSetAllowed(gateway: GatewayState, namespace: string, namespaces: Map<string, Namespace>): boolean {
+  const allowed = gateway.gateway.spec!.allowedListeners?.namespaces;
+  return namespaceSelected(allowed?.from ?? 'None', allowed?.selector, gateway.namespace, namespace, namespaces);
 }
 
 function buildGatewayState(
@@ -108,7 +171,7 @@ function buildGatewayState(
 ): GatewayState {
   const namespace = gw.metadata.namespace ?? 'default';
   const state: GatewayState = {
-    gateway: gw, key: objectKey(namespace, gw.metadata.name), namespace, listeners: [], addresses: [],
+    gateway: gw, key: objectKey(namespace, gw.metadata.name), namespace, listeners: [], listenerSets: [], addresses: [],
   };
   if (!gwClass.accepted) {
     state.acceptProblem = { reason: Reason.Invalid, message: `GatewayClass ${gwClass.gatewayClass.metadata.name} is not accepted` };
@@ -120,8 +183,8 @@ function buildGatewayState(
     };
   }
   resolveAddresses(state, options);
-  state.listeners = gw.spec!.listeners.map((spec) => buildListenerState(state, spec, snapshot));
-  markListenerConflicts(state.listeners);
+  const owner: ListenerOwner = { kind: 'Gateway', namespace, name: gw.metadata.name };
+  state.listeners = gw.spec!.listeners.map((spec) => buildListenerState(state, owner, spec, snapshot));
   return state;
 }
 
@@ -153,8 +216,8 @@ function resolveAddresses(state: GatewayState, options: TranslateOptions): void 
   state.addresses = [...new Set(explicit)];
 }
 
-function buildListenerState(gateway: GatewayState, spec: ListenerSpec, snapshot: Snapshot): ListenerState {
-  const listener: ListenerState = { gateway, spec, supportedKinds: [], attachedRoutes: 0 };
+function buildListenerState(gateway: GatewayState, owner: ListenerOwner, spec: ListenerSpec, snapshot: Snapshot): ListenerState {
+  const listener: ListenerState = { gateway, owner, spec, supportedKinds: [], attachedRoutes: 0 };
   const kindsForProtocol = ROUTE_KINDS_BY_PROTOCOL[spec.protocol];
   if (!kindsForProtocol) {
     listener.acceptProblem = {
@@ -202,19 +265,19 @@ function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
     listener.refsProblem = { reason: Reason.InvalidCertificateRef, message: 'an HTTPS listener needs tls.certificateRefs' };
     return;
   }
-  const gwNamespace = listener.gateway.namespace;
+  const ownerNamespace = listener.owner.namespace;
   const problems: Problem[] = [];
   for (const ref of refs) {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Secret';
-    const namespace = ref.namespace ?? gwNamespace;
+    const namespace = ref.namespace ?? ownerNamespace;
     const what = `certificateRef ${group || 'core'}/${kind} ${namespace}/${ref.name}`;
     if (group !== '' || kind !== 'Secret') {
       problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: only core Secrets are supported` });
       continue;
     }
     if (!referencePermitted(
-      { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gwNamespace },
+      { group: GATEWAY_GROUP, kind: listener.owner.kind, namespace: ownerNamespace },
       { group: '', kind: 'Secret', namespace, name: ref.name },
       snapshot.referenceGrants,
     )) {
@@ -242,42 +305,63 @@ function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
   }
 }
 
-/** Listeners of one Gateway that share a port must agree on protocol and differ in hostname. */
+/**
+ * Listeners that share a port must agree on protocol and differ in hostname.
+ * Within one owner no listener wins a clash: all indistinct listeners are
+ * conflicted (spec: "MUST NOT pick one conflicting Listener as the winner").
+ * Across owners the ListenerSet precedence applies: listeners of the Gateway,
+ * then of older ListenerSets, keep their ports and later ones are conflicted.
+ */
 function markListenerConflicts(listeners: ListenerState[]): void {
-  const byPort = new Map<number, ListenerState[]>();
-  for (const l of listeners) {
-    if (l.acceptProblem) continue;
-    const group = byPort.get(l.spec.port) ?? [];
-    group.push(l);
-    byPort.set(l.spec.port, group);
-  }
-  for (const [port, group] of byPort) {
-    const protocols = new Set(group.map((l) => l.spec.protocol));
-    if (protocols.size > 1) {
-      for (const l of group) {
-        l.conflict = { reason: Reason.ProtocolConflict, message: `port ${port} is used with protocols ${[...protocols].sort().join(' and ')}` };
-      }
-      continue;
+  const kept = new Map<number, ListenerState[]>();
+  for (const group of groupByOwner(listeners)) {
+    const live = group.filter((l) => !l.acceptProblem);
+    for (const l of live) l.conflict = clash(l, kept.get(l.spec.port) ?? []);
+    const fresh = live.filter((l) => !l.conflict);
+    const inner = fresh.map((l) => clash(l, fresh.filter((o) => o !== l && o.spec.port === l.spec.port)));
+    fresh.forEach((l, i) => { l.conflict = inner[i]; });
+    for (const l of fresh) {
+      if (l.conflict) continue;
+      kept.set(l.spec.port, [...(kept.get(l.spec.port) ?? []), l]);
     }
+  }
+  for (const [port, group] of kept) {
+    if (group[0]?.spec.protocol !== 'HTTPS') continue;
     for (const l of group) {
-      const same = group.filter((o) => o !== l && (o.spec.hostname ?? '') === (l.spec.hostname ?? ''));
-      if (same.length > 0) {
-        l.conflict = {
-          reason: Reason.HostnameConflict,
-          message: `listeners ${[l, ...same].map((o) => o.spec.name).join(', ')} share port ${port} and hostname ${l.spec.hostname ?? '(any)'}`,
-        };
-      }
-    }
-    if (group[0]?.spec.protocol === 'HTTPS') {
-      for (const l of group) {
-        const overlapping = group.filter((o) => o !== l && !o.conflict
-          && hostnamesOverlap(o.spec.hostname ?? '*', l.spec.hostname ?? '*'));
-        if (overlapping.length > 0 && !l.conflict) {
-          l.overlappingTLS = `hostname ${l.spec.hostname ?? '(any)'} overlaps listeners ${overlapping.map((o) => o.spec.name).join(', ')} on port ${port}`;
-        }
+      const overlapping = group.filter((o) => o !== l && hostnamesOverlap(o.spec.hostname ?? '*', l.spec.hostname ?? '*'));
+      if (overlapping.length > 0) {
+        l.overlappingTLS = `hostname ${l.spec.hostname ?? '(any)'} overlaps ${overlapping.map(listenerLabel).join(', ')} on port ${port}`;
       }
     }
   }
+}
+
+/** Why `l` cannot share its port with `others`, or undefined when it can. */
+function clash(l: ListenerState, others: ListenerState[]): Problem | undefined {
+  const port = l.spec.port;
+  const otherProtocol = others.find((o) => o.spec.protocol !== l.spec.protocol);
+  if (otherProtocol) {
+    return { reason: Reason.ProtocolConflict, message: `port ${port} is also used with protocol ${otherProtocol.spec.protocol} by ${listenerLabel(otherProtocol)}` };
+  }
+  const sameHostname = others.find((o) => (o.spec.hostname ?? '') === (l.spec.hostname ?? ''));
+  if (sameHostname) {
+    return { reason: Reason.HostnameConflict, message: `port ${port} and hostname ${l.spec.hostname ?? '(any)'} are also used by ${listenerLabel(sameHostname)}` };
+  }
+  return undefined;
+}
+
+function groupByOwner(listeners: ListenerState[]): ListenerState[][] {
+  const groups: ListenerState[][] = [];
+  for (const l of listeners) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.owner === l.owner) last.push(l);
+    else groups.push([l]);
+  }
+  return groups;
+}
+
+export function listenerLabel(l: ListenerState): string {
+  return l.owner.kind === 'Gateway' ? `listener ${l.spec.name}` : `listener ${l.spec.name} of ListenerSet ${l.owner.namespace}/${l.owner.name}`;
 }
 
 function isWildcardAddress(address: string): boolean {
@@ -294,7 +378,7 @@ function markPortCollisions(states: GatewayState[]): void {
   for (const gw of states) {
     if (gw.acceptProblem || gw.addressProblem) continue;
     const claimed: { address: string; port: number }[] = [];
-    for (const l of gw.listeners) {
+    for (const l of mergedListeners(gw)) {
       if (l.acceptProblem || l.conflict) continue;
       for (const address of gw.addresses) {
         const holder = held.find((h) => h.port === l.spec.port && h.owner !== gw.key
@@ -310,9 +394,9 @@ function markPortCollisions(states: GatewayState[]): void {
       }
     }
     for (const c of claimed) held.push({ ...c, owner: gw.key });
-    const lost = gw.listeners.filter((l) => l.portProblem);
+    const lost = mergedListeners(gw).filter((l) => l.portProblem);
     if (lost.length > 0) {
-      gw.addressProblem = { reason: Reason.AddressNotUsable, message: lost.map((l) => `listener ${l.spec.name}: ${l.portProblem!.message}`).join('; ') };
+      gw.addressProblem = { reason: Reason.AddressNotUsable, message: lost.map((l) => `${listenerLabel(l)}: ${l.portProblem!.message}`).join('; ') };
     }
   }
 }
@@ -329,8 +413,7 @@ export function listenerProgrammed(l: ListenerState): boolean {
   return !certificateProblem && (l.spec.protocol !== 'HTTPS' || l.certificate !== undefined);
 }
 
-export function listenerConditions(l: ListenerState): PendingCondition[] {
-  const gen = l.gateway.gateway.metadata.generation;
+export function listenerConditions(l: ListenerState, gen: number | undefined): PendingCondition[] {
   const accepted = l.acceptProblem ?? l.conflict ?? l.portProblem
     ?? (l.gateway.acceptProblem ? { reason: Reason.Invalid, message: l.gateway.acceptProblem.message } : undefined);
   const programmed = listenerProgrammed(l);
@@ -346,7 +429,7 @@ export function listenerConditions(l: ListenerState): PendingCondition[] {
       : condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen),
     programmed
       ? condition(CondType.Programmed, true, Reason.Programmed, 'Listener is programmed', gen)
-      : condition(CondType.Programmed, false, Reason.Invalid,
+      : condition(CondType.Programmed, false, l.conflict?.reason ?? Reason.Invalid,
         `Listener is not programmed: ${(accepted ?? l.refsProblem ?? l.gateway.addressProblem ?? { message: 'no address' }).message}`, gen),
   ];
   if (l.overlappingTLS) out.push(condition(CondType.OverlappingTLSConfig, true, Reason.OverlappingHostnames, l.overlappingTLS, gen));
@@ -355,7 +438,7 @@ export function listenerConditions(l: ListenerState): PendingCondition[] {
 
 export function gatewayConditions(gw: GatewayState): PendingCondition[] {
   const gen = gw.gateway.metadata.generation;
-  const invalidListeners = gw.listeners.filter((l) => !listenerAccepts(l) || l.portProblem);
+  const invalidListeners = gw.listeners.filter(listenerInvalid);
   let accepted: PendingCondition;
   if (gw.acceptProblem) {
     accepted = condition(CondType.Accepted, false, gw.acceptProblem.reason, gw.acceptProblem.message, gen);
@@ -380,4 +463,39 @@ export function gatewayConditions(gw: GatewayState): PendingCondition[] {
     programmed = condition(CondType.Programmed, true, Reason.Programmed, `Serving on ${gw.addresses.join(', ')}`, gen);
   }
   return [accepted, programmed];
+}
+
+/** A listener that fails validation or lost its port: it counts against its owner being fully valid. */
+export function listenerInvalid(l: ListenerState): boolean {
+  return !listenerAccepts(l) || l.portProblem !== undefined;
+}
+
+export function listenerSetConditions(ls: ListenerSetState): PendingCondition[] {
+  const gen = ls.listenerSet.metadata.generation;
+  if (ls.problem) {
+    return [
+      condition(CondType.Accepted, false, ls.problem.reason, ls.problem.message, gen),
+      condition(CondType.Programmed, false, ls.problem.reason, ls.problem.message, gen),
+    ];
+  }
+  const invalid = ls.listeners.filter(listenerInvalid);
+  if (invalid.length === ls.listeners.length) {
+    const message = `No listener is valid: ${invalid.map((l) => `${l.spec.name}: ${(l.conflict ?? l.acceptProblem ?? l.portProblem)?.message}`).join('; ')}`;
+    return [
+      condition(CondType.Accepted, false, Reason.ListenersNotValid, message, gen),
+      condition(CondType.Programmed, false, Reason.ListenersNotValid, message, gen),
+    ];
+  }
+  return [
+    invalid.length > 0
+      ? condition(CondType.Accepted, true, Reason.ListenersNotValid,
+        `ListenerSet is accepted, but listeners ${invalid.map((l) => l.spec.name).join(', ')} are not valid`, gen)
+      : condition(CondType.Accepted, true, Reason.Accepted, `ListenerSet is attached to Gateway ${ls.gateway.key}`, gen),
+    condition(CondType.Programmed, true, Reason.Programmed, 'ListenerSet is programmed', gen),
+  ];
+}
+
+/** Attached: selected by the Gateway and Accepted. */
+export function listenerSetAttached(ls: ListenerSetState): boolean {
+  return !ls.problem && ls.listeners.some((l) => !listenerInvalid(l));
 }

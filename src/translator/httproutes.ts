@@ -2,13 +2,14 @@ import type {
   IRAction, IRMatch, IRPathModifier, IRRedirectAction, IRRetry, IRRoute, IRTimeouts, IRURLRewrite, IRWeightedBackend,
 } from '../ir/types.js';
 import type {
-  HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, LabelSelector, Namespace, ParentReference, Snapshot,
+  HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace, ParentReference, Snapshot,
 } from '../resources/types.js';
 import type { BackendResolver, BackendProblem } from './backends.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
 import {
   GATEWAY_GROUP, objectKey, type GatewayState, type ListenerState,
 } from './gateways.js';
+import { namespaceSelected } from './namespaces.js';
 import { parseDuration } from './durations.js';
 import {
   FilterError, checkPathModifier, compileBackendFilters, compileRuleFilters, type RuleFilters,
@@ -60,13 +61,25 @@ interface CompiledRule {
 export function translateHTTPRoutes(
   snapshot: Snapshot, gateways: GatewayState[], backends: BackendResolver, controllerName: string,
 ): RouteResult[] {
-  const gatewaysByKey = new Map(gateways.map((g) => [g.key, g]));
+  const parents = new Map<string, Parent>();
+  for (const g of gateways) {
+    parents.set(`Gateway/${g.key}`, { label: `Gateway ${g.key}`, listeners: g.listeners });
+    for (const ls of g.listenerSets) {
+      parents.set(`ListenerSet/${ls.key}`, {
+        label: `ListenerSet ${ls.key}`,
+        listeners: ls.listeners,
+        problem: ls.problem && { reason: Reason.NoMatchingParent, message: `ListenerSet ${ls.key} is not attached: ${ls.problem.message}` },
+      });
+    }
+  }
+  const parentOf = (ref: ParentReference, namespace: string) => ((ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP
+    ? parents.get(`${ref.kind ?? 'Gateway'}/${objectKey(ref.namespace ?? namespace, ref.name)}`) : undefined);
   const namespaces = new Map(snapshot.namespaces.map((n) => [n.metadata.name, n]));
   const results: RouteResult[] = [];
   for (const route of snapshot.httpRoutes) {
     const namespace = route.metadata.namespace ?? 'default';
-    const refs = (route.spec?.parentRefs ?? []).filter((ref) => isGatewayRef(ref)
-      && gatewaysByKey.has(objectKey(ref.namespace ?? namespace, ref.name)));
+    // parentRefs to objects we do not own get no status from us.
+    const refs = (route.spec?.parentRefs ?? []).filter((ref) => parentOf(ref, namespace) !== undefined);
     if (refs.length === 0) continue;
 
     const gen = route.metadata.generation;
@@ -78,8 +91,7 @@ export function translateHTTPRoutes(
 
     const result: RouteResult = { route, parents: [], attachments: [] };
     for (const ref of refs) {
-      const gateway = gatewaysByKey.get(objectKey(ref.namespace ?? namespace, ref.name))!;
-      const outcome = attach(route, namespace, ref, gateway, namespaces);
+      const outcome = attach(route, namespace, ref, parentOf(ref, namespace)!, namespaces);
       let accepted: PendingCondition;
       if (outcome.problem) {
         accepted = condition(CondType.Accepted, false, outcome.problem.reason, outcome.problem.message, gen);
@@ -106,8 +118,12 @@ export function translateHTTPRoutes(
   return results;
 }
 
-function isGatewayRef(ref: ParentReference): boolean {
-  return (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (ref.kind ?? 'Gateway') === 'Gateway';
+/** What a parentRef can point at: a Gateway or a ListenerSet, with the listeners it declares. */
+interface Parent {
+  label: string;
+  listeners: ListenerState[];
+  /** Why nothing can attach to it at all. */
+  problem?: { reason: string; message: string };
 }
 
 /** The parentRef as written back in status: fully qualified, so clients can compare it field by field. */
@@ -128,16 +144,17 @@ interface AttachOutcome {
   problem?: { reason: string; message: string };
 }
 
-/** Finds the listeners of one Gateway that accept the route, or why none does. */
+/** Finds the listeners of one parent that accept the route, or why none does. */
 function attach(
-  route: HTTPRoute, namespace: string, ref: ParentReference, gateway: GatewayState, namespaces: Map<string, Namespace>,
+  route: HTTPRoute, namespace: string, ref: ParentReference, parent: Parent, namespaces: Map<string, Namespace>,
 ): AttachOutcome {
-  const candidates = gateway.listeners.filter((l) => (ref.sectionName === undefined || l.spec.name === ref.sectionName)
+  if (parent.problem) return { bound: [], problem: parent.problem };
+  const candidates = parent.listeners.filter((l) => (ref.sectionName === undefined || l.spec.name === ref.sectionName)
     && (ref.port === undefined || l.spec.port === ref.port));
   const target = [ref.sectionName !== undefined ? `sectionName ${ref.sectionName}` : '', ref.port !== undefined ? `port ${ref.port}` : '']
     .filter(Boolean).join(' and ');
   if (candidates.length === 0) {
-    return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `Gateway ${gateway.key} has no listener with ${target}` } };
+    return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `${parent.label} has no listener with ${target}` } };
   }
   // Listener status does not affect attachment (spec: ListenerStatus.AttachedRoutes);
   // listeners that cannot be programmed are left out of the IR instead.
@@ -146,7 +163,7 @@ function attach(
   if (allowed.length === 0) {
     return {
       bound: [],
-      problem: { reason: Reason.NotAllowedByListeners, message: `No listener of Gateway ${gateway.key} allows HTTPRoutes from namespace ${namespace}` },
+      problem: { reason: Reason.NotAllowedByListeners, message: `No listener of ${parent.label} allows HTTPRoutes from namespace ${namespace}` },
     };
   }
   const bound = allowed
@@ -157,7 +174,7 @@ function attach(
       bound,
       problem: {
         reason: Reason.NoMatchingListenerHostname,
-        message: `No hostname of the route (${(route.spec?.hostnames ?? []).join(', ')}) matches a listener of Gateway ${gateway.key}`,
+        message: `No hostname of the route (${(route.spec?.hostnames ?? []).join(', ')}) matches a listener of ${parent.label}`,
       },
     };
   }
@@ -165,35 +182,8 @@ function attach(
 }
 
 function namespaceAllowed(listener: ListenerState, routeNamespace: string, namespaces: Map<string, Namespace>): boolean {
-  const from = listener.spec.allowedRoutes?.namespaces?.from ?? 'Same';
-  switch (from) {
-    case 'All': return true;
-    case 'Same': return routeNamespace === listener.gateway.namespace;
-    case 'Selector': {
-      const selector = listener.spec.allowedRoutes?.namespaces?.selector;
-      if (!selector) return false;
-      // Kubernetes labels every namespace with its own name, declared or not.
-      const labels = { ...(namespaces.get(routeNamespace)?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': routeNamespace };
-      return selectorMatches(selector, labels);
-    }
-    default: return false;
-  }
-}
-
-export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In': if (!has || !values.includes(labels[e.key]!)) return false; break;
-      case 'NotIn': if (has && values.includes(labels[e.key]!)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: return false;
-    }
-  }
-  return true;
+  const allowed = listener.spec.allowedRoutes?.namespaces;
+  return namespaceSelected(allowed?.from ?? 'Same', allowed?.selector, listener.owner.namespace, routeNamespace, namespaces);
 }
 
 function compileRules(route: HTTPRoute, namespace: string, backends: BackendResolver): {

@@ -3,8 +3,8 @@ import type { Condition, Snapshot } from '../resources/types.js';
 import { BackendResolver } from './backends.js';
 import { finaliseConditions, type PendingCondition } from './conditions.js';
 import {
-  GATEWAY_GROUP, gatewayConditions, listenerConditions, supportedFeaturesStatus,
-  translateGatewayClasses, translateGateways,
+  GATEWAY_GROUP, gatewayConditions, listenerConditions, listenerSetAttached, listenerSetConditions,
+  supportedFeaturesStatus, translateGatewayClasses, translateGateways, type ListenerState,
 } from './gateways.js';
 import { translateHTTPRoutes } from './httproutes.js';
 import { buildServers } from './servers.js';
@@ -29,6 +29,15 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const previous = new Map((options.previous ?? []).map((s) => [statusKey(s.kind, s.metadata.namespace, s.metadata.name), s]));
   const prior = (kind: string, namespace: string | undefined, name: string) => previous.get(statusKey(kind, namespace, name))?.status;
   const finalise = (next: PendingCondition[], before: unknown) => finaliseConditions(next, before as Condition[] | undefined, options.now);
+  const listenerStatuses = (listeners: ListenerState[], generation: number | undefined, before: unknown) => {
+    const prior = (before ?? []) as { name: string; conditions: Condition[] }[];
+    return listeners.map((l) => ({
+      name: l.spec.name,
+      supportedKinds: l.supportedKinds,
+      attachedRoutes: l.attachedRoutes,
+      conditions: finalise(listenerConditions(l, generation), prior.find((b) => b.name === l.spec.name)?.conditions),
+    }));
+  };
 
   const statuses: StatusEntry[] = [];
   for (const c of classes) {
@@ -44,22 +53,31 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   for (const gw of gateways) {
     const meta = gw.gateway.metadata;
     const before = prior('Gateway', gw.namespace, meta.name);
-    const beforeListeners = (before?.listeners ?? []) as { name: string; conditions: Condition[] }[];
+    const status: Record<string, unknown> = {
+      addresses: gw.addresses.map((value) => ({ type: 'IPAddress', value })),
+      conditions: finalise(gatewayConditions(gw), before?.conditions),
+      listeners: listenerStatuses(gw.listeners, meta.generation, before?.listeners),
+    };
+    if (gw.listenerSets.length > 0) status.attachedListenerSets = gw.listenerSets.filter(listenerSetAttached).length;
     statuses.push({
       apiVersion: API_VERSION,
       kind: 'Gateway',
       metadata: { name: meta.name, namespace: gw.namespace, generation: meta.generation },
-      status: {
-        addresses: gw.addresses.map((value) => ({ type: 'IPAddress', value })),
-        conditions: finalise(gatewayConditions(gw), before?.conditions),
-        listeners: gw.listeners.map((l) => ({
-          name: l.spec.name,
-          supportedKinds: l.supportedKinds,
-          attachedRoutes: l.attachedRoutes,
-          conditions: finalise(listenerConditions(l), beforeListeners.find((b) => b.name === l.spec.name)?.conditions),
-        })),
-      },
+      status,
     });
+    for (const ls of gw.listenerSets) {
+      const lsMeta = ls.listenerSet.metadata;
+      const lsBefore = prior('ListenerSet', ls.namespace, lsMeta.name);
+      statuses.push({
+        apiVersion: API_VERSION,
+        kind: 'ListenerSet',
+        metadata: { name: lsMeta.name, namespace: ls.namespace, generation: lsMeta.generation },
+        status: {
+          conditions: finalise(listenerSetConditions(ls), lsBefore?.conditions),
+          listeners: listenerStatuses(ls.listeners, lsMeta.generation, lsBefore?.listeners),
+        },
+      });
+    }
   }
   for (const r of routes) {
     const meta = r.route.metadata;

@@ -1,5 +1,7 @@
 import type { IRCertificate, IRCluster, IRServer, IRVirtualHost } from '../ir/types.js';
-import { byAge, listenerProgrammed, type GatewayState, type ListenerState } from './gateways.js';
+import {
+  byAge, listenerProgrammed, mergedListeners, type GatewayState, type ListenerState,
+} from './gateways.js';
 import { compareHostnameSpecificity, hostnameCovers } from './hostnames.js';
 import type { RouteEntry, RouteResult } from './httproutes.js';
 
@@ -59,7 +61,8 @@ export function buildServers(
   const seen = new Set<string>();
   for (const r of routes) {
     for (const a of r.attachments) {
-      const key = `${r.route.metadata.namespace}/${r.route.metadata.name}|${a.listener.gateway.key}|${a.listener.spec.name}`;
+      const { owner } = a.listener;
+      const key = `${r.route.metadata.namespace}/${r.route.metadata.name}|${owner.kind}/${owner.namespace}/${owner.name}|${a.listener.spec.name}`;
       if (seen.has(key)) continue;
       seen.add(key);
       const list = attachmentsByListener.get(a.listener) ?? [];
@@ -72,7 +75,7 @@ export function buildServers(
   const usedClusters: Record<string, IRCluster> = {};
   for (const gw of gateways) {
     const byPort = new Map<number, ListenerState[]>();
-    for (const l of gw.listeners) {
+    for (const l of mergedListeners(gw)) {
       if (!listenerProgrammed(l)) continue;
       const group = byPort.get(l.spec.port) ?? [];
       group.push(l);

@@ -6,7 +6,7 @@ import { finaliseConditions, type PendingCondition } from '../../src/translator/
 import {
   compareHostnameSpecificity, hostnameCovers, hostnamesOverlap, intersectHostnames,
 } from '../../src/translator/hostnames.js';
-import { selectorMatches } from '../../src/translator/httproutes.js';
+import { selectorMatches } from '../../src/translator/namespaces.js';
 import { referencePermitted, type ReferenceFrom, type ReferenceTo } from '../../src/translator/references.js';
 
 test('hostnameCovers: a wildcard covers one or more labels, never its own suffix', () => {
