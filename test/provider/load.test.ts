@@ -15,6 +15,7 @@ test('loads a directory tree of YAML and JSON, including List documents', async 
   assert.deepEqual(names(snapshot), {
     gatewayClasses: ['/archway'],
     gateways: ['default/web'],
+    listenerSets: [],
     httpRoutes: ['shop/shop'],
     referenceGrants: ['default/allow-shop'],
     namespaces: ['/shop'],
