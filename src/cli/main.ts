@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startAdminServer } from '../admin/server.js';
 import { DataPlane } from '../dataplane/index.js';
-import { startEchoServer } from '../echo/index.js';
+import { startEchoServer, type EchoOptions } from '../echo/index.js';
 import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
 import { AddressPool } from '../runtime/address-pool.js';
 import { Controller } from '../runtime/controller.js';
@@ -58,21 +58,57 @@ Options:
   },
   echo: {
     summary: 'run an echo backend answering every request with JSON describing it',
-    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME]`,
+    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME]
+                    [--h2c-port N] [--https-port N --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+
+Behaves like the Gateway API conformance image echo-basic: /ws echoes websocket
+frames, /status/NNN and /retry/... simulate failures, and every echoed request
+is logged on stdout as "Echoing back request made to <uri> to client (<addr>)".
+
+Options:
+  --h2c-port N          also serve HTTP/2 with prior knowledge here (upstream's H2C_PORT)
+  --https-port N        also serve HTTPS (h2 and http/1.1) here (upstream's HTTPS_PORT)
+  --tls-cert FILE       PEM certificate for --https-port (upstream's TLS_SERVER_CERT)
+  --tls-key FILE        PEM private key for --https-port (upstream's TLS_SERVER_PRIVKEY)
+  --tls-client-ca FILE  verify client certificates against these CAs when given (upstream's TLS_CLIENT_CACERTS)`,
     options: {
       port: { type: 'string' },
       host: { type: 'string', default: '0.0.0.0' },
       namespace: { type: 'string' },
       service: { type: 'string' },
       pod: { type: 'string' },
+      'h2c-port': { type: 'string' },
+      'https-port': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
     },
     run: async (v) => {
       const port = parsePort(v.port, '--port');
+      const h2cPort = v['h2c-port'] === undefined ? undefined : parsePort(v['h2c-port'], '--h2c-port');
+      let https: EchoOptions['https'];
+      if (v['https-port'] !== undefined) {
+        if (typeof v['tls-cert'] !== 'string' || typeof v['tls-key'] !== 'string') {
+          throw new UsageError('--https-port needs --tls-cert and --tls-key');
+        }
+        https = {
+          port: parsePort(v['https-port'], '--https-port'),
+          cert: readFileSync(v['tls-cert']),
+          key: readFileSync(v['tls-key']),
+          clientCa: typeof v['tls-client-ca'] === 'string' ? readFileSync(v['tls-client-ca']) : undefined,
+        };
+      } else if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined || v['tls-client-ca'] !== undefined) {
+        throw new UsageError('--tls-cert, --tls-key and --tls-client-ca need --https-port');
+      }
       const echo = await startEchoServer({
         port, host: v.host as string, namespace: v.namespace as string | undefined,
-        service: v.service as string | undefined, pod: v.pod as string | undefined,
+        service: v.service as string | undefined, pod: v.pod as string | undefined, h2cPort, https,
+        // Mirror conformance checks search the backend's output for these lines, so they go straight to stdout.
+        log: (line) => process.stdout.write(`${line}\n`),
       });
       console.log(`echo listening on ${v.host}:${echo.port}`);
+      if (echo.h2cPort !== undefined) console.log(`echo listening on ${v.host}:${echo.h2cPort} (h2c)`);
+      if (echo.httpsPort !== undefined) console.log(`echo listening on ${v.host}:${echo.httpsPort} (https)`);
       await untilSignal();
       await echo.close();
     },

@@ -43,3 +43,25 @@ export function parseGoDuration(input: string): number {
 export function goJsonEscape(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** strconv.Atoi on a 64-bit platform: optional sign, decimal digits only, int64 range; undefined where Go errors. */
+export function goAtoi(s: string | null): number | undefined {
+  if (s === null || !/^[+-]?\d+$/.test(s)) return undefined;
+  const n = BigInt(s);
+  return n > INT64_MAX || n < -INT64_MAX - 1n ? undefined : Number(n);
+}
+
+/** http.Request.RemoteAddr: `ip:port`, IPv6 in brackets, IPv4-mapped addresses shown as IPv4 as Go's net package does. */
+export function goRemoteAddr(address: string | undefined, port: number | undefined): string {
+  const ip = (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  return `${ip.includes(':') ? `[${ip}]` : ip}:${port ?? 0}`;
+}
+
+/** Header.Get: the first value of a header, matched case-insensitively as Go's canonical keys are. */
+export function goHeaderGet(rawHeaders: readonly string[], name: string): string {
+  const wanted = name.toLowerCase();
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === wanted) return rawHeaders[i + 1];
+  return '';
+}

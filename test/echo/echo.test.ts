@@ -28,8 +28,11 @@ function request(
 
 describe('echo server', () => {
   let echo: EchoServer;
+  const logs: string[] = [];
   before(async () => {
-    echo = await startEchoServer({ port: 0, host: '127.0.0.1', namespace: 'ns1', service: 'infra-backend-v1', pod: 'pod-a' });
+    echo = await startEchoServer({
+      port: 0, host: '127.0.0.1', namespace: 'ns1', service: 'infra-backend-v1', pod: 'pod-a', log: (line) => logs.push(line),
+    });
   });
   after(() => echo.close());
 
@@ -41,7 +44,8 @@ describe('echo server', () => {
     assert.equal(res.headers['content-type'], 'application/json');
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     const body = JSON.parse(res.body);
-    assert.deepEqual(Object.keys(body), ['path', 'host', 'method', 'proto', 'headers', 'namespace', 'ingress', 'service', 'pod', 'sni']);
+    assert.deepEqual(Object.keys(body), ['path', 'host', 'method', 'proto', 'headers', 'httpPort', 'namespace', 'ingress', 'service', 'pod']);
+    assert.equal(body.httpPort, String(echo.port));
     assert.equal(body.path, '/some/path?x=1&y=two');
     assert.equal(body.host, `127.0.0.1:${echo.port}`);
     assert.equal(body.method, 'GET');
@@ -56,6 +60,22 @@ describe('echo server', () => {
     // Go keeps Host out of the header map.
     assert.equal(body.headers.Host, undefined);
     assert.deepEqual(Object.keys(body.headers), Object.keys(body.headers).sort());
+  });
+
+  test('logs each echoed request with the line mirror conformance checks search for', async () => {
+    logs.length = 0;
+    await request(echo.port, '/mirror/path?q=1');
+    await request(echo.port, '/health');
+    await request(echo.port, '/status/500');
+    assert.equal(logs.length, 1, 'only the echo handler logs, as upstream');
+    assert.match(logs[0]!, /^Echoing back request made to \/mirror\/path\?q=1 to client \(127\.0\.0\.1:\d+\)$/);
+  });
+
+  test('an Upgrade request outside /ws is echoed like any other', async () => {
+    const res = await request(echo.port, '/plain', { headers: { connection: 'Upgrade', upgrade: 'h2c' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.connection, 'close');
+    assert.equal(JSON.parse(res.body).path, '/plain');
   });
 
   test('X-Echo-Set-Header sets response headers', async () => {
@@ -73,6 +93,7 @@ describe('echo server', () => {
     assert.equal((await request(echo.port, '/status/503')).status, 503);
     assert.equal((await request(echo.port, '/status/abc')).status, 400);
     assert.equal((await request(echo.port, '/status/404?x=1')).status, 400);
+    await assert.rejects(request(echo.port, '/status/099'), { code: 'ECONNRESET' }, 'Go panics on codes below 100');
   });
 
   test('/health answers OK', async () => {
