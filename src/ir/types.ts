@@ -20,6 +20,13 @@ export interface IRServer {
   protocol: 'HTTP' | 'HTTPS';
   /** `namespace/name` of the Gateway that owns the socket, for logs and metrics. */
   owner: string;
+  /**
+   * Labels and annotations for whatever runs this server: the Gateway's
+   * spec.infrastructure ones plus `gateway.networking.k8s.io/gateway-name`.
+   * Standalone they are informational; in Kubernetes they go on the
+   * provisioned data-plane objects.
+   */
+  metadata?: { labels: Record<string, string>; annotations: Record<string, string> };
   /** Present when protocol is HTTPS. */
   tls?: IRServerTLS;
   /**

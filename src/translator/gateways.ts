@@ -315,13 +315,14 @@ function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
 function markListenerConflicts(listeners: ListenerState[]): void {
   const kept = new Map<number, ListenerState[]>();
   for (const group of groupByOwner(listeners)) {
-    const live = group.filter((l) => !l.acceptProblem);
-    for (const l of live) l.conflict = clash(l, kept.get(l.spec.port) ?? []);
-    const fresh = live.filter((l) => !l.conflict);
+    // Listeners with an unsupported protocol still clash (a conflict is the more
+    // specific reason), but never hold a port against later owners.
+    for (const l of group) l.conflict = clash(l, kept.get(l.spec.port) ?? []);
+    const fresh = group.filter((l) => !l.conflict);
     const inner = fresh.map((l) => clash(l, fresh.filter((o) => o !== l && o.spec.port === l.spec.port)));
     fresh.forEach((l, i) => { l.conflict = inner[i]; });
     for (const l of fresh) {
-      if (l.conflict) continue;
+      if (l.conflict || l.acceptProblem) continue;
       kept.set(l.spec.port, [...(kept.get(l.spec.port) ?? []), l]);
     }
   }
@@ -414,7 +415,7 @@ export function listenerProgrammed(l: ListenerState): boolean {
 }
 
 export function listenerConditions(l: ListenerState, gen: number | undefined): PendingCondition[] {
-  const accepted = l.acceptProblem ?? l.conflict ?? l.portProblem
+  const accepted = l.conflict ?? l.acceptProblem ?? l.portProblem
     ?? (l.gateway.acceptProblem ? { reason: Reason.Invalid, message: l.gateway.acceptProblem.message } : undefined);
   const programmed = listenerProgrammed(l);
   const out = [
@@ -480,7 +481,7 @@ export function listenerSetConditions(ls: ListenerSetState): PendingCondition[] 
   }
   const invalid = ls.listeners.filter(listenerInvalid);
   if (invalid.length === ls.listeners.length) {
-    const message = `No listener is valid: ${invalid.map((l) => `${l.spec.name}: ${(l.conflict ?? l.acceptProblem ?? l.portProblem)?.message}`).join('; ')}`;
+    const message = `No listener is valid: ${invalid.map((l) => `${l.spec.name}: ${(l.conflict ?? l.acceptProblem ?? l.portProblem)?.message ?? 'Gateway not accepted'}`).join('; ')}`;
     return [
       condition(CondType.Accepted, false, Reason.ListenersNotValid, message, gen),
       condition(CondType.Programmed, false, Reason.ListenersNotValid, message, gen),

@@ -90,8 +90,9 @@ export function buildServers(
         }
       }
       const protocol = listeners[0]!.spec.protocol as IRServer['protocol'];
+      const metadata = infrastructureMetadata(gw);
       for (const address of gw.addresses) {
-        const server: IRServer = { id: serverId(address, port), address, port, protocol, owner: gw.key, virtualHosts };
+        const server: IRServer = { id: serverId(address, port), address, port, protocol, owner: gw.key, metadata, virtualHosts };
         if (protocol === 'HTTPS') server.tls = { certificates: serverCertificates(listeners) };
         servers.push(server);
       }
@@ -125,6 +126,16 @@ function buildVirtualHosts(
     ranked.sort((x, y) => compareHostnameSpecificity(x.matched, y.matched) || comparePrecedence(x.entry, y.entry));
     return { hostname, routes: ranked.map((r) => r.entry.ir) };
   });
+}
+
+const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+
+function infrastructureMetadata(gw: GatewayState): NonNullable<IRServer['metadata']> {
+  const infrastructure = gw.gateway.spec!.infrastructure;
+  return {
+    labels: { ...(infrastructure?.labels ?? {}), [GATEWAY_NAME_LABEL]: gw.gateway.metadata.name },
+    annotations: { ...(infrastructure?.annotations ?? {}) },
+  };
 }
 
 function serverCertificates(listeners: ListenerState[]): IRCertificate[] {
