@@ -20,7 +20,9 @@ const usage = `usage: npm run conformance -- [options]
   --debug                     stream gateway, backend and test logs to stderr; keep the config directory
   --gateway-class <name>      GatewayClass the suite creates (default archway)
   --controller-name <name>    its spec.controllerName (default archway.dev/gateway-controller)
-  --address-pool <cidr>       passed to archway serve (default 127.20.0.0/16)`;
+  --address-pool <cidr>       passed to archway serve (default 127.20.0.0/16)
+  --usable-address <addr>     address GatewayStaticAddresses expects the gateway to use (default: the pool's last host address)
+  --unusable-address <addr>   address it expects the gateway to refuse (default 192.0.2.1, TEST-NET-1, never sent traffic)`;
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -33,10 +35,22 @@ function parseOptions() {
       'gateway-class': { type: 'string', default: 'archway' },
       'controller-name': { type: 'string', default: 'archway.dev/gateway-controller' },
       'address-pool': { type: 'string', default: '127.20.0.0/16' },
+      'usable-address': { type: 'string' },
+      'unusable-address': { type: 'string', default: '192.0.2.1' },
       help: { type: 'boolean', default: false },
     },
   });
   return values;
+}
+
+/** The highest non-broadcast address of an IPv4 CIDR: inside the pool, and unlikely to be handed to another Gateway. */
+function lastHostAddress(cidr: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new Error(`--address-pool ${cidr}: expected an IPv4 CIDR (or pass --usable-address)`);
+  const base = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(m[5]));
+  const last = base - (base % size) + size - 2;
+  return [24, 16, 8, 0].map((sh) => Math.floor(last / 2 ** sh) % 256).join('.');
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
@@ -104,6 +118,8 @@ async function main(): Promise<number> {
     suite = await ConformanceSuite.start({
       upstreamDir, gatewayClassName: opts['gateway-class'], controllerName: opts['controller-name'],
       addressPool: opts['address-pool'], debug: opts.debug, timeouts,
+      usableAddress: opts['usable-address'] ?? lastHostAddress(opts['address-pool']),
+      unusableAddress: opts['unusable-address'],
     });
     const setup = new T('Setup', opts.debug ? (line) => process.stderr.write(`  | ${line}\n`) : undefined);
     await setup.run('ready', (t) => suite!.checkReady(t));

@@ -6,7 +6,7 @@ import type { GatewayProcess, StatusItem } from './gateway.js';
 import { keyOf, objectKey, serializeManifests, type KubeObject } from './manifests.js';
 
 /** Kinds whose status the gateway publishes at /status. */
-const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'HTTPRoute']);
+const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'ListenerSet']);
 
 export class NotFoundError extends Error {}
 
@@ -30,6 +30,8 @@ function withCRDDefaults(kind: string, status: any): any {
   const s = structuredClone(status);
   if (kind === 'Gateway') {
     for (const a of s.addresses ?? []) a.type ??= 'IPAddress';
+  }
+  if (kind === 'Gateway' || kind === 'ListenerSet') {
     for (const l of s.listeners ?? []) for (const k of l.supportedKinds ?? []) k.group ??= gatewayGroup;
   }
   if (kind === 'HTTPRoute') {
@@ -174,6 +176,11 @@ export class Cluster {
   listPods(namespace: string, matchLabels: Record<string, string> = {}): Pod[] {
     return [...this.pods.values()].filter((p) => p.namespace === namespace &&
       Object.entries(matchLabels).every(([k, v]) => p.labels[k] === v));
+  }
+
+  async config(): Promise<any> {
+    if (!this.gateway) throw new Error('the gateway is not running');
+    return this.gateway.config(this.timeouts.getTimeout);
   }
 
   async status(): Promise<Map<string, StatusItem>> {

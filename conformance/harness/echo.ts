@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { request } from 'node:http';
 import type { DeploymentInfo, PodEndpoint } from './endpointslices.js';
@@ -39,12 +40,37 @@ function probe(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Upstream's echo-basic container listens on 3000 (HTTP/1.1, WebSocket at
+ * /ws) and on 3001 for h2c only, and the base Services point appProtocol
+ * kubernetes.io/h2c ports at targetPort 3001. When `archway echo` offers
+ * `--h2c-port`, the backend gets a second port for that container port;
+ * otherwise every container port maps to the one HTTP port.
+ */
+export const H2CContainerPort = 3001;
+
+let h2cFlag: boolean | undefined;
+
+export function echoSupportsH2CPort(): boolean {
+  if (h2cFlag === undefined) {
+    try {
+      h2cFlag = execFileSync(process.execPath, [archwayBin, 'echo', '--help'], { encoding: 'utf8', timeout: 10_000 }).includes('--h2c-port');
+    } catch {
+      h2cFlag = false;
+    }
+  }
+  return h2cFlag;
+}
+
 export async function startBackend(dep: DeploymentInfo, service: string, timeoutMs: number, echoTo?: NodeJS.WritableStream): Promise<Backend> {
   const port = await freePort();
+  const h2cPort = echoSupportsH2CPort() ? await freePort() : undefined;
   const pod = podName(dep.name);
+  // keepLog: the mirror tests read each pod's output the way upstream reads container logs.
   const proc = spawnTracked(process.execPath, [
     archwayBin, 'echo', '--port', String(port), '--namespace', dep.namespace, '--service', service, '--pod', pod,
-  ], { echoTo });
+    ...(h2cPort !== undefined ? ['--h2c-port', String(h2cPort)] : []),
+  ], { echoTo, keepLog: true });
   const deadline = Date.now() + timeoutMs;
   while (!(await probe(port))) {
     if (proc.exited || Date.now() > deadline) {
@@ -54,5 +80,8 @@ export async function startBackend(dep: DeploymentInfo, service: string, timeout
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { namespace: dep.namespace, pod, labels: dep.podLabels, ip: '127.0.0.1', port, process: proc };
+  return {
+    namespace: dep.namespace, pod, labels: dep.podLabels, ip: '127.0.0.1', port, process: proc,
+    ...(h2cPort !== undefined ? { targetPorts: { [H2CContainerPort]: h2cPort } } : {}),
+  };
 }

@@ -12,6 +12,8 @@ export interface PodEndpoint {
    * it, the way kube-proxy forwards a Service port to the container port.
    */
   port: number;
+  /** Container ports served on a port of their own (e.g. the echo's h2c port 3001), by container port. */
+  targetPorts?: Record<number, number>;
 }
 
 export interface DeploymentInfo {
@@ -62,9 +64,9 @@ export function endpointSlicesFor(services: readonly KubeObject[], pods: readonl
   for (const svc of services) {
     for (const pod of pods) {
       if (!selects(svc, pod.namespace, pod.labels)) continue;
-      const ports = ((svc.spec?.ports ?? []) as { name?: string; protocol?: string; appProtocol?: string }[]).map((p) => ({
+      const ports = ((svc.spec?.ports ?? []) as { name?: string; protocol?: string; appProtocol?: string; port?: number; targetPort?: number | string }[]).map((p) => ({
         name: p.name ?? '',
-        port: pod.port,
+        port: pod.targetPorts?.[Number(p.targetPort ?? p.port)] ?? pod.port,
         protocol: p.protocol ?? 'TCP',
         ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
       }));

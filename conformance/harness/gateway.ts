@@ -54,6 +54,14 @@ export class GatewayProcess {
     }
   }
 
+  /** GET /config: the applied IR (503 until the first configuration). */
+  async config(timeoutMs: number): Promise<any> {
+    if (this.process.exited) throw new Error(`archway serve has exited:\n${this.process.output()}`);
+    const res = await get(`${this.admin}/config`, timeoutMs);
+    if (res.status !== 200) throw new Error(`GET /config: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    return JSON.parse(res.body);
+  }
+
   async status(timeoutMs: number): Promise<StatusItem[]> {
     if (this.process.exited) throw new Error(`archway serve has exited:\n${this.process.output()}`);
     const res = await get(`${this.admin}/status`, timeoutMs);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseAllDocuments, stringify } from 'yaml';
 
 export interface ObjectMeta {
@@ -58,4 +59,40 @@ export function prepareManifest(text: string, opts: ApplierOptions): string {
   return text
     .replaceAll('{GATEWAY_CLASS_NAME}', opts.gatewayClassName)
     .replaceAll('{GATEWAY_CONTROLLER_NAME}', opts.controllerName);
+}
+
+export interface GatewaySpecAddress {
+  type?: string;
+  value: string;
+}
+
+/** upstream flags.parseAddress: an IP is an IPAddress, anything else a Hostname. */
+export function parseAddress(v: string): GatewaySpecAddress {
+  return { type: isIP(v) ? 'IPAddress' : 'Hostname', value: v };
+}
+
+export interface AddressOverlay {
+  usable: GatewaySpecAddress[];
+  unusable: GatewaySpecAddress[];
+}
+
+/**
+ * Upstream's Applier.prepareGateway: a Gateway whose spec.addresses holds
+ * PLACEHOLDER_USABLE_ADDRS / PLACEHOLDER_UNUSABLE_ADDRS gets the suite's
+ * addresses instead, keeping only addresses of type test/fake-invalid-type
+ * (first), then the unusable ones, then the usable ones. Returns whether
+ * anything was rewritten.
+ */
+export function overlayStaticAddresses(objects: KubeObject[], overlay: AddressOverlay): boolean {
+  let changed = false;
+  for (const o of objects) {
+    const addrs = o.kind === 'Gateway' ? (o.spec?.addresses as GatewaySpecAddress[] | undefined) : undefined;
+    if (!addrs || addrs.length === 0) continue;
+    const usable = addrs.some((a) => a.value === 'PLACEHOLDER_USABLE_ADDRS');
+    const unusable = addrs.some((a) => a.value === 'PLACEHOLDER_UNUSABLE_ADDRS');
+    const special = addrs.filter((a) => a.type === 'test/fake-invalid-type');
+    o.spec.addresses = [...special, ...(unusable ? overlay.unusable : []), ...(usable ? overlay.usable : [])].map((a) => ({ ...a }));
+    changed = true;
+  }
+  return changed;
 }

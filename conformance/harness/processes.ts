@@ -39,22 +39,47 @@ export function onExit(hook: () => void): void {
 }
 
 /** A child that keeps the last lines of its stdout and stderr for error messages. */
+/** A line of a child's output with the time it was read, as a container log keeps it. */
+export interface LogLine {
+  at: number;
+  text: string;
+}
+
+/** How many timestamped lines a child with `keepLog` retains (the oldest are dropped). */
+const maxLogLines = 50_000;
+
 export class Tracked {
   private readonly tail: string[] = [];
+  private readonly log: LogLine[] | undefined;
   private readonly exit: Promise<void>;
 
-  constructor(readonly child: ChildProcess, echoTo?: NodeJS.WritableStream) {
+  constructor(readonly child: ChildProcess, echoTo?: NodeJS.WritableStream, keepLog = false) {
     this.exit = new Promise((resolve) => child.once('exit', () => resolve()));
-    const keep = (chunk: Buffer) => {
+    if (keepLog) this.log = [];
+    // Lines may be split across chunks; each stream keeps its unfinished line.
+    const keep = (partial: { rest: string }) => (chunk: Buffer) => {
       echoTo?.write(chunk);
-      for (const line of chunk.toString('utf8').split('\n')) {
+      const text = partial.rest + chunk.toString('utf8');
+      const lines = text.split('\n');
+      partial.rest = lines.pop() ?? '';
+      const at = Date.now();
+      for (const line of lines) {
         if (line.trim() === '') continue;
         this.tail.push(line);
         if (this.tail.length > 40) this.tail.shift();
+        if (this.log) {
+          this.log.push({ at, text: line });
+          if (this.log.length > maxLogLines) this.log.splice(0, this.log.length - maxLogLines);
+        }
       }
     };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    child.stdout?.on('data', keep({ rest: '' }));
+    child.stderr?.on('data', keep({ rest: '' }));
+  }
+
+  /** Complete output lines read at or after `since` (ms since the epoch); needs `keepLog`. */
+  logSince(since: number): string[] {
+    return (this.log ?? []).filter((l) => l.at >= since).map((l) => l.text);
   }
 
   get exited(): boolean {
@@ -74,11 +99,11 @@ export class Tracked {
   }
 }
 
-export function spawnTracked(command: string, args: string[], opts: SpawnOptions & { echoTo?: NodeJS.WritableStream } = {}): Tracked {
+export function spawnTracked(command: string, args: string[], opts: SpawnOptions & { echoTo?: NodeJS.WritableStream; keepLog?: boolean } = {}): Tracked {
   installHooks();
-  const { echoTo, ...spawnOpts } = opts;
+  const { echoTo, keepLog, ...spawnOpts } = opts;
   const child = spawn(command, args, { ...spawnOpts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const t = new Tracked(child, echoTo);
+  const t = new Tracked(child, echoTo, keepLog);
   tracked.add(t);
   child.once('exit', () => tracked.delete(t));
   return t;

@@ -11,7 +11,7 @@ import { Cluster } from './cluster.js';
 import { startBackend, type Backend } from './echo.js';
 import { deploymentsIn, endpointSlicesFor, servicesSelecting } from './endpointslices.js';
 import { GatewayProcess } from './gateway.js';
-import { parseManifests, prepareManifest, serializeManifests, type KubeObject } from './manifests.js';
+import { overlayStaticAddresses, parseAddress, parseManifests, prepareManifest, serializeManifests, type KubeObject } from './manifests.js';
 import { onExit } from './processes.js';
 
 export const InfrastructureNamespace = 'gateway-conformance-infra';
@@ -29,6 +29,9 @@ export interface SuiteOptions {
   addressPool: string;
   debug: boolean;
   timeouts: TimeoutConfig;
+  /** Upstream's --usable-address / --unusable-address, for GatewayStaticAddresses. */
+  usableAddress: string;
+  unusableAddress: string;
 }
 
 /**
@@ -107,8 +110,13 @@ export class ConformanceSuite implements KubeContext, HTTPContext {
    * function undoes all of it.
    */
   async applyManifest(location: string): Promise<() => Promise<void>> {
-    const text = prepareManifest(readFileSync(join(this.opts.upstreamDir, location), 'utf8'), this.opts);
+    let text = prepareManifest(readFileSync(join(this.opts.upstreamDir, location), 'utf8'), this.opts);
     const objects = parseManifests(text, location);
+    const overlay = {
+      usable: this.opts.usableAddress ? [parseAddress(this.opts.usableAddress)] : [],
+      unusable: this.opts.unusableAddress ? [parseAddress(this.opts.unusableAddress)] : [],
+    };
+    if (overlayStaticAddresses(objects, overlay)) text = serializeManifests(objects);
     const name = basename(location, '.yaml');
     const manifestFile = `10-${name}.yaml`;
     const slicesFile = `11-${name}-endpointslices.yaml`;
@@ -143,6 +151,22 @@ export class ConformanceSuite implements KubeContext, HTTPContext {
       this.cluster.addPod({ namespace: b.namespace, name: b.pod, labels: b.labels, ip: b.ip, ready: () => !b.process.exited });
     }
     return started;
+  }
+
+  /**
+   * Upstream's DumpEchoLogs: output lines since `since` of every pod in the
+   * namespace labelled app=<name>, the echo processes' stdout and stderr
+   * standing in for container logs.
+   */
+  echoLogs(namespace: string, app: string, since: number): string[] {
+    return this.backends
+      .filter((b) => b.namespace === namespace && b.labels.app === app && !b.process.exited)
+      .flatMap((b) => b.process.logSince(since));
+  }
+
+  /** The gateway's /config: the IR it serves, with what it generated for each Gateway. */
+  async gatewayConfig(): Promise<any> {
+    return this.cluster.config();
   }
 
   /** The real port of the backend serving a pod, for what kube-proxy would do with a container port. */

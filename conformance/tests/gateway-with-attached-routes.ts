@@ -36,3 +36,19 @@ export const GatewayWithAttachedRoutes: ConformanceTest = {
     });
   },
 };
+
+export const GatewayWithAttachedRoutesWithPort8080: ConformanceTest = {
+  shortName: 'GatewayWithAttachedRoutesWithPort8080',
+  description: 'A Gateway in the gateway-conformance-infra namespace should be attached to routes.',
+  features: [SupportGateway, 'GatewayPort8080', SupportHTTPRoute],
+  manifests: ['tests/gateway-with-attached-routes-with-port-8080.yaml'],
+  test: async (t, s) => {
+    await t.run('Gateway listener should have attached route by specifying the sectionName', async (t) => {
+      const gwNN = { name: 'gateway-with-two-listeners-and-one-attached-route', namespace: InfrastructureNamespace };
+      await gatewayStatusMustHaveListeners(t, s, gwNN, [
+        { name: 'http-unattached', supportedKinds: httpRouteKind, conditions: acceptedAndResolved, attachedRoutes: 0 },
+        { name: 'http', supportedKinds: httpRouteKind, conditions: acceptedAndResolved, attachedRoutes: 1 },
+      ]);
+    });
+  },
+};

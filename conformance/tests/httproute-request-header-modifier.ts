@@ -66,3 +66,12 @@ export const HTTPRouteRequestHeaderModifier: ConformanceTest = {
     ]);
   },
 };
+
+/** Upstream reuses the test above with the filters moved onto the backendRef. */
+export const HTTPRouteBackendRequestHeaderModifier: ConformanceTest = {
+  shortName: 'HTTPRouteBackendRequestHeaderModifier',
+  description: 'An HTTPRoute backend has request header modifier filters applied correctly',
+  features: [SupportGateway, SupportHTTPRoute, 'HTTPRouteBackendRequestHeaderModification'],
+  manifests: ['tests/httproute-request-header-modifier-backend.yaml'],
+  test: HTTPRouteRequestHeaderModifier.test,
+};

@@ -10,7 +10,7 @@ import { GatewaySecretInvalidReferenceGrant } from './gateway-secret-invalid-ref
 import { GatewaySecretMissingReferenceGrant } from './gateway-secret-missing-reference-grant.js';
 import { GatewaySecretReferenceGrantAllInNamespace } from './gateway-secret-reference-grant-all-in-namespace.js';
 import { GatewaySecretReferenceGrantSpecific } from './gateway-secret-reference-grant-specific.js';
-import { GatewayWithAttachedRoutes } from './gateway-with-attached-routes.js';
+import { GatewayWithAttachedRoutes, GatewayWithAttachedRoutesWithPort8080 } from './gateway-with-attached-routes.js';
 import { GatewayClassObservedGenerationBump } from './gatewayclass-observed-generation-bump.js';
 import { HTTPRouteCrossNamespace } from './httproute-cross-namespace.js';
 import { HTTPRouteExactPathMatching } from './httproute-exact-path-matching.js';
@@ -33,10 +33,37 @@ import { HTTPRoutePartiallyInvalidViaInvalidReferenceGrant } from './httproute-p
 import { HTTPRoutePathMatchOrder } from './httproute-path-match-order.js';
 import { HTTPRouteRedirectHostAndStatus } from './httproute-redirect-host-and-status.js';
 import { HTTPRouteReferenceGrant } from './httproute-reference-grant.js';
-import { HTTPRouteRequestHeaderModifier } from './httproute-request-header-modifier.js';
+import { HTTPRouteBackendRequestHeaderModifier, HTTPRouteRequestHeaderModifier } from './httproute-request-header-modifier.js';
 import { HTTPRouteServiceTypes } from './httproute-service-types.js';
 import { HTTPRouteSimpleSameNamespace } from './httproute-simple-same-namespace.js';
 import { HTTPRouteWeight } from './httproute-weight.js';
+import { GatewayOptionalAddressValue, GatewayStaticAddresses } from './gateway-addresses.js';
+import { GatewayHTTPListenerIsolation } from './gateway-http-listener-isolation.js';
+import { GatewayInfrastructure } from './gateway-infrastructure.js';
+import { HTTPRouteBackendProtocolH2C, HTTPRouteBackendProtocolWebSocket } from './httproute-backend-protocol.js';
+import { HTTPRouteCORS } from './httproute-cors.js';
+import { HTTPRouteInvalidParentRefNotMatchingListenerPort, HTTPRouteInvalidParentRefSectionNameNotMatchingPort } from './httproute-invalid-parentref-port.js';
+import { HTTPRouteListenerPortMatching } from './httproute-listener-port-matching.js';
+import { HTTPRouteMethodMatching } from './httproute-method-matching.js';
+import { HTTPRouteNamedRule } from './httproute-named-rule.js';
+import { HTTPRouteQueryParamMatching } from './httproute-query-param-matching.js';
+import { HTTPRouteRedirectPath } from './httproute-redirect-path.js';
+import { HTTPRouteRedirectPort } from './httproute-redirect-port.js';
+import { HTTPRouteRedirectPortAndScheme } from './httproute-redirect-port-and-scheme.js';
+import { HTTPRouteRedirectScheme } from './httproute-redirect-scheme.js';
+import { HTTPRoute303Redirect, HTTPRoute307Redirect, HTTPRoute308Redirect } from './httproute-redirect-status-codes.js';
+import { HTTPRouteRequestHeaderModifierBackendWeights } from './httproute-request-header-modifier-backend-weights.js';
+import { HTTPRouteRequestMirror, HTTPRouteRequestMultipleMirrors, HTTPRouteRequestPercentageMirror } from './httproute-request-mirror.js';
+import { HTTPRouteResponseHeaderModifier } from './httproute-response-header-modifier.js';
+import { HTTPRouteRetry } from './httproute-retry.js';
+import { HTTPRouteRewriteHost } from './httproute-rewrite-host.js';
+import { HTTPRouteRewritePath } from './httproute-rewrite-path.js';
+import { HTTPRouteTimeoutBackendRequest, HTTPRouteTimeoutRequest } from './httproute-timeouts.js';
+import {
+  ListenerSetAllowedNamespaceNone, ListenerSetAllowedNamespaceSame, ListenerSetAllowedNamespaceSelector, ListenerSetAllowedRoutesNamespaces,
+  ListenerSetDefaultNotAllowed, ListenerSetDualParentRefIndependence, ListenerSetGatewayParentSectionNameNotFound, ListenerSetHostnameConflict,
+  ListenerSetHTTPRouting, ListenerSetProtocolConflict, ListenerSetReferenceGrant, ListenerSetRouteStatusScopedToParentRef,
+} from './listenerset.js';
 import type { ConformanceTest } from './types.js';
 
 const implemented: readonly ConformanceTest[] = [
@@ -77,6 +104,52 @@ const implemented: readonly ConformanceTest[] = [
   HTTPRouteServiceTypes,
   HTTPRouteSimpleSameNamespace,
   HTTPRouteWeight,
+  // GATEWAY-HTTP extended
+  GatewayHTTPListenerIsolation,
+  GatewayInfrastructure,
+  GatewayOptionalAddressValue,
+  GatewayStaticAddresses,
+  GatewayWithAttachedRoutesWithPort8080,
+  HTTPRoute303Redirect,
+  HTTPRoute307Redirect,
+  HTTPRoute308Redirect,
+  HTTPRouteBackendProtocolH2C,
+  HTTPRouteBackendProtocolWebSocket,
+  HTTPRouteCORS,
+  HTTPRouteInvalidParentRefNotMatchingListenerPort,
+  HTTPRouteInvalidParentRefSectionNameNotMatchingPort,
+  HTTPRouteListenerPortMatching,
+  HTTPRouteMethodMatching,
+  HTTPRouteNamedRule,
+  HTTPRouteQueryParamMatching,
+  HTTPRouteRedirectPath,
+  HTTPRouteRedirectPortAndScheme,
+  HTTPRouteRedirectPort,
+  HTTPRouteRedirectScheme,
+  HTTPRouteRequestHeaderModifierBackendWeights,
+  HTTPRouteBackendRequestHeaderModifier,
+  HTTPRouteRequestMirror,
+  HTTPRouteRequestMultipleMirrors,
+  HTTPRouteRequestPercentageMirror,
+  HTTPRouteResponseHeaderModifier,
+  HTTPRouteRetry,
+  HTTPRouteRewriteHost,
+  HTTPRouteRewritePath,
+  HTTPRouteTimeoutBackendRequest,
+  HTTPRouteTimeoutRequest,
+  // ListenerSet
+  ListenerSetAllowedNamespaceNone,
+  ListenerSetAllowedNamespaceSame,
+  ListenerSetAllowedNamespaceSelector,
+  ListenerSetAllowedRoutesNamespaces,
+  ListenerSetDefaultNotAllowed,
+  ListenerSetDualParentRefIndependence,
+  ListenerSetGatewayParentSectionNameNotFound,
+  ListenerSetHostnameConflict,
+  ListenerSetHTTPRouting,
+  ListenerSetProtocolConflict,
+  ListenerSetReferenceGrant,
+  ListenerSetRouteStatusScopedToParentRef,
 ];
 
 /** One line of upstream's tests-and-features.txt, with its port when there is one. */

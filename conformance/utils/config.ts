@@ -5,6 +5,8 @@
 
 export interface TimeoutConfig {
   createTimeout: number;
+  /** Upstream's DefaultTestTimeout: a test's own polls that have no dedicated timeout. */
+  defaultTestTimeout: number;
   deleteTimeout: number;
   getTimeout: number;
   gatewayMustHaveAddress: number;
@@ -14,6 +16,8 @@ export interface TimeoutConfig {
   gwcMustBeAccepted: number;
   httpRouteMustNotHaveParents: number;
   httpRouteMustHaveCondition: number;
+  listenerSetMustHaveCondition: number;
+  listenerSetListenersMustHaveConditions: number;
   routeMustHaveParents: number;
   maxTimeToConsistency: number;
   namespacesMustBeReady: number;
@@ -31,6 +35,7 @@ export interface TimeoutConfig {
 export function defaultTimeoutConfig(): TimeoutConfig {
   return {
     createTimeout: 15_000,
+    defaultTestTimeout: 15_000,
     deleteTimeout: 15_000,
     getTimeout: 5_000,
     gatewayMustHaveAddress: 15_000,
@@ -40,6 +45,8 @@ export function defaultTimeoutConfig(): TimeoutConfig {
     gwcMustBeAccepted: 15_000,
     httpRouteMustNotHaveParents: 10_000,
     httpRouteMustHaveCondition: 10_000,
+    listenerSetMustHaveCondition: 10_000,
+    listenerSetListenersMustHaveConditions: 10_000,
     routeMustHaveParents: 10_000,
     maxTimeToConsistency: 10_000,
     namespacesMustBeReady: 30_000,

@@ -12,6 +12,8 @@ export interface Request {
   method?: string;
   path: string;
   headers?: Record<string, string>;
+  /** Round tripper protocol for this request, e.g. H2C_PRIOR_KNOWLEDGE; defaults to the caller's. */
+  protocol?: string;
 }
 
 export interface ExpectedRequest extends Request {
@@ -23,7 +25,13 @@ export interface Response {
   statusCode?: number;
   statusCodes?: number[];
   headers?: Record<string, string>;
+  /** Each header's joined value must be one of these. */
+  validHeaderValues?: Record<string, string[]>;
   absentHeaders?: string[];
+  /** Protocol the response must come back with, e.g. HTTP/2.0. */
+  protocol?: string;
+  /** Drop spaces from header values before comparing (validHeaderValues and headers). */
+  ignoreWhitespace?: boolean;
 }
 
 export interface ExpectedResponse {
@@ -78,7 +86,7 @@ export function makeRequest(expected: ExpectedResponse, gwAddr: string, protocol
   headers['X-Echo-Set-Header'] = [Object.entries(expected.backendSetResponseHeaders ?? {}).map(([n, v]) => `${n}:${v}`).join(',')];
 
   return {
-    req: { url, host: request.host ?? '', protocol, method: request.method, headers },
+    req: { url, host: request.host ?? '', protocol: request.protocol || protocol, method: request.method, headers },
     expected: { ...expected, request, statusCodes },
   };
 }
@@ -108,6 +116,9 @@ export function compareRoundTrip(req: RTRequest, cReq: CapturedRequest, cRes: Ca
   if (!expected.statusCodes.includes(cRes.statusCode)) {
     return `expected status code to be one of [${expected.statusCodes.join(' ')}], got ${cRes.statusCode}`;
   }
+  if (expected.response?.protocol && expected.response.protocol !== cRes.protocol) {
+    return `expected protocol to be ${expected.response.protocol}, got ${cRes.protocol}`;
+  }
 
   if (cRes.statusCode === 200 || cRes.statusCode === 204) {
     const er: ExpectedRequest = expected.expectedRequest ?? expected.request;
@@ -125,10 +136,17 @@ export function compareRoundTrip(req: RTRequest, cReq: CapturedRequest, cRes: Ca
     }
 
     const resHeaders = lowerKeys(cRes.headers);
+    const squash = (v: string) => (expected.response?.ignoreWhitespace ? v.replaceAll(' ', '') : v);
+    for (const [name, valid] of Object.entries(expected.response?.validHeaderValues ?? {})) {
+      const got = resHeaders.get(name.toLowerCase());
+      if (!got) return `expected ${name} response header to be set, actual headers: ${JSON.stringify(cRes.headers)}`;
+      const gotStr = squash(got.join(','));
+      if (!valid.map(squash).includes(gotStr)) return `expected ${name} response header to be set to one of ${JSON.stringify(valid)}, got ${gotStr}`;
+    }
     for (const [name, want] of Object.entries(expected.response?.headers ?? {})) {
       const got = resHeaders.get(name.toLowerCase());
       if (!got) return `expected ${name} response header to be set, actual headers: ${JSON.stringify(cRes.headers)}`;
-      if (got.join(',') !== want) return `expected ${name} response header to be set to ${want}, got ${got.join(',')}`;
+      if (squash(got.join(',')) !== squash(want)) return `expected ${name} response header to be set to ${want}, got ${got.join(',')}`;
     }
     for (const name of expected.response?.absentHeaders ?? []) {
       const got = resHeaders.get(name.toLowerCase());
@@ -168,7 +186,7 @@ export function compareRoundTrip(req: RTRequest, cReq: CapturedRequest, cRes: Ca
  * on success or why it failed. Fails the test with the last reason when
  * consistency is not reached in time.
  */
-async function awaitConvergence(t: T, threshold: number, maxTimeMs: number, retryDelayMs: number,
+export async function awaitConvergence(t: T, threshold: number, maxTimeMs: number, retryDelayMs: number,
   fn: (elapsedMs: number) => Promise<string | undefined>): Promise<void> {
   const start = Date.now();
   let successes = 0;

@@ -450,3 +450,134 @@ export async function httpRouteMustHaveCondition(t: T, s: KubeContext, route: Na
 export function httpRouteMustHaveResolvedRefsConditionsTrue(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName): Promise<void> {
   return httpRouteMustHaveCondition(t, s, route, gw, { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' });
 }
+
+// ---------------------------------------------------------------------------
+// ListenerSet (GEP-1713, gateway.networking.k8s.io/v1 ListenerSet in v1.6.1)
+
+/** Upstream's GatewayMustHaveAttachedListeners: status.attachedListenerSets reaches the count; a timeout is an error, not fatal. */
+export async function gatewayMustHaveAttachedListeners(t: T, s: KubeContext, gw: NamespacedName, expectedCount: number): Promise<void> {
+  let last = 'no status read';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayStatusMustHaveListeners, async () => {
+    let obj: KubeObject;
+    try {
+      obj = await s.cluster.get('Gateway', gw.namespace, gw.name);
+    } catch (err) {
+      last = `failed to get gateway: ${(err as Error).message}`;
+      return false;
+    }
+    const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
+    if (stale) {
+      last = stale;
+      return false;
+    }
+    const attached = (obj.status?.attachedListenerSets as number | undefined) ?? 0;
+    last = `status.attachedListenerSets ${obj.status?.attachedListenerSets ?? '(unset)'}`;
+    return attached === expectedCount;
+  });
+  if (!ok) t.error(`error waiting for Gateway ${nnString(gw)} to have ${expectedCount} attached ListenerSets: got ${last}`);
+}
+
+/** Upstream's ListenerSetMustHaveCondition: conditions at the latest generation, one matching. */
+export async function listenerSetMustHaveCondition(t: T, s: KubeContext, ls: NamespacedName, expected: ExpectedCondition): Promise<void> {
+  let last = 'no status read';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.listenerSetMustHaveCondition, async () => {
+    let obj: KubeObject;
+    try {
+      obj = await s.cluster.get('ListenerSet', ls.namespace, ls.name);
+    } catch (err) {
+      last = `error fetching ListenerSet: ${(err as Error).message}`;
+      return false;
+    }
+    const conditions = obj.status?.conditions as Condition[] | undefined;
+    last = `generation ${obj.metadata.generation}, conditions ${describeConditions(conditions)}`;
+    if (conditionsHaveLatestObservedGeneration(obj, conditions)) return false;
+    return findConditionInList(conditions, expected.type, expected.status, expected.reason);
+  });
+  if (!ok) t.fatal(`error waiting for ListenerSet ${nnString(ls)} status to have a Condition matching expectations: want ${describeExpected(expected)}, got ${last}`);
+}
+
+/** Upstream's ListenerSetListenersMustHaveConditions: every (or every named, all present) listener entry has all conditions. */
+export async function listenerSetListenersMustHaveConditions(t: T, s: KubeContext, ls: NamespacedName, conditions: readonly ExpectedCondition[], ...listenerNames: string[]): Promise<void> {
+  let last = 'no status read';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.listenerSetListenersMustHaveConditions, async () => {
+    let obj: KubeObject;
+    try {
+      obj = await s.cluster.get('ListenerSet', ls.namespace, ls.name);
+    } catch (err) {
+      last = `error fetching ListenerSet: ${(err as Error).message}`;
+      return false;
+    }
+    const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
+    if (stale) {
+      last = `condition not yet at observed generation: ${stale}`;
+      return false;
+    }
+    const listeners = (obj.status?.listeners ?? []) as ActualListener[];
+    const unmatched = new Set(listenerNames);
+    for (const c of conditions) {
+      for (const l of listeners) {
+        if (listenerNames.length > 0 && !listenerNames.includes(l.name)) continue;
+        if (!findConditionInList(l.conditions, c.type, c.status, c.reason)) {
+          last = `listener ${l.name} lacks ${describeExpected(c)}: ${describeConditions(l.conditions)}`;
+          return false;
+        }
+        unmatched.delete(l.name);
+      }
+    }
+    if (unmatched.size > 0) {
+      last = `listeners not in status: ${[...unmatched].join(', ')}; status.listeners ${describeListeners(listeners)}`;
+      return false;
+    }
+    return true;
+  });
+  if (!ok) t.fatal(`error waiting for ListenerSet ${nnString(ls)} status to have conditions matching expectations on the listeners: ${last}`);
+}
+
+/** Upstream's ListenerSetStatusMustHaveListeners: the same comparison as for a Gateway's listeners. */
+export async function listenerSetStatusMustHaveListeners(t: T, s: KubeContext, ls: NamespacedName, listeners: readonly ListenerStatus[]): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.listenerSetListenersMustHaveConditions, async () => {
+    const obj = await fetch(t, s, 'ListenerSet', ls);
+    const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
+    if (stale) {
+      last = stale;
+      return false;
+    }
+    const actual = (obj.status?.listeners ?? []) as ActualListener[];
+    const mismatch = gatewayListenersMismatch(listeners, actual);
+    last = mismatch ? `${mismatch}; status.listeners ${describeListeners(actual)}` : '';
+    return mismatch === undefined;
+  });
+  if (!ok) t.fatal(`error waiting for ListenerSet ${nnString(ls)} status to have listeners matching expectations: ${last}`);
+}
+
+/** Upstream's ResourceRef: a route parent of any kind (Gateway or ListenerSet). */
+export interface ResourceRef extends NamespacedName {
+  group: string;
+  kind: string;
+  listenerNames: (string | undefined)[];
+}
+
+export function newResourceRef(gk: { group: string; kind: string }, nn: NamespacedName, ...listenerNames: string[]): ResourceRef {
+  return { ...gk, ...nn, listenerNames: listenerNames.length > 0 ? listenerNames : [undefined] };
+}
+
+/** Upstream's RoutesAndParentMustBeAccepted for HTTPRoutes: each route Accepted by the parent, its listeners ready. */
+export async function routesAndParentMustBeAccepted(t: T, s: KubeContext, controllerName: string, parent: ResourceRef, ...routes: NamespacedName[]): Promise<void> {
+  for (const route of routes) {
+    const parents: RouteParentStatus[] = parent.listenerNames.map((sectionName) => ({
+      parentRef: { group: parent.group, kind: parent.kind, name: parent.name, namespace: parent.namespace, sectionName },
+      controllerName,
+      conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }],
+    }));
+    await httpRouteMustHaveParents(t, s, route, parents, route.namespace !== parent.namespace);
+  }
+  const required: ExpectedCondition[] = [
+    { type: 'ResolvedRefs', status: 'True' },
+    { type: 'Accepted', status: 'True' },
+    { type: 'Programmed', status: 'True' },
+  ];
+  if (parent.kind === 'Gateway') await gatewayListenersMustHaveConditions(t, s, parent, required);
+  else if (parent.kind === 'ListenerSet') await listenerSetListenersMustHaveConditions(t, s, parent, required);
+  else t.error(`received unsupported resource kind ${parent.kind}. Supported kinds are \`Gateway\` and \`ListenerSet\``);
+}

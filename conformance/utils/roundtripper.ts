@@ -2,6 +2,7 @@
 // http/https: one connection per request (upstream disables keep-alives),
 // Host header and SNI set explicitly, echo backend JSON captured.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect as http2Connect, constants as http2Constants, type IncomingHttpHeaders } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
@@ -44,6 +45,8 @@ export interface CapturedResponse {
 }
 
 export const HTTPSProtocol = 'HTTPS';
+/** Cleartext HTTP/2 without an upgrade (RFC 9113 section 3.3), as upstream's http2.Transport with AllowHTTP. */
+export const H2CPriorKnowledgeProtocol = 'H2C_PRIOR_KNOWLEDGE';
 
 export function isRedirect(status: number): boolean {
   return [300, 301, 302, 303, 304, 305, 307, 308].includes(status);
@@ -117,6 +120,7 @@ export class RoundTripper {
 
   /** Errors only when no HTTP response arrives; an HTTP error status is a normal result. */
   captureRoundTrip(req: Request): Promise<{ cReq: CapturedRequest; cRes: CapturedResponse }> {
+    if (req.protocol === H2CPriorKnowledgeProtocol) return this.h2cRoundTrip(req);
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};
       for (const [name, values] of Object.entries(req.headers)) headers[canonicalHeaderKey(name)] = values[0] ?? '';
@@ -145,32 +149,11 @@ export class RoundTripper {
         res.on('error', reject);
         res.on('end', () => {
           clearTimeout(timer);
-          const body = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          let cReq: CapturedRequest = { path: '', host: '', method: req.method, protocol: '', headers: {}, namespace: '', pod: '' };
-          if (mediaType(res.headers['content-type']) === 'application/json') {
-            try {
-              cReq = parseEcho(body);
-            } catch (err) {
-              reject(new Error(`unexpected error reading response: ${(err as Error).message}`));
-              return;
-            }
+          try {
+            resolve(captured(req, res.statusCode ?? 0, `HTTP/${res.httpVersion}`, res.rawHeaders, Buffer.concat(chunks).toString('utf8')));
+          } catch (err) {
+            reject(err as Error);
           }
-          const cRes: CapturedResponse = {
-            statusCode: status,
-            contentLength: res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : -1,
-            protocol: `HTTP/${res.httpVersion}`,
-            headers: headerMap(res.rawHeaders),
-          };
-          if (isRedirect(status)) {
-            const location = res.headers.location;
-            if (!location) {
-              reject(new Error('http: no Location header in response'));
-              return;
-            }
-            cRes.redirectRequest = redirectTarget(location, req.url);
-          }
-          resolve({ cReq, cRes });
         });
       };
       const r = https ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
@@ -182,6 +165,79 @@ export class RoundTripper {
       r.end();
     });
   }
+
+  /** One HTTP/2 stream on a fresh cleartext connection; Host becomes :authority. */
+  private h2cRoundTrip(req: Request): Promise<{ cReq: CapturedRequest; cRes: CapturedResponse }> {
+    if (req.serverName && req.serverCertificate) {
+      return Promise.reject(new Error('request has configured trusted CA certificates but h2 prior knowledge is not encrypted'));
+    }
+    return new Promise((resolve, reject) => {
+      const session = http2Connect(`http://${req.url.host}`);
+      const timer = setTimeout(() => session.destroy(new Error(`request timed out after ${this.timeoutMs}ms`)), this.timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        session.destroy();
+        reject(err);
+      };
+      session.on('error', fail);
+      const headers: Record<string, string> = {
+        [http2Constants.HTTP2_HEADER_METHOD]: req.method,
+        [http2Constants.HTTP2_HEADER_PATH]: `${req.url.pathname}${req.url.search}`,
+        [http2Constants.HTTP2_HEADER_SCHEME]: 'http',
+        [http2Constants.HTTP2_HEADER_AUTHORITY]: req.host !== '' ? req.host : req.url.host,
+      };
+      for (const [name, values] of Object.entries(req.headers)) {
+        const lower = name.toLowerCase();
+        if (lower === 'host' || (values[0] ?? '') === '') continue;
+        headers[lower] = values[0]!;
+      }
+      const stream = session.request(headers, { endStream: true });
+      let responseHeaders: IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      stream.on('response', (h) => {
+        responseHeaders = h;
+      });
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', fail);
+      stream.on('end', () => {
+        clearTimeout(timer);
+        session.close();
+        const raw: string[] = [];
+        for (const [k, v] of Object.entries(responseHeaders)) {
+          if (k.startsWith(':') || v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [String(v)]) raw.push(k, one);
+        }
+        const status = Number(responseHeaders[http2Constants.HTTP2_HEADER_STATUS] ?? 0);
+        const body = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve(captured(req, status, 'HTTP/2.0', raw, body));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+  }
+}
+
+/** What upstream's defaultRoundTrip makes of a response: the echo's JSON if it is one, redirect target if any. */
+function captured(req: Request, status: number, protocol: string, rawHeaders: readonly string[], body: string): { cReq: CapturedRequest; cRes: CapturedResponse } {
+  const headers = headerMap(rawHeaders);
+  let cReq: CapturedRequest = { path: '', host: '', method: req.method, protocol: '', headers: {}, namespace: '', pod: '' };
+  if (mediaType(headers['Content-Type']?.[0]) === 'application/json') {
+    try {
+      cReq = parseEcho(body);
+    } catch (err) {
+      throw new Error(`unexpected error reading response: ${(err as Error).message}`);
+    }
+  }
+  const length = headers['Content-Length']?.[0];
+  const cRes: CapturedResponse = { statusCode: status, contentLength: length !== undefined ? Number(length) : -1, protocol, headers };
+  if (isRedirect(status)) {
+    const location = headers.Location?.[0];
+    if (!location) throw new Error('http: no Location header in response');
+    cRes.redirectRequest = redirectTarget(location, req.url);
+  }
+  return { cReq, cRes };
 }
 
 function parseEcho(body: string): CapturedRequest {

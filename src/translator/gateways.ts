@@ -479,9 +479,11 @@ export function listenerSetConditions(ls: ListenerSetState): PendingCondition[] 
       condition(CondType.Programmed, false, ls.problem.reason, ls.problem.message, gen),
     ];
   }
-  const invalid = ls.listeners.filter(listenerInvalid);
+  // A ListenerSet is judged by what it can serve: a listener with an unusable
+  // certificate counts as not valid here (conformance ListenerSetReferenceGrant).
+  const invalid = ls.listeners.filter((l) => !listenerProgrammed(l));
   if (invalid.length === ls.listeners.length) {
-    const message = `No listener is valid: ${invalid.map((l) => `${l.spec.name}: ${(l.conflict ?? l.acceptProblem ?? l.portProblem)?.message ?? 'Gateway not accepted'}`).join('; ')}`;
+    const message = `No listener is valid: ${invalid.map((l) => `${l.spec.name}: ${(l.conflict ?? l.acceptProblem ?? l.portProblem ?? l.refsProblem)?.message ?? 'Gateway has no usable address'}`).join('; ')}`;
     return [
       condition(CondType.Accepted, false, Reason.ListenersNotValid, message, gen),
       condition(CondType.Programmed, false, Reason.ListenersNotValid, message, gen),
@@ -498,5 +500,5 @@ export function listenerSetConditions(ls: ListenerSetState): PendingCondition[] 
 
 /** Attached: selected by the Gateway and Accepted. */
 export function listenerSetAttached(ls: ListenerSetState): boolean {
-  return !ls.problem && ls.listeners.some((l) => !listenerInvalid(l));
+  return !ls.problem && ls.listeners.some(listenerProgrammed);
 }
