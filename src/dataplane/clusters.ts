@@ -1,8 +1,11 @@
-// Upstream clusters: one keep-alive agent per cluster, round-robin over its
-// endpoints. Pools outlive route tables: an apply that only changes endpoints
-// updates the pool in place, so requests already routed keep their sockets.
+// Upstream clusters: one keep-alive agent per HTTP/1.1 cluster, one
+// multiplexed HTTP/2 session per endpoint of an h2c cluster, round-robin over
+// the endpoints. Pools outlive route tables: an apply that only changes
+// endpoints updates the pool in place, so requests already routed keep their
+// connections.
 
 import { Agent } from 'node:http';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import type { IRCluster, IREndpoint } from '../ir/types.js';
 
 /**
@@ -11,9 +14,14 @@ import type { IRCluster, IREndpoint } from '../ir/types.js';
  */
 const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export class ClusterPool {
   readonly name: string;
+  readonly protocol: IRCluster['protocol'];
   readonly agent: Agent;
+  /** h2c only: the live session of each endpoint, by endpointKey. */
+  private readonly sessions = new Map<string, ClientHttp2Session>();
   private endpoints: readonly IREndpoint[];
   private cursor = 0;
   private inFlight = 0;
@@ -21,10 +29,39 @@ export class ClusterPool {
 
   constructor(cluster: IRCluster) {
     this.name = cluster.name;
+    this.protocol = cluster.protocol;
     this.endpoints = cluster.endpoints;
     // The agent timeout only destroys sockets sitting in the free list; active
     // requests just get an unobserved 'timeout' event.
     this.agent = new Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS, scheduling: 'lifo' });
+  }
+
+  /**
+   * The endpoint's HTTP/2 session, connecting when there is none usable. A
+   * session that received GOAWAY or closed is forgotten at once, so the next
+   * request opens a fresh one while the old finishes its streams.
+   */
+  session(ep: IREndpoint): ClientHttp2Session {
+    const key = endpointKey(ep);
+    const live = this.sessions.get(key);
+    if (live && !live.closed && !live.destroyed) return live;
+    const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
+    const session = connect(`http://${host}:${ep.port}`);
+    const forget = (): void => {
+      if (this.sessions.get(key) === session) this.sessions.delete(key);
+    };
+    // Failures reach the streams as their own errors; the session's copy only needs a listener.
+    session.on('error', forget);
+    session.on('goaway', forget);
+    session.on('close', forget);
+    session.setTimeout(IDLE_SOCKET_TIMEOUT_MS, () => session.close());
+    const timer = setTimeout(() => {
+      session.destroy(Object.assign(new Error('upstream connect timeout'), { code: 'ETIMEDOUT' }));
+    }, CONNECT_TIMEOUT_MS);
+    session.once('connect', () => clearTimeout(timer));
+    session.once('close', () => clearTimeout(timer));
+    this.sessions.set(key, session);
+    return session;
   }
 
   /** Next endpoint in round-robin order, or undefined when there are none. */
@@ -41,16 +78,19 @@ export class ClusterPool {
 
   release(): void {
     this.inFlight--;
-    if (this.retired && this.inFlight === 0) this.agent.destroy();
+    if (this.retired && this.inFlight === 0) this.destroy();
   }
 
   setEndpoints(endpoints: readonly IREndpoint[]): void {
     const kept = new Set(endpoints.map(endpointKey));
     for (const old of this.endpoints) {
-      if (kept.has(endpointKey(old))) continue;
-      // Idle sockets to an endpoint that left would otherwise linger until timeout.
+      const key = endpointKey(old);
+      if (kept.has(key)) continue;
+      // Idle connections to an endpoint that left would otherwise linger until timeout.
       const name = this.agent.getName({ host: old.address, port: old.port });
       for (const socket of this.agent.freeSockets[name] ?? []) socket.destroy();
+      this.sessions.get(key)?.close();
+      this.sessions.delete(key);
     }
     this.endpoints = endpoints;
   }
@@ -58,7 +98,13 @@ export class ClusterPool {
   /** Destroys the agent once the requests using it have finished. */
   retire(): void {
     this.retired = true;
-    if (this.inFlight === 0) this.agent.destroy();
+    if (this.inFlight === 0) this.destroy();
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+    for (const s of this.sessions.values()) s.destroy();
+    this.sessions.clear();
   }
 }
 
@@ -80,7 +126,8 @@ export class ClusterRegistry {
   update(clusters: Record<string, IRCluster>): ClusterPool[] {
     const removed: ClusterPool[] = [];
     for (const [name, pool] of this.pools) {
-      if (!Object.hasOwn(clusters, name)) {
+      // A protocol change needs other connections: the old pool retires like a removed one.
+      if (!Object.hasOwn(clusters, name) || clusters[name]!.protocol !== pool.protocol) {
         this.pools.delete(name);
         removed.push(pool);
       }
@@ -94,7 +141,7 @@ export class ClusterRegistry {
   }
 
   destroyAll(): void {
-    for (const pool of this.pools.values()) pool.agent.destroy();
+    for (const pool of this.pools.values()) pool.destroy();
     this.pools.clear();
   }
 }

@@ -2,23 +2,18 @@
 // table is a field swapped by update(); a request reads it once on arrival,
 // so an apply never changes the routing of a request already in progress.
 
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
-import { forward, type ProxySite } from './proxy.js';
+import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
+import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
+import { modifyPath } from './paths.js';
+import { forward, type ProxySite, type UpgradeRequest } from './proxy.js';
 import { sendLocal } from './respond.js';
-import {
-  pickBackend,
-  selectRoute,
-  selectVirtualHost,
-  type CompiledAction,
-  type CompiledHeaderMutation,
-  type MatchInput,
-  type RouteTable,
-} from './router.js';
+import { pickBackend, selectRoute, selectVirtualHost, type MatchInput, type RouteTable } from './router.js';
 import type { Counters } from './stats.js';
 import { selectContext, TLS_SERVER_DEFAULTS, type CompiledTls } from './tls.js';
 
@@ -41,6 +36,8 @@ export class Listener implements ProxySite {
   private table: RouteTable;
   private tls: CompiledTls | undefined;
   private readonly server: Server;
+  /** Client sockets handed over by 'upgrade': the HTTP server no longer tracks them. */
+  private readonly upgraded = new Set<Socket>();
   private closed: Promise<void> | undefined;
 
   constructor(compiled: CompiledServer, logger: Logger, counters: Counters) {
@@ -64,6 +61,7 @@ export class Listener implements ProxySite {
       this.server = createHttpServer(onRequest);
     }
     this.server.on('clientError', onClientError);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
 
   /** Whether `next` can be served by this socket without rebinding it. */
@@ -119,6 +117,7 @@ export class Listener implements ProxySite {
   /** Ends whatever close() is still waiting for. */
   destroyConnections(): void {
     this.server.closeAllConnections();
+    for (const socket of this.upgraded) socket.destroy();
   }
 
   private contextFor(servername: string): SecureContext | undefined {
@@ -126,11 +125,44 @@ export class Listener implements ProxySite {
   }
 
   private handle(req: IncomingMessage, res: TrackedResponse): void {
-    const table = this.table;
+    this.track(res);
+    this.dispatch(req, res, undefined);
+  }
+
+  /**
+   * Node hands every request carrying Upgrade here, detached from the HTTP
+   * parser. A WebSocket handshake may become a tunnel; anything else (an h2c
+   * upgrade, say) is served as a plain request, its Upgrade ignored. Either
+   * way the answer goes through a ServerResponse bound to the raw socket, and
+   * the connection ends after it unless it became a tunnel.
+   */
+  private handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.upgraded.add(socket);
+    socket.on('error', (err) => this.logger.debug({ err }, 'upgraded connection error'));
+    socket.once('close', () => this.upgraded.delete(socket));
+    const res: TrackedResponse = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', endUnlessSwitched);
+    this.track(res);
+    if (isWebSocketUpgrade(req)) {
+      this.dispatch(req, res, { socket, head });
+    } else if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+      // Node does not parse the body of a request it treats as an upgrade, so it cannot be forwarded.
+      sendLocal(res, 400, true);
+    } else {
+      this.dispatch(req, res, undefined);
+    }
+  }
+
+  private track(res: TrackedResponse): void {
     this.counters.requestStarted();
     res[kListener] = this;
     res.once('close', onResponseClose);
+  }
 
+  private dispatch(req: IncomingMessage, res: ServerResponse, upgrade: UpgradeRequest | undefined): void {
+    const table = this.table;
     const target = originForm(req.url ?? '/');
     const q = target.indexOf('?');
     const input: MatchInput = {
@@ -146,37 +178,61 @@ export class Listener implements ProxySite {
       sendLocal(res, 404, this.closing);
       return;
     }
-    this.act(req, res, route.action, route.requestHeaders, target, host);
-  }
 
-  private act(
-    req: IncomingMessage,
-    res: ServerResponse,
-    action: CompiledAction,
-    mutation: CompiledHeaderMutation | undefined,
-    target: string,
-    host: string,
-  ): void {
+    let cors: readonly string[] | undefined;
+    const origin = route.cors && req.headers.origin;
+    if (origin) {
+      if (isPreflight(req)) {
+        sendLocal(res, 204, this.closing, edits(preflightHeaders(route.cors!, req, origin), route.responseHeaders, undefined));
+        return;
+      }
+      cors = actualHeaders(route.cors!, origin);
+    }
+    // Path and query are rewritten apart: the query is always kept as sent.
+    const suffix = target.slice(input.path.length);
+    const action = route.action;
     switch (action.kind) {
       case 'forward': {
         const backend = pickBackend(action);
-        if (!backend) sendLocal(res, 500, this.closing);
-        else if (!backend.pool) sendLocal(res, backend.status, this.closing);
-        else forward(req, res, backend.pool, target, mutation, this);
+        const e = edits(cors, route.responseHeaders, backend?.responseHeaders);
+        if (!backend) sendLocal(res, 500, this.closing, e);
+        else if (!backend.pool) sendLocal(res, backend.status, this.closing, e);
+        else {
+          const path = route.rewritePath ? modifyPath(route.rewritePath, input.path) : input.path;
+          forward({ req, res, route, backend, pool: backend.pool, target: path + suffix, edits: e, upgrade }, this);
+        }
         return;
       }
       case 'redirect': {
         const scheme = action.scheme ?? this.scheme;
         const port = action.port === undefined || action.port === defaultPort(scheme) ? '' : `:${action.port}`;
-        const location = `${scheme}://${action.hostname ?? host}${port}${target}`;
-        sendLocal(res, action.status, this.closing, location);
+        const path = action.path ? modifyPath(action.path, input.path) : input.path;
+        const location = `${scheme}://${action.hostname ?? host}${port}${path}${suffix}`;
+        sendLocal(res, action.status, this.closing, edits(cors, route.responseHeaders, undefined), ['location', location]);
         return;
       }
       case 'direct':
-        sendLocal(res, action.status, this.closing, undefined, action.body);
+        sendLocal(res, action.status, this.closing, edits(cors, route.responseHeaders, undefined), undefined, action.body);
         return;
     }
   }
+}
+
+function edits(
+  cors: readonly string[] | undefined,
+  route: CompiledHeaderMutation | undefined,
+  backend: CompiledHeaderMutation | undefined,
+): ResponseEdits {
+  return cors === undefined && route === undefined && backend === undefined ? NO_EDITS : { cors, route, backend };
+}
+
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
+}
+
+/** After a 101 the socket belongs to the tunnel; after anything else the connection is done. */
+function endUnlessSwitched(this: ServerResponse): void {
+  if (this.statusCode !== 101) this.socket?.end();
 }
 
 function onResponseClose(this: TrackedResponse): void {

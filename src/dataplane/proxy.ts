@@ -1,25 +1,31 @@
-// HTTP/1.1 forwarding to a cluster endpoint. Bodies are piped in both
-// directions so backpressure reaches the slower side and nothing is buffered
-// whole.
+// Forwarding to a cluster: one Exchange per client request, driving one or
+// more upstream attempts (retries), fire-and-forget mirrors, timeouts, and
+// WebSocket upgrades. Bodies stream in both directions so backpressure reaches
+// the slower side and nothing is buffered whole.
 
-import {
-  request,
-  type ClientRequest,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
+import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
+import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
-import type { CompiledHeaderMutation } from './router.js';
+import type { CompiledBackend, CompiledRoute } from './router.js';
 import type { Counters } from './stats.js';
-
-const CONNECT_TIMEOUT_MS = 5_000;
+import { openUpstream, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-Connection. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']);
+
+/**
+ * Request bodies up to this size are kept while an attempt is in flight so a
+ * retry can replay them; see Exchange.replayable.
+ */
+const RETRY_BUFFER_LIMIT = 64 * 1024;
+
+/** An upgraded (WebSocket) tunnel with no traffic either way for this long is closed. */
+const TUNNEL_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 
 /** What the proxy needs to know about the listener a request came in on. */
 export interface ProxySite {
@@ -30,133 +36,369 @@ export interface ProxySite {
   readonly counters: Counters;
 }
 
-/** `target` is the origin-form request target (path and query) to send upstream. */
-export function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  pool: ClusterPool,
-  target: string,
-  mutation: CompiledHeaderMutation | undefined,
-  site: ProxySite,
-): void {
-  const endpoint = pool.pick();
-  if (endpoint === undefined) {
-    sendLocal(res, 503, site.closing);
-    return;
-  }
-  new Exchange(req, res, pool, target, upstreamHeaders(req, site.scheme, mutation), site).send(
-    endpoint.address,
-    endpoint.port,
-  );
+/** The client socket of an `upgrade` event, when the request asks for a WebSocket. */
+export interface UpgradeRequest {
+  socket: Socket;
+  head: Buffer;
 }
 
-class Exchange {
-  private upstream: ClientRequest | undefined;
-  private responded = false;
-  private retried = false;
-  /** Requests without a body can be replayed on a fresh socket when a reused one turns out dead. */
-  private readonly bodyless: boolean;
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: CompiledRoute;
+  backend: CompiledBackend;
+  pool: ClusterPool;
+  /** Origin-form target (path and query) to send upstream, already rewritten. */
+  target: string;
+  edits: ResponseEdits;
+  upgrade: UpgradeRequest | undefined;
+}
 
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    private readonly pool: ClusterPool,
-    private readonly target: string,
-    private readonly headers: OutgoingHttpHeaders,
-    private readonly site: ProxySite,
-  ) {
-    const h = req.headers;
-    this.bodyless = h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
-    pool.acquire();
-    res.once('close', () => this.onClientClose());
+export function forward(f: ForwardRequest, site: ProxySite): void {
+  new Exchange(f, site).start();
+}
+
+const kExchange = Symbol('exchange');
+type Tagged<T> = T & { [kExchange]?: Exchange };
+
+class Exchange implements UpstreamListener {
+  private readonly req: Tagged<IncomingMessage>;
+  private readonly res: Tagged<ServerResponse>;
+  private readonly route: CompiledRoute;
+  private readonly pool: ClusterPool;
+  private readonly edits: ResponseEdits;
+  private readonly upgrade: UpgradeRequest | undefined;
+  private readonly site: ProxySite;
+  private readonly upstreamRequest: UpstreamRequest;
+  /** Headers before backend-level filters: what mirrors receive. */
+  private readonly routeHeaders: OutgoingHttpHeaders;
+
+  private call: UpstreamCall | undefined;
+  /** The current call's body while it still takes request bytes. */
+  private sink: Tagged<Writable> | undefined;
+  private mirrors: UpstreamCall[] | undefined;
+  private attempts = 0;
+  private staleReplayed = false;
+  private responded = false;
+  /** Between attempts: request bytes wait (paused) for the next one. */
+  private waiting = false;
+  private bodyEnded: boolean;
+  /** Every request byte so far, while they fit RETRY_BUFFER_LIMIT and a retry could need them. */
+  private replay: Buffer[] | undefined;
+  private replayBytes = 0;
+  private requestTimer: NodeJS.Timeout | undefined;
+  private attemptTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+
+  constructor(f: ForwardRequest, site: ProxySite) {
+    this.req = f.req;
+    this.res = f.res;
+    this.route = f.route;
+    this.pool = f.pool;
+    this.edits = f.edits;
+    this.upgrade = f.upgrade;
+    this.site = site;
+    const h = f.req.headers;
+    // An upgrade request's body, if any, is not parsed by Node: the tunnel carries it.
+    const bodyless = f.upgrade !== undefined || (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0'));
+    this.bodyEnded = bodyless;
+    this.routeHeaders = upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined);
+    let headers = this.routeHeaders;
+    if (f.backend.requestHeaders) {
+      headers = { ...headers };
+      mutateRequest(headers, f.backend.requestHeaders);
+    }
+    this.upstreamRequest = {
+      method: f.req.method ?? 'GET',
+      path: f.target,
+      headers,
+      bodyless,
+      // An h2c backend cannot take an HTTP/1.1 upgrade; it gets the plain request.
+      upgrade: f.upgrade !== undefined && f.pool.protocol !== 'h2c',
+    };
+    this.pool.acquire();
+    this.res[kExchange] = this;
+    this.res.once('close', onClientClose);
   }
 
-  send(host: string, port: number): void {
-    let up: ClientRequest;
+  start(): void {
+    const route = this.route;
+    if (route.requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, route.requestTimeoutMs, this);
+    if (route.mirrors.length > 0 && this.upgrade === undefined) {
+      this.mirrors = startMirrors(route.mirrors, { ...this.upstreamRequest, headers: this.routeHeaders }, this.site.logger);
+    }
+    if (!this.bodyEnded) {
+      if (route.retry) this.replay = [];
+      this.req[kExchange] = this;
+      this.req.on('data', onRequestData);
+      this.req.on('end', onRequestEnd);
+    }
+    this.attempt();
+  }
+
+  /**
+   * A request can be sent again when none of its body has been lost: it has
+   * none, or all of it is still in the replay buffer. The buffer is only kept
+   * for routes with a retry policy and is dropped for good once the body
+   * outgrows RETRY_BUFFER_LIMIT, after which the request is never retried
+   * (the attempt in flight carries on unaffected).
+   */
+  private replayable(): boolean {
+    return this.upstreamRequest.bodyless || this.replay !== undefined;
+  }
+
+  private canRetry(): boolean {
+    const retry = this.route.retry;
+    return retry !== undefined && this.attempts < retry.attempts && this.replayable() && !this.res.destroyed;
+  }
+
+  private attempt(): void {
+    this.waiting = false;
+    this.attempts++;
+    const ep = this.pool.pick();
+    if (ep === undefined) {
+      this.fail(503);
+      return;
+    }
+    let call: UpstreamCall;
     try {
-      up = request({ host, port, method: this.req.method, path: this.target, headers: this.headers, agent: this.pool.agent });
+      call = openUpstream(this.pool, ep, this.upstreamRequest, this);
     } catch (err) {
       // Node rejects some request targets its own parser let through.
-      this.site.logger.debug({ err, target: this.target }, 'cannot build upstream request');
-      sendLocal(this.res, 400, this.site.closing);
+      this.site.logger.debug({ err, target: this.upstreamRequest.path }, 'cannot build upstream request');
+      this.fail(400);
       return;
     }
-    this.upstream = up;
-    up.on('socket', onUpstreamSocket);
-    up.on('response', (upRes) => this.onResponse(upRes));
-    up.on('error', (err) => this.onUpstreamError(up, err));
-    if (this.bodyless) up.end();
-    else this.req.pipe(up);
+    this.call = call;
+    if (this.route.backendTimeoutMs > 0) this.attemptTimer = setTimeout(onAttemptTimeout, this.route.backendTimeoutMs, this);
+    if (this.upstreamRequest.bodyless) return;
+    if (this.replay !== undefined) for (const chunk of this.replay) call.body.write(chunk);
+    if (this.bodyEnded) {
+      call.body.end();
+    } else {
+      this.sink = call.body;
+      this.sink[kExchange] = this;
+      this.req.resume();
+    }
   }
 
-  private onResponse(upRes: IncomingMessage): void {
-    this.responded = true;
-    const res = this.res;
-    if (res.destroyed) {
-      upRes.destroy();
+  onRequestData(chunk: Buffer): void {
+    if (this.replay !== undefined) {
+      this.replayBytes += chunk.length;
+      if (this.replayBytes > RETRY_BUFFER_LIMIT) this.replay = undefined;
+      else this.replay.push(chunk);
+    }
+    if (this.mirrors !== undefined) feedMirrors(this.mirrors, chunk);
+    const sink = this.sink;
+    if (sink !== undefined) {
+      if (!sink.write(chunk)) {
+        this.req.pause();
+        sink.once('drain', onSinkDrain);
+      }
+    } else if (this.waiting) {
+      this.req.pause();
+    }
+  }
+
+  onRequestEnd(): void {
+    this.bodyEnded = true;
+    this.sink?.end();
+    this.sink = undefined;
+    if (this.mirrors !== undefined) for (const m of this.mirrors) m.body.end();
+    this.mirrors = undefined;
+  }
+
+  onSinkDrain(sink: Writable): void {
+    if (sink === this.sink) this.req.resume();
+  }
+
+  onUpstreamResponse(call: UpstreamCall, up: UpstreamResponse): void {
+    if (call !== this.call || this.res.destroyed) {
+      up.body.destroy();
       return;
     }
-    upRes.once('close', () => {
-      if (!upRes.complete) {
+    const status = up.statusCode;
+    if (this.route.retry?.codes.has(status) && this.canRetry()) {
+      this.endAttempt();
+      // A call that has its whole body can drain and keep its connection; one cut short cannot.
+      if (call.body.writableEnded) up.body.resume();
+      else call.abort();
+      this.retryLater();
+      return;
+    }
+    this.responded = true;
+    const res = this.res;
+    up.body.once('close', () => {
+      clearTimeout(this.attemptTimer);
+      if (!up.complete()) {
         // The upstream reset mid-body: the client must not mistake a truncated body for a whole one.
         this.site.counters.upstreamError();
         res.destroy();
       }
     });
-    res.writeHead(
-      upRes.statusCode ?? 502,
-      upRes.statusMessage,
-      downstreamHeaders(upRes.rawHeaders, upRes.headers.connection, this.site.closing),
-    );
-    upRes.pipe(res);
+    res.writeHead(status, up.statusMessage, this.responseHeaders(up.rawHeaders, up.connection));
+    up.body.pipe(res);
   }
 
-  private onUpstreamError(up: ClientRequest, err: NodeJS.ErrnoException): void {
-    if (up !== this.upstream || this.res.destroyed) return;
+  onUpstreamError(call: UpstreamCall, err: NodeJS.ErrnoException): void {
+    if (call !== this.call || this.res.destroyed) return;
     if (this.responded) {
       this.res.destroy();
       return;
     }
-    if (!this.retried && this.bodyless && up.reusedSocket && err.code === 'ECONNRESET') {
-      this.retried = true;
-      const ep = this.pool.pick();
-      if (ep) {
-        this.send(ep.address, ep.port);
-        return;
-      }
+    this.endAttempt();
+    // A reused keep-alive socket the upstream had just closed is not the backend failing: replay once, for free.
+    if (!this.staleReplayed && call.reused() && err.code === 'ECONNRESET' && this.replayable()) {
+      this.staleReplayed = true;
+      this.attempts--;
+      this.attempt();
+      return;
     }
     this.site.counters.upstreamError();
     this.site.logger.debug({ err, cluster: this.pool.name }, 'upstream request failed');
-    sendLocal(this.res, 503, this.site.closing);
+    if (this.canRetry()) this.retryLater();
+    else this.fail(503);
   }
 
-  private onClientClose(): void {
+  onUpstreamUpgrade(call: UpstreamCall, up: IncomingMessage, upSocket: Socket, upHead: Buffer): void {
+    const client = this.upgrade;
+    if (call !== this.call || this.res.destroyed || client === undefined) {
+      upSocket.destroy();
+      return;
+    }
+    this.responded = true;
+    this.endAttempt();
+    clearTimeout(this.requestTimer);
+    const headers = this.responseHeaders(up.rawHeaders, up.headers.connection);
+    headers.push('connection', 'Upgrade', 'upgrade', up.headers.upgrade ?? 'websocket');
+    // Written through the response so it is counted like any other; the listener leaves the socket open after a 101.
+    this.res.writeHead(101, up.statusMessage, headers);
+    this.res.end();
+    if (upHead.length > 0) client.socket.write(upHead);
+    if (client.head.length > 0) upSocket.write(client.head);
+    tunnel(client.socket, upSocket);
+  }
+
+  onAttemptTimeout(): void {
+    const call = this.call;
+    if (call === undefined) return;
+    this.call = undefined;
+    this.sink = undefined;
+    call.abort();
+    if (this.responded) {
+      this.res.destroy();
+      return;
+    }
+    this.site.counters.upstreamError();
+    if (this.canRetry()) this.retryLater();
+    else this.fail(504);
+  }
+
+  onRequestTimeout(): void {
+    this.requestTimer = undefined;
+    clearTimeout(this.backoffTimer);
+    const call = this.call;
+    this.endAttempt();
+    call?.abort();
+    // Too late for a status line once the response has started: fail() then resets the client.
+    this.fail(504);
+  }
+
+  onClientClose(): void {
     this.pool.release();
-    if (!this.res.writableFinished) this.upstream?.destroy();
+    clearTimeout(this.requestTimer);
+    clearTimeout(this.attemptTimer);
+    clearTimeout(this.backoffTimer);
+    if (!this.res.writableFinished) this.call?.abort();
+    // A mirror must not see a truncated body as a whole one.
+    if (!this.bodyEnded && this.mirrors !== undefined) for (const m of this.mirrors) m.abort();
+  }
+
+  onBackoffDone(): void {
+    this.backoffTimer = undefined;
+    this.attempt();
+  }
+
+  private endAttempt(): void {
+    clearTimeout(this.attemptTimer);
+    this.call = undefined;
+    this.sink = undefined;
+  }
+
+  private retryLater(): void {
+    this.waiting = true;
+    this.backoffTimer = setTimeout(onBackoffDone, this.route.retry!.backoffMs, this);
+  }
+
+  private fail(status: number): void {
+    this.responded = true;
+    sendLocal(this.res, status, this.site.closing, this.edits);
+  }
+
+  /** Raw headers keep the upstream's duplicates (e.g. several Set-Cookie) and casing. */
+  private responseHeaders(raw: string[], connection: string | undefined): string[] {
+    const named = connectionTokens(connection);
+    const edits = this.edits;
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (HOP_BY_HOP.has(name) || named?.includes(name) || droppedAfter(edits, 0, name)) continue;
+      out.push(raw[i]!, raw[i + 1]!);
+    }
+    appendEdits(out, edits);
+    if (this.site.closing) out.push('connection', 'close');
+    return out;
   }
 }
 
-function onUpstreamSocket(this: ClientRequest, socket: Socket): void {
-  if (!socket.connecting) return;
-  const timer = setTimeout(connectTimedOut, CONNECT_TIMEOUT_MS, this);
-  const clear = (): void => clearTimeout(timer);
-  socket.once('connect', clear);
-  this.once('close', clear);
+function onClientClose(this: Tagged<ServerResponse>): void {
+  this[kExchange]!.onClientClose();
 }
 
-function connectTimedOut(up: ClientRequest): void {
-  up.destroy(Object.assign(new Error('upstream connect timeout'), { code: 'ETIMEDOUT' }));
+function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+  this[kExchange]!.onRequestData(chunk);
+}
+
+function onRequestEnd(this: Tagged<IncomingMessage>): void {
+  this[kExchange]!.onRequestEnd();
+}
+
+function onSinkDrain(this: Tagged<Writable>): void {
+  this[kExchange]!.onSinkDrain(this);
+}
+
+function onRequestTimeout(ex: Exchange): void {
+  ex.onRequestTimeout();
+}
+
+function onAttemptTimeout(ex: Exchange): void {
+  ex.onAttemptTimeout();
+}
+
+function onBackoffDone(ex: Exchange): void {
+  ex.onBackoffDone();
+}
+
+/** Pipes an upgraded connection both ways until either side ends, errs or idles out; then both go. */
+function tunnel(client: Socket, upstream: Socket): void {
+  const destroyBoth = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  for (const s of [client, upstream]) {
+    s.setTimeout(TUNNEL_IDLE_TIMEOUT_MS, destroyBoth);
+    s.on('error', destroyBoth);
+    s.on('close', destroyBoth);
+  }
+  client.pipe(upstream);
+  upstream.pipe(client);
 }
 
 function connectionTokens(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.toLowerCase().split(',').map((t) => t.trim());
 }
 
-function upstreamHeaders(
-  req: IncomingMessage,
-  scheme: 'http' | 'https',
-  mutation: CompiledHeaderMutation | undefined,
-): OutgoingHttpHeaders {
+function upstreamHeaders(req: IncomingMessage, scheme: 'http' | 'https', route: CompiledRoute, upgrade: boolean): OutgoingHttpHeaders {
   const src = req.headers;
   const named = connectionTokens(src.connection);
   const out: OutgoingHttpHeaders = {};
@@ -165,8 +407,13 @@ function upstreamHeaders(
     if (HOP_BY_HOP.has(name) || name === 'expect' || named?.includes(name)) continue;
     out[name] = src[name];
   }
-  // Node has decoded the client's chunked framing; ask it to re-frame the piped body.
-  if (src['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
+  if (upgrade) {
+    out.connection = 'Upgrade';
+    out.upgrade = src.upgrade;
+  } else if (src['transfer-encoding'] !== undefined) {
+    // Node has decoded the client's chunked framing; ask it to re-frame the streamed body.
+    out['transfer-encoding'] = 'chunked';
+  }
 
   const client = clientAddress(req.socket.remoteAddress);
   if (client !== undefined) {
@@ -175,31 +422,11 @@ function upstreamHeaders(
   }
   out['x-forwarded-proto'] = scheme;
   if (src.host !== undefined) out['x-forwarded-host'] = src.host;
-
-  if (mutation) {
-    for (const [name, value] of mutation.set) out[name] = value;
-    for (const [name, value] of mutation.add) {
-      const cur = out[name];
-      out[name] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : `${cur},${value}`;
-    }
-    for (const name of mutation.remove) delete out[name];
-  }
+  if (route.rewriteHost !== undefined) out.host = route.rewriteHost;
+  if (route.requestHeaders) mutateRequest(out, route.requestHeaders);
   return out;
 }
 
 function clientAddress(addr: string | undefined): string | undefined {
   return addr?.startsWith('::ffff:') ? addr.slice(7) : addr;
-}
-
-/** Raw headers keep the upstream's duplicates (e.g. several Set-Cookie) and casing. */
-function downstreamHeaders(raw: string[], connection: string | undefined, closing: boolean): string[] {
-  const named = connectionTokens(connection);
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || named?.includes(name)) continue;
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  if (closing) out.push('connection', 'close');
-  return out;
 }

@@ -1,16 +1,21 @@
-// Responses the data plane writes itself (404, 5xx, redirects, direct responses).
+// Responses the data plane writes itself (404, 5xx, redirects, direct
+// responses, CORS preflights).
 
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { appendEdits, droppedAfter, NO_EDITS, type ResponseEdits } from './headers.js';
 
 /**
  * `closing` asks the client to drop the connection after this response, so a
  * listener that is being removed or shut down drains its keep-alive clients.
+ * `headers` is a flat name/value list (e.g. Location); `edits` are the matched
+ * route's response filters, which apply to local responses too.
  */
 export function sendLocal(
   res: ServerResponse,
   status: number,
   closing: boolean,
-  location?: string,
+  edits: ResponseEdits = NO_EDITS,
+  headers?: readonly string[],
   body?: Buffer,
 ): void {
   if (res.headersSent || res.destroyed) {
@@ -18,10 +23,15 @@ export function sendLocal(
     res.destroy();
     return;
   }
-  const headers: OutgoingHttpHeaders = { 'content-length': body?.length ?? 0 };
-  if (location !== undefined) headers.location = location;
-  if (body !== undefined && body.length > 0) headers['content-type'] = 'text/plain; charset=utf-8';
-  if (closing) headers.connection = 'close';
-  res.writeHead(status, headers);
+  const out: string[] = ['content-length', String(body?.length ?? 0)];
+  if (body !== undefined && body.length > 0) out.push('content-type', 'text/plain; charset=utf-8');
+  if (headers !== undefined) {
+    for (let i = 0; i < headers.length; i += 2) {
+      if (!droppedAfter(edits, 0, headers[i]!)) out.push(headers[i]!, headers[i + 1]!);
+    }
+  }
+  appendEdits(out, edits);
+  if (closing) out.push('connection', 'close');
+  res.writeHead(status, out);
   res.end(body);
 }

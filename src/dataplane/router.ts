@@ -2,16 +2,12 @@
 // apply (regexes, lower-cased names, cumulative weights, header validation)
 // is decided here so the per-request path is plain comparisons.
 
-import { validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
-import type {
-  IRAction,
-  IRHeaderMutation,
-  IRMatch,
-  IRServer,
-  IRStringMatch,
-  IRVirtualHost,
-} from '../ir/types.js';
+import { validateHeaderValue, type IncomingMessage } from 'node:http';
+import type { IRAction, IRMatch, IRMirror, IRRetry, IRRoute, IRServer, IRStringMatch, IRVirtualHost } from '../ir/types.js';
 import type { ClusterPool } from './clusters.js';
+import { compileCors, type CompiledCors } from './cors.js';
+import { compileMutation, type CompiledHeaderMutation } from './headers.js';
+import { compilePathModifier, type CompiledPathModifier } from './paths.js';
 
 interface StringMatcher {
   name: string;
@@ -35,16 +31,23 @@ interface CompiledMatch {
   method: string | undefined;
 }
 
-export interface CompiledHeaderMutation {
-  set: readonly (readonly [string, string])[];
-  add: readonly (readonly [string, string])[];
-  remove: readonly string[];
-}
-
 export interface CompiledBackend {
   /** Absent when the backend is invalid or its cluster is unknown; `status` is served then. */
   pool: ClusterPool | undefined;
   status: number;
+  requestHeaders: CompiledHeaderMutation | undefined;
+  responseHeaders: CompiledHeaderMutation | undefined;
+}
+
+export interface CompiledMirror {
+  pool: ClusterPool;
+  fraction: number;
+}
+
+export interface CompiledRetry {
+  codes: ReadonlySet<number>;
+  attempts: number;
+  backoffMs: number;
 }
 
 export type CompiledAction =
@@ -55,13 +58,30 @@ export type CompiledAction =
       cumulative: readonly number[];
       totalWeight: number;
     }
-  | { kind: 'redirect'; status: number; scheme: string | undefined; hostname: string | undefined; port: number | undefined }
+  | {
+      kind: 'redirect';
+      status: number;
+      scheme: string | undefined;
+      hostname: string | undefined;
+      port: number | undefined;
+      path: CompiledPathModifier | undefined;
+    }
   | { kind: 'direct'; status: number; body: Buffer | undefined };
 
-interface CompiledRoute {
+export interface CompiledRoute {
   name: string;
   match: CompiledMatch;
   requestHeaders: CompiledHeaderMutation | undefined;
+  responseHeaders: CompiledHeaderMutation | undefined;
+  rewriteHost: string | undefined;
+  rewritePath: CompiledPathModifier | undefined;
+  mirrors: readonly CompiledMirror[];
+  cors: CompiledCors | undefined;
+  /** 0 when unlimited. */
+  requestTimeoutMs: number;
+  /** 0 when unlimited. */
+  backendTimeoutMs: number;
+  retry: CompiledRetry | undefined;
   action: CompiledAction;
 }
 
@@ -108,17 +128,45 @@ function compileVirtualHost(vh: IRVirtualHost, lookup: ClusterLookup): CompiledV
     hostname: vh.hostname.toLowerCase(),
     routes: vh.routes.map((r) => {
       try {
-        return {
-          name: r.name,
-          match: compileMatch(r.match),
-          requestHeaders: r.requestHeaders && compileMutation(r.requestHeaders),
-          action: compileAction(r.action, lookup),
-        };
+        return compileRoute(r, lookup);
       } catch (err) {
         throw new Error(`route ${r.name}: ${(err as Error).message}`);
       }
     }),
   };
+}
+
+function compileRoute(r: IRRoute, lookup: ClusterLookup): CompiledRoute {
+  if (r.urlRewrite?.hostname !== undefined) validateHeaderValue('host', r.urlRewrite.hostname);
+  return {
+    name: r.name,
+    match: compileMatch(r.match),
+    requestHeaders: r.requestHeaders && compileMutation(r.requestHeaders),
+    responseHeaders: r.responseHeaders && compileMutation(r.responseHeaders),
+    rewriteHost: r.urlRewrite?.hostname,
+    rewritePath: r.urlRewrite?.path && compilePathModifier(r.urlRewrite.path),
+    mirrors: r.mirrors?.length ? compileMirrors(r.mirrors, lookup) : NONE,
+    cors: r.cors && compileCors(r.cors),
+    requestTimeoutMs: r.timeouts?.requestMs ?? 0,
+    backendTimeoutMs: r.timeouts?.backendRequestMs ?? 0,
+    retry: r.retry && compileRetry(r.retry),
+    action: compileAction(r.action, lookup),
+  };
+}
+
+function compileMirrors(mirrors: readonly IRMirror[], lookup: ClusterLookup): CompiledMirror[] {
+  const out: CompiledMirror[] = [];
+  for (const m of mirrors) {
+    // An invalid or unknown mirror target mirrors nothing; the main request is unaffected.
+    const pool = m.cluster === undefined ? undefined : lookup(m.cluster);
+    if (pool && m.fraction > 0) out.push({ pool, fraction: m.fraction });
+  }
+  return out;
+}
+
+function compileRetry(r: IRRetry): CompiledRetry | undefined {
+  if (r.attempts <= 1) return undefined;
+  return { codes: new Set(r.codes), attempts: r.attempts, backoffMs: Math.max(0, r.backoffMs) };
 }
 
 function compileMatch(m: IRMatch): CompiledMatch {
@@ -166,21 +214,6 @@ function fullMatch(source: string): RegExp {
   }
 }
 
-function compileMutation(m: IRHeaderMutation): CompiledHeaderMutation {
-  // Validated now so a bad value fails the apply instead of every request.
-  const pair = ({ name, value }: { name: string; value: string }): readonly [string, string] => {
-    const lower = name.toLowerCase();
-    validateHeaderName(lower);
-    validateHeaderValue(lower, value);
-    return [lower, value];
-  };
-  return {
-    set: m.set?.map(pair) ?? NONE,
-    add: m.add?.map(pair) ?? NONE,
-    remove: m.remove?.map((n) => n.toLowerCase()) ?? NONE,
-  };
-}
-
 function compileAction(a: IRAction, lookup: ClusterLookup): CompiledAction {
   switch (a.type) {
     case 'forward': {
@@ -189,14 +222,23 @@ function compileAction(a: IRAction, lookup: ClusterLookup): CompiledAction {
       const backends = a.backends.map((b): CompiledBackend => {
         total += Math.max(0, b.weight);
         cumulative.push(total);
-        if (b.cluster === undefined) return { pool: undefined, status: b.invalidStatus ?? 500 };
+        const requestHeaders = b.requestHeaders && compileMutation(b.requestHeaders);
+        const responseHeaders = b.responseHeaders && compileMutation(b.responseHeaders);
+        if (b.cluster === undefined) return { pool: undefined, status: b.invalidStatus ?? 500, requestHeaders, responseHeaders };
         // A cluster the IR does not define has no endpoints as far as we can tell.
-        return { pool: lookup(b.cluster), status: 503 };
+        return { pool: lookup(b.cluster), status: 503, requestHeaders, responseHeaders };
       });
       return { kind: 'forward', backends, cumulative, totalWeight: total };
     }
     case 'redirect':
-      return { kind: 'redirect', status: a.statusCode, scheme: a.scheme, hostname: a.hostname, port: a.port };
+      return {
+        kind: 'redirect',
+        status: a.statusCode,
+        scheme: a.scheme,
+        hostname: a.hostname,
+        port: a.port,
+        path: a.path && compilePathModifier(a.path),
+      };
     case 'directResponse':
       return { kind: 'direct', status: a.status, body: a.body === undefined ? undefined : Buffer.from(a.body) };
     default:

@@ -93,7 +93,7 @@ export interface IRURLRewrite {
 }
 
 export interface IRMirror {
-  /** Absent when the mirror backendRef is invalid: nothing is mirrored. */
+  /** Mirrors whose backendRef is invalid are left out by the translator. */
   cluster: string;
   /** Share of requests mirrored, 0..1 (1 = every request). */
   fraction: number;

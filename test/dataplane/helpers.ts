@@ -2,8 +2,17 @@
 // small HTTP client that can set any Host header.
 
 import { Agent, createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import { createServer as createH2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { IR_VERSION, type IRAction, type IRConfig, type IRRoute, type IRServer, type IRVirtualHost } from '../../src/ir/types.js';
+import {
+  IR_VERSION,
+  type IRAction,
+  type IRCluster,
+  type IRConfig,
+  type IRRoute,
+  type IRServer,
+  type IRVirtualHost,
+} from '../../src/ir/types.js';
 
 export interface Upstream {
   server: Server;
@@ -46,6 +55,68 @@ export async function startUpstream(handler: RequestListener | string): Promise<
   };
 }
 
+export interface H2Upstream {
+  server: Http2Server;
+  port: number;
+  /** Sessions (client connections) accepted so far. */
+  sessions(): number;
+  /** Sends GOAWAY on every open session, as an upstream shutting down gracefully does; resolves once they have closed. */
+  goaway(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An HTTP/2 prior-knowledge (h2c) server replying with an Echo plus the HTTP version it saw. */
+export async function startH2cUpstream(name: string): Promise<H2Upstream> {
+  const server = createH2Server();
+  let sessions = 0;
+  const open = new Set<import('node:http2').ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions++;
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  server.on('request', (req, res) => {
+    let bodyLength = 0;
+    req.on('data', (chunk: Buffer) => (bodyLength += chunk.length));
+    req.on('end', () => {
+      const headers: IncomingHttpHeaders = {};
+      for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(':')) headers[k] = v as string;
+      headers[':authority'] = req.headers[':authority'];
+      const echo: Echo & { httpVersion: string } = {
+        name,
+        method: req.method,
+        url: req.url,
+        headers,
+        bodyLength,
+        httpVersion: req.httpVersion,
+      };
+      res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name });
+      res.end(JSON.stringify(echo));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    sessions: () => sessions,
+    goaway: () =>
+      Promise.all(
+        [...open].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.once('close', () => resolve());
+              s.close();
+            }),
+        ),
+      ).then(() => undefined),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** A port nothing listens on (bound then released). */
 export async function closedPort(): Promise<number> {
   const u = await startUpstream('closed');
@@ -72,10 +143,14 @@ export function httpServer(id: string, virtualHosts: IRVirtualHost[], port = 0):
   return { id, address: '127.0.0.1', port, protocol: 'HTTP', owner: 'default/gw', virtualHosts };
 }
 
-export function config(servers: IRServer[], upstreams: Record<string, number[]> = {}): IRConfig {
+export function config(
+  servers: IRServer[],
+  upstreams: Record<string, number[]> = {},
+  protocols: Record<string, IRCluster['protocol']> = {},
+): IRConfig {
   const clusters: IRConfig['clusters'] = {};
   for (const [name, ports] of Object.entries(upstreams)) {
-    clusters[name] = { name, protocol: 'http1', endpoints: ports.map((port) => ({ address: '127.0.0.1', port })) };
+    clusters[name] = { name, protocol: protocols[name] ?? 'http1', endpoints: ports.map((port) => ({ address: '127.0.0.1', port })) };
   }
   return { irVersion: IR_VERSION, servers, clusters };
 }

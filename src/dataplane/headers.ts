@@ -1,0 +1,94 @@
+// Header modifier filters, compiled once per apply into "what to drop" and
+// "what to append" so that applying one is a single pass over the headers.
+// Spec order is set, then add, then remove: a set replaces, an add appends to
+// whatever is left (including a set value), a remove wins over both.
+
+import { validateHeaderName, validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
+import type { IRHeaderMutation } from '../ir/types.js';
+
+export interface CompiledHeaderMutation {
+  /** Lower-cased names whose existing values go: those set or removed. */
+  drop: ReadonlySet<string>;
+  /** Lower-cased name/value pairs added after the drop, in set-then-add order; removed names excluded. */
+  append: readonly (readonly [string, string])[];
+}
+
+/** Throws on an invalid name or value, so a bad filter fails the apply instead of every request. */
+export function compileMutation(m: IRHeaderMutation): CompiledHeaderMutation {
+  const removed = new Set((m.remove ?? []).map((n) => n.toLowerCase()));
+  const drop = new Set(removed);
+  const append: (readonly [string, string])[] = [];
+  const take = ({ name, value }: { name: string; value: string }): readonly [string, string] => {
+    const lower = name.toLowerCase();
+    validateHeaderName(lower);
+    validateHeaderValue(lower, value);
+    return [lower, value];
+  };
+  for (const pair of (m.set ?? []).map(take)) {
+    drop.add(pair[0]);
+    if (!removed.has(pair[0])) append.push(pair);
+  }
+  for (const pair of (m.add ?? []).map(take)) {
+    if (!removed.has(pair[0])) append.push(pair);
+  }
+  for (const name of removed) validateHeaderName(name);
+  return { drop, append };
+}
+
+/** Applies `m` to request headers keyed by lower-case name; an add joins an existing value with a comma. */
+export function mutateRequest(out: OutgoingHttpHeaders, m: CompiledHeaderMutation): void {
+  for (const name of m.drop) delete out[name];
+  for (const [name, value] of m.append) {
+    const cur = out[name];
+    out[name] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : `${cur},${value}`;
+  }
+}
+
+/**
+ * What a matched route does to every response it produces, proxied or local:
+ * CORS headers first, then the route's modifier, then the picked backend's,
+ * each later step able to drop what an earlier one wrote.
+ */
+export interface ResponseEdits {
+  /** Flat name/value list; replaces any upstream header of the same names. */
+  readonly cors: readonly string[] | undefined;
+  readonly route: CompiledHeaderMutation | undefined;
+  readonly backend: CompiledHeaderMutation | undefined;
+}
+
+export const NO_EDITS: ResponseEdits = Object.freeze({ cors: undefined, route: undefined, backend: undefined });
+
+/** Whether a header from stage `stage` (0 upstream, 1 CORS, 2 route) is dropped by a later stage. */
+export function droppedAfter(edits: ResponseEdits, stage: number, lowerName: string): boolean {
+  if (edits.backend?.drop.has(lowerName)) return true;
+  if (stage < 2 && edits.route?.drop.has(lowerName)) return true;
+  if (stage < 1 && edits.cors !== undefined && CORS_RESPONSE.has(lowerName)) return true;
+  return false;
+}
+
+const CORS_RESPONSE = new Set([
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+]);
+
+/** Appends the edits' own headers to a flat list that already holds the (filtered) base headers. */
+export function appendEdits(out: string[], edits: ResponseEdits): void {
+  const cors = edits.cors;
+  if (cors !== undefined) {
+    for (let i = 0; i < cors.length; i += 2) {
+      if (!droppedAfter(edits, 1, cors[i]!)) out.push(cors[i]!, cors[i + 1]!);
+    }
+  }
+  if (edits.route) {
+    for (const [name, value] of edits.route.append) {
+      if (!droppedAfter(edits, 2, name)) out.push(name, value);
+    }
+  }
+  if (edits.backend) {
+    for (const [name, value] of edits.backend.append) out.push(name, value);
+  }
+}
