@@ -34,6 +34,7 @@ export class FileProvider {
   /** By directory path, with the inode watched: a directory replaced under the same path needs a new watcher. */
   private readonly watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
   private timer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private closed = false;
@@ -60,6 +61,7 @@ export class FileProvider {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.recheck);
     for (const { watcher } of this.watchers.values()) watcher.close();
     this.watchers.clear();
     await this.reloading;
@@ -88,8 +90,12 @@ export class FileProvider {
   }
 
   private async reload(): Promise<void> {
-    const { result, directories } = await this.loader.load();
+    const { result, directories, recheckAfterMs } = await this.loader.load();
     if (this.closed) return;
+    if (recheckAfterMs !== undefined) {
+      clearTimeout(this.recheck);
+      this.recheck = setTimeout(() => this.schedule(), recheckAfterMs);
+    }
     await this.syncWatchers(directories);
     // Touching a file, or saving it unchanged, is not worth a re-translation.
     const serialized = JSON.stringify(result);

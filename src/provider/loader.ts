@@ -28,13 +28,25 @@ interface FileContribution {
 interface CachedFile {
   text: string;
   contribution: FileContribution;
+  /** When the file was first seen empty after holding objects (see EMPTY_FILE_GRACE_MS). */
+  emptySince?: number;
 }
 
 export interface LoadOutcome {
   result: LoadResult;
   /** Every directory the configuration spans, for the watcher to cover. */
   directories: string[];
+  /** Load again after this long: a file is mid-save and its final content is not known yet. */
+  recheckAfterMs?: number;
 }
+
+/**
+ * Saving by truncate-then-write (fs.writeFile, shell redirection, many tools)
+ * leaves a moment where a file is empty. A file that held objects and now
+ * reads empty keeps its objects for this long before the emptiness counts,
+ * so a save never drops routes; deleting the file takes effect at once.
+ */
+export const EMPTY_FILE_GRACE_MS = 1000;
 
 /**
  * Reads a file or directory tree of manifests into snapshots, remembering
@@ -53,9 +65,15 @@ export class ConfigLoader {
     const { files, directories } = await this.scan(problems);
 
     const contributions: FileContribution[] = [];
+    let recheckAfterMs: number | undefined;
     for (const file of files) {
       const contribution = await this.readContribution(file);
       if (contribution) contributions.push(contribution);
+      const emptySince = this.files.get(file)?.emptySince;
+      if (emptySince !== undefined) {
+        const wait = Math.max(0, emptySince + EMPTY_FILE_GRACE_MS - Date.now());
+        recheckAfterMs = Math.min(recheckAfterMs ?? wait, wait);
+      }
     }
     const present = new Set(files);
     for (const known of [...this.files.keys()]) if (!present.has(known)) this.files.delete(known);
@@ -86,7 +104,9 @@ export class ConfigLoader {
     this.generations.stamp(objects, new Date());
     this.accepted = new Map(objects.map((o) => [objectKey(o), structuredClone(o)]));
     problems.sort(compareProblems);
-    return { result: { snapshot: buildSnapshot(objects), problems }, directories };
+    const outcome: LoadOutcome = { result: { snapshot: buildSnapshot(objects), problems }, directories };
+    if (recheckAfterMs !== undefined) outcome.recheckAfterMs = recheckAfterMs;
+    return outcome;
   }
 
   /** Files in path order, so "first one wins" for duplicates is reproducible. */
@@ -145,6 +165,13 @@ export class ConfigLoader {
       return this.keepLastGood(file, undefined, [{ file, message: errorText(e) }]);
     }
     const cached = this.files.get(file);
+    if (text.trim() === '' && cached && cached.contribution.accepted.length > 0 && cached.text.trim() !== '') {
+      const emptySince = cached.emptySince ?? Date.now();
+      if (Date.now() - emptySince < EMPTY_FILE_GRACE_MS) {
+        cached.emptySince = emptySince;
+        return cached.contribution;
+      }
+    }
     if (cached?.text === text) return cached.contribution;
 
     const parsed = parseManifests(text);
