@@ -85,6 +85,7 @@ export function buildServers(
       const virtualHosts = buildVirtualHosts(listeners, attachmentsByListener);
       for (const vh of virtualHosts) {
         for (const route of vh.routes) {
+          for (const m of route.mirrors ?? []) usedClusters[m.cluster] = clusters[m.cluster]!;
           if (route.action.type !== 'forward') continue;
           for (const b of route.action.backends) if (b.cluster) usedClusters[b.cluster] = clusters[b.cluster]!;
         }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { IRConfig } from '../../src/ir/types.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,13 +43,13 @@ function shortenPem(value: unknown): unknown {
   return value;
 }
 
-async function render(name: string): Promise<{ text: string; statuses: StatusEntry[] }> {
+async function render(name: string): Promise<{ text: string; statuses: StatusEntry[]; ir: IRConfig }> {
   const { snapshot, problems } = await loadConfig(join(TESTDATA, `${name}.in.yaml`));
   assert.deepEqual(problems.map(formatProblem), [], 'the fixture must load cleanly');
   const result = translate(snapshot, optionsFor(name));
   // Through JSON first: that is how the IR and statuses leave the process.
   const plain = shortenPem(JSON.parse(JSON.stringify(result)));
-  return { text: stringify(plain, { lineWidth: 0 }), statuses: result.statuses };
+  return { text: stringify(plain, { lineWidth: 0 }), statuses: result.statuses, ir: result.ir };
 }
 
 test('every golden output has an input', () => {
@@ -58,7 +59,7 @@ test('every golden output has an input', () => {
 
 for (const name of cases) {
   test(`golden: ${name}`, async () => {
-    const { text, statuses } = await render(name);
+    const { text, statuses, ir } = await render(name);
     const outPath = join(TESTDATA, `${name}.out.yaml`);
     if (UPDATE) writeFileSync(outPath, text);
     assert.ok(existsSync(outPath), `${name}.out.yaml is missing; run with UPDATE_GOLDEN=1`);
@@ -67,6 +68,15 @@ for (const name of cases) {
 
     const again = await render(name);
     assert.equal(again.text, text, 'translation must be deterministic');
+
+    // The data plane resolves clusters by name: every one a route names must be in the IR.
+    for (const server of ir.servers) {
+      for (const route of server.virtualHosts.flatMap((v) => v.routes)) {
+        const named = [...(route.mirrors ?? []).map((m) => m.cluster),
+          ...(route.action.type === 'forward' ? route.action.backends.flatMap((b) => (b.cluster ? [b.cluster] : [])) : [])];
+        for (const cluster of named) assert.ok(ir.clusters[cluster], `${route.name} names cluster ${cluster}, which the IR lacks`);
+      }
+    }
 
     // Spec: every condition carries the generation of the object it describes.
     for (const s of statuses) {
