@@ -309,27 +309,30 @@ export async function httpRouteMustHaveParents(t: T, s: KubeContext, route: Name
 }
 
 /** Every given condition on every listener (or on the named ones, which must all exist). */
+/** Why the named listeners (all, when none is named) lack an expected condition, or undefined when none does. */
+function listenerConditionsMismatch(
+  listeners: readonly ActualListener[], conditions: readonly ExpectedCondition[], listenerNames: readonly string[],
+): string | undefined {
+  const unmatched = new Set(listenerNames);
+  for (const c of conditions) {
+    for (const l of listeners) {
+      if (listenerNames.length > 0 && !listenerNames.includes(l.name)) continue;
+      if (!findConditionInList(l.conditions, c.type, c.status, c.reason)) {
+        return `listener ${l.name} lacks ${describeExpected(c)}: ${describeConditions(l.conditions)}`;
+      }
+      unmatched.delete(l.name);
+    }
+  }
+  if (unmatched.size > 0) return `listeners not in status: ${[...unmatched].join(', ')}; status.listeners ${describeListeners(listeners)}`;
+  return undefined;
+}
+
 export async function gatewayListenersMustHaveConditions(t: T, s: KubeContext, gw: NamespacedName, conditions: readonly ExpectedCondition[], ...listenerNames: string[]): Promise<void> {
   let last = '';
   const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayListenersMustHaveConditions, async () => {
     const obj = await fetch(t, s, 'Gateway', gw);
-    const listeners = (obj.status?.listeners ?? []) as { name: string; conditions?: Condition[] }[];
-    const unmatched = new Set(listenerNames);
-    for (const c of conditions) {
-      for (const l of listeners) {
-        if (listenerNames.length > 0 && !listenerNames.includes(l.name)) continue;
-        if (!findConditionInList(l.conditions, c.type, c.status, c.reason)) {
-          last = `listener ${l.name} lacks ${describeExpected(c)}: ${describeConditions(l.conditions)}`;
-          return false;
-        }
-        unmatched.delete(l.name);
-      }
-    }
-    if (unmatched.size > 0) {
-      last = `listeners not in status: ${[...unmatched].join(', ')}`;
-      return false;
-    }
-    return true;
+    last = listenerConditionsMismatch((obj.status?.listeners ?? []) as ActualListener[], conditions, listenerNames) ?? '';
+    return last === '';
   });
   if (!ok) t.fatal(`error waiting for Gateway ${nnString(gw)} status to have conditions matching expectations on the listeners: ${last}`);
 }
@@ -409,10 +412,13 @@ function gatewayListenersMismatch(expected: readonly ListenerStatus[], actual: r
   return undefined;
 }
 
-export async function gatewayStatusMustHaveListeners(t: T, s: KubeContext, gw: NamespacedName, listeners: readonly ListenerStatus[]): Promise<void> {
+/** Polls until the object's status.listeners match; Gateways and ListenerSets compare the same way. */
+async function statusMustHaveListeners(
+  t: T, s: KubeContext, kind: 'Gateway' | 'ListenerSet', nn: NamespacedName, listeners: readonly ListenerStatus[], timeoutMs: number,
+): Promise<void> {
   let last = '';
-  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.gatewayStatusMustHaveListeners, async () => {
-    const obj = await fetch(t, s, 'Gateway', gw);
+  const ok = await poll(s.timeouts.defaultPollInterval, timeoutMs, async () => {
+    const obj = await fetch(t, s, kind, nn);
     const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
     if (stale) {
       last = stale;
@@ -423,7 +429,11 @@ export async function gatewayStatusMustHaveListeners(t: T, s: KubeContext, gw: N
     last = mismatch ? `${mismatch}; status.listeners ${describeListeners(actual)}` : '';
     return mismatch === undefined;
   });
-  if (!ok) t.fatal(`error waiting for Gateway ${nnString(gw)} status to have listeners matching expectations: ${last}`);
+  if (!ok) t.fatal(`error waiting for ${kind} ${nnString(nn)} status to have listeners matching expectations: ${last}`);
+}
+
+export function gatewayStatusMustHaveListeners(t: T, s: KubeContext, gw: NamespacedName, listeners: readonly ListenerStatus[]): Promise<void> {
+  return statusMustHaveListeners(t, s, 'Gateway', gw, listeners, s.timeouts.gatewayStatusMustHaveListeners);
 }
 
 /** The condition on the route's status for a parentRef naming the Gateway. */
@@ -512,43 +522,15 @@ export async function listenerSetListenersMustHaveConditions(t: T, s: KubeContex
       last = `condition not yet at observed generation: ${stale}`;
       return false;
     }
-    const listeners = (obj.status?.listeners ?? []) as ActualListener[];
-    const unmatched = new Set(listenerNames);
-    for (const c of conditions) {
-      for (const l of listeners) {
-        if (listenerNames.length > 0 && !listenerNames.includes(l.name)) continue;
-        if (!findConditionInList(l.conditions, c.type, c.status, c.reason)) {
-          last = `listener ${l.name} lacks ${describeExpected(c)}: ${describeConditions(l.conditions)}`;
-          return false;
-        }
-        unmatched.delete(l.name);
-      }
-    }
-    if (unmatched.size > 0) {
-      last = `listeners not in status: ${[...unmatched].join(', ')}; status.listeners ${describeListeners(listeners)}`;
-      return false;
-    }
-    return true;
+    last = listenerConditionsMismatch((obj.status?.listeners ?? []) as ActualListener[], conditions, listenerNames) ?? '';
+    return last === '';
   });
   if (!ok) t.fatal(`error waiting for ListenerSet ${nnString(ls)} status to have conditions matching expectations on the listeners: ${last}`);
 }
 
 /** Upstream's ListenerSetStatusMustHaveListeners: the same comparison as for a Gateway's listeners. */
-export async function listenerSetStatusMustHaveListeners(t: T, s: KubeContext, ls: NamespacedName, listeners: readonly ListenerStatus[]): Promise<void> {
-  let last = '';
-  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.listenerSetListenersMustHaveConditions, async () => {
-    const obj = await fetch(t, s, 'ListenerSet', ls);
-    const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
-    if (stale) {
-      last = stale;
-      return false;
-    }
-    const actual = (obj.status?.listeners ?? []) as ActualListener[];
-    const mismatch = gatewayListenersMismatch(listeners, actual);
-    last = mismatch ? `${mismatch}; status.listeners ${describeListeners(actual)}` : '';
-    return mismatch === undefined;
-  });
-  if (!ok) t.fatal(`error waiting for ListenerSet ${nnString(ls)} status to have listeners matching expectations: ${last}`);
+export function listenerSetStatusMustHaveListeners(t: T, s: KubeContext, ls: NamespacedName, listeners: readonly ListenerStatus[]): Promise<void> {
+  return statusMustHaveListeners(t, s, 'ListenerSet', ls, listeners, s.timeouts.listenerSetListenersMustHaveConditions);
 }
 
 /** Upstream's ResourceRef: a route parent of any kind (Gateway or ListenerSet). */
