@@ -6,11 +6,11 @@ import { GatewayInvalidRouteKind } from './gateway-invalid-route-kind.js';
 import { GatewayInvalidTLSConfiguration } from './gateway-invalid-tls-configuration.js';
 import { GatewayModifyListeners } from './gateway-modify-listeners.js';
 import { GatewayObservedGenerationBump } from './gateway-observed-generation-bump.js';
-import { GatewaySecretInvalidReferenceGrant } from './gateway-secret-invalid-reference-grant.js';
-import { GatewaySecretMissingReferenceGrant } from './gateway-secret-missing-reference-grant.js';
-import { GatewaySecretReferenceGrantAllInNamespace } from './gateway-secret-reference-grant-all-in-namespace.js';
-import { GatewaySecretReferenceGrantSpecific } from './gateway-secret-reference-grant-specific.js';
 import { GatewayWithAttachedRoutes, GatewayWithAttachedRoutesWithPort8080 } from './gateway-with-attached-routes.js';
+import {
+  GatewaySecretInvalidReferenceGrant, GatewaySecretMissingReferenceGrant,
+  GatewaySecretReferenceGrantAllInNamespace, GatewaySecretReferenceGrantSpecific,
+} from './gateway-secret-reference-grant.js';
 import { GatewayClassObservedGenerationBump } from './gatewayclass-observed-generation-bump.js';
 import { HTTPRouteCrossNamespace } from './httproute-cross-namespace.js';
 import { HTTPRouteExactPathMatching } from './httproute-exact-path-matching.js';
