@@ -4,8 +4,8 @@
 // scheme's default port filled in, so `https://a.test` and `https://a.test:443`
 // are the same origin.
 
-import type { IncomingMessage } from 'node:http';
 import type { IRCors } from '../ir/types.js';
+import type { InboundRequest } from './inbound.js';
 
 interface OriginPattern {
   scheme: string;
@@ -92,12 +92,12 @@ export function originAllowed(c: CompiledCors, origin: string): boolean {
   return false;
 }
 
-export function isPreflight(req: IncomingMessage): boolean {
+export function isPreflight(req: InboundRequest): boolean {
   return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
 }
 
 /** Headers for a preflight answer; empty when the origin is not allowed, which denies it. */
-export function preflightHeaders(c: CompiledCors, req: IncomingMessage, origin: string): string[] {
+export function preflightHeaders(c: CompiledCors, req: InboundRequest, origin: string): string[] {
   if (!originAllowed(c, origin)) return [];
   const out = allowOrigin(c, origin);
   // A `*` list is answered with what was asked: that is valid with or without credentials, `*` only without.

@@ -1,8 +1,12 @@
 // One bound socket (IRServer) and the dispatch of its requests. The route
 // table is a field swapped by update(); a request reads it once on arrival,
 // so an apply never changes the routing of a request already in progress.
+// A cleartext listener serves HTTP/1.1 and HTTP/2 with prior knowledge on the
+// same port, each connection going to the protocol its first bytes announce;
+// a TLS listener offers only HTTP/1.1 (ALPN) for now.
 
-import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, maxHeaderSize, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { constants as h2, createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
@@ -10,7 +14,9 @@ import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
+import { authority, type InboundRequest, type InboundResponse } from './inbound.js';
 import { modifyPath } from './paths.js';
+import { detectProtocol } from './preface.js';
 import { forward, type ProxySite, type UpgradeRequest } from './proxy.js';
 import { sendLocal } from './respond.js';
 import { pickBackend, selectRoute, selectVirtualHost, type MatchInput, type RouteTable } from './router.js';
@@ -24,8 +30,28 @@ export interface CompiledServer {
   tls: CompiledTls | undefined;
 }
 
+/** How long a new cleartext connection may take to show its protocol before it is taken for HTTP/1.1. */
+const PREFACE_TIMEOUT_MS = 10_000;
+
+/**
+ * An HTTP/2 session with no frames either way for this long is closed with
+ * GOAWAY (streams still open finish first). Sessions are long-lived by design,
+ * so this is well above HTTP/1.1's keep-alive timeout.
+ */
+const SESSION_IDLE_TIMEOUT_MS = 60_000;
+
+const H2_OPTIONS = {
+  settings: {
+    // What one client connection may have in flight at once (RFC 9113 §6.5.2).
+    maxConcurrentStreams: 100,
+    // HTTP/2 counts 32 bytes per field on top of names and values, so this
+    // admits about what Node's HTTP/1.1 head limit does.
+    maxHeaderListSize: 2 * maxHeaderSize,
+  },
+};
+
 const kListener = Symbol('listener');
-type TrackedResponse = ServerResponse & { [kListener]?: Listener };
+type TrackedResponse = InboundResponse & { [kListener]?: Listener };
 
 export class Listener implements ProxySite {
   readonly scheme: 'http' | 'https';
@@ -36,6 +62,10 @@ export class Listener implements ProxySite {
   private table: RouteTable;
   private tls: CompiledTls | undefined;
   private readonly server: Server;
+  /** Live HTTP/2 sessions, to drain and destroy: the HTTP/1.1 server's connection tracking does not see them. */
+  private readonly sessions = new Set<ServerHttp2Session>();
+  /** Connections whose protocol is not known yet. */
+  private readonly pending = new Set<Socket>();
   /** Client sockets handed over by 'upgrade': the HTTP server no longer tracks them. */
   private readonly upgraded = new Set<Socket>();
   private closed: Promise<void> | undefined;
@@ -47,7 +77,7 @@ export class Listener implements ProxySite {
     this.scheme = compiled.ir.protocol === 'HTTPS' ? 'https' : 'http';
     this.logger = logger.child({ server: compiled.ir.id, owner: compiled.ir.owner });
     this.counters = counters;
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const onRequest = (req: InboundRequest, res: InboundResponse): void => this.handle(req, res);
     if (compiled.tls) {
       this.server = createHttpsServer(
         {
@@ -59,6 +89,16 @@ export class Listener implements ProxySite {
       );
     } else {
       this.server = createHttpServer(onRequest);
+      // Never listens itself: it is handed the connections that open with the HTTP/2 preface.
+      const h2Server = createHttp2Server(H2_OPTIONS, onRequest);
+      h2Server.on('session', (session: ServerHttp2Session) => this.adopt(session));
+      // Protocol errors and floods (rapid reset, say) end the session; Node has answered the peer already.
+      h2Server.on('sessionError', (err: Error) => this.logger.debug({ err }, 'HTTP/2 session error'));
+      // The HTTP server keeps listening so that its own connection tracking and timeouts stay in force,
+      // but its per-connection setup only runs once the connection has shown it is not HTTP/2.
+      const [http1] = this.server.listeners('connection') as ((socket: Socket) => void)[];
+      this.server.removeAllListeners('connection');
+      this.server.on('connection', (socket: Socket) => this.detect(socket, http1!, h2Server));
     }
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.handleUpgrade(req, socket, head));
@@ -104,8 +144,13 @@ export class Listener implements ProxySite {
   close(): Promise<void> {
     this.closed ??= new Promise((resolve) => {
       this.closing = true;
+      // Also waits for HTTP/2 connections: the HTTP server accepted them.
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
+      // Like idle keep-alive connections, these carry no request yet.
+      for (const socket of this.pending) socket.destroy();
+      // GOAWAY: streams in flight finish, and each session ends once it has none.
+      for (const session of this.sessions) session.close();
     });
     return this.closed;
   }
@@ -117,6 +162,7 @@ export class Listener implements ProxySite {
   /** Ends whatever close() is still waiting for. */
   destroyConnections(): void {
     this.server.closeAllConnections();
+    for (const session of this.sessions) session.destroy(new Error('listener closed'), h2.NGHTTP2_CANCEL);
     for (const socket of this.upgraded) socket.destroy();
   }
 
@@ -124,7 +170,31 @@ export class Listener implements ProxySite {
     return this.tls && selectContext(this.tls, servername);
   }
 
-  private handle(req: IncomingMessage, res: TrackedResponse): void {
+  private detect(socket: Socket, http1: (socket: Socket) => void, h2Server: Http2Server): void {
+    this.pending.add(socket);
+    detectProtocol(socket, PREFACE_TIMEOUT_MS, (http2) => {
+      this.pending.delete(socket);
+      if (http2 === undefined) return;
+      if (http2) {
+        h2Server.emit('connection', socket);
+      } else {
+        http1.call(this.server, socket);
+        // Node's HTTP/1.1 parser now reads the socket's handle directly; resuming lets the bytes
+        // put back flow to it first (next tick, before any further read).
+        socket.resume();
+      }
+    });
+  }
+
+  private adopt(session: ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    session.setTimeout(SESSION_IDLE_TIMEOUT_MS, closeSession);
+    // Accepted just before close(): it gets GOAWAY before any stream is served.
+    if (this.closing) session.close();
+  }
+
+  private handle(req: InboundRequest, res: TrackedResponse): void {
     this.track(res);
     this.dispatch(req, res, undefined);
   }
@@ -161,7 +231,7 @@ export class Listener implements ProxySite {
     res.once('close', onResponseClose);
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse, upgrade: UpgradeRequest | undefined): void {
+  private dispatch(req: InboundRequest, res: InboundResponse, upgrade: UpgradeRequest | undefined): void {
     const table = this.table;
     const target = originForm(req.url ?? '/');
     const q = target.indexOf('?');
@@ -170,8 +240,9 @@ export class Listener implements ProxySite {
       path: q < 0 ? target : target.slice(0, q),
       query: q < 0 ? '' : target.slice(q + 1),
       params: undefined,
+      headers: undefined,
     };
-    const host = hostWithoutPort(req.headers.host);
+    const host = hostWithoutPort(authority(req));
     const vh = selectVirtualHost(table, host);
     const route = vh && selectRoute(vh, input);
     if (!route) {
@@ -233,6 +304,10 @@ function isWebSocketUpgrade(req: IncomingMessage): boolean {
 /** After a 101 the socket belongs to the tunnel; after anything else the connection is done. */
 function endUnlessSwitched(this: ServerResponse): void {
   if (this.statusCode !== 101) this.socket?.end();
+}
+
+function closeSession(this: ServerHttp2Session): void {
+  this.close();
 }
 
 function onResponseClose(this: TrackedResponse): void {

@@ -9,14 +9,19 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
 import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
+import { abortResponse, authority, hasBody, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
 import type { Counters } from './stats.js';
 import { openUpstream, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
-/** RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-Connection. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']);
+/**
+ * RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-Connection
+ * and h2c's HTTP2-Settings (RFC 7540 §3.2.1); together these are also every
+ * field node:http2 refuses to send (RFC 9113 §8.2.2).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'http2-settings']);
 
 /**
  * Request bodies up to this size are kept while an attempt is in flight so a
@@ -30,7 +35,7 @@ const TUNNEL_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** What the proxy needs to know about the listener a request came in on. */
 export interface ProxySite {
   readonly scheme: 'http' | 'https';
-  /** True once the listener is closing; responses then carry `Connection: close`. */
+  /** True once the listener is closing; HTTP/1.1 responses then carry `Connection: close`. */
   readonly closing: boolean;
   readonly logger: Logger;
   readonly counters: Counters;
@@ -43,8 +48,8 @@ export interface UpgradeRequest {
 }
 
 export interface ForwardRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: InboundRequest;
+  res: InboundResponse;
   route: CompiledRoute;
   backend: CompiledBackend;
   pool: ClusterPool;
@@ -62,8 +67,8 @@ const kExchange = Symbol('exchange');
 type Tagged<T> = T & { [kExchange]?: Exchange };
 
 class Exchange implements UpstreamListener {
-  private readonly req: Tagged<IncomingMessage>;
-  private readonly res: Tagged<ServerResponse>;
+  private readonly req: Tagged<InboundRequest>;
+  private readonly res: Tagged<InboundResponse>;
   private readonly route: CompiledRoute;
   private readonly pool: ClusterPool;
   private readonly edits: ResponseEdits;
@@ -98,11 +103,10 @@ class Exchange implements UpstreamListener {
     this.edits = f.edits;
     this.upgrade = f.upgrade;
     this.site = site;
-    const h = f.req.headers;
     // An upgrade request's body, if any, is not parsed by Node: the tunnel carries it.
-    const bodyless = f.upgrade !== undefined || (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0'));
+    const bodyless = f.upgrade !== undefined || !hasBody(f.req);
     this.bodyEnded = bodyless;
-    this.routeHeaders = upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined);
+    this.routeHeaders = upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless);
     let headers = this.routeHeaders;
     if (f.backend.requestHeaders) {
       headers = { ...headers };
@@ -149,7 +153,7 @@ class Exchange implements UpstreamListener {
 
   private canRetry(): boolean {
     const retry = this.route.retry;
-    return retry !== undefined && this.attempts < retry.attempts && this.replayable() && !this.res.destroyed;
+    return retry !== undefined && this.attempts < retry.attempts && this.replayable() && !responseGone(this.res);
   }
 
   private attempt(): void {
@@ -213,7 +217,7 @@ class Exchange implements UpstreamListener {
   }
 
   onUpstreamResponse(call: UpstreamCall, up: UpstreamResponse): void {
-    if (call !== this.call || this.res.destroyed) {
+    if (call !== this.call || responseGone(this.res)) {
       up.body.destroy();
       return;
     }
@@ -233,17 +237,17 @@ class Exchange implements UpstreamListener {
       if (!up.complete()) {
         // The upstream reset mid-body: the client must not mistake a truncated body for a whole one.
         this.site.counters.upstreamError();
-        res.destroy();
+        abortResponse(res);
       }
     });
-    res.writeHead(status, up.statusMessage, this.responseHeaders(up.rawHeaders, up.connection));
+    writeHead(res, status, this.responseHeaders(up.rawHeaders, up.connection), this.site.closing, up.statusMessage);
     up.body.pipe(res);
   }
 
   onUpstreamError(call: UpstreamCall, err: NodeJS.ErrnoException): void {
-    if (call !== this.call || this.res.destroyed) return;
+    if (call !== this.call || responseGone(this.res)) return;
     if (this.responded) {
-      this.res.destroy();
+      abortResponse(this.res);
       return;
     }
     this.endAttempt();
@@ -262,7 +266,9 @@ class Exchange implements UpstreamListener {
 
   onUpstreamUpgrade(call: UpstreamCall, up: IncomingMessage, upSocket: Socket, upHead: Buffer): void {
     const client = this.upgrade;
-    if (call !== this.call || this.res.destroyed || client === undefined) {
+    // Only HTTP/1.1 requests come with an upgrade, so the response is a ServerResponse.
+    const res = this.res as ServerResponse;
+    if (call !== this.call || res.destroyed || client === undefined) {
       upSocket.destroy();
       return;
     }
@@ -272,8 +278,8 @@ class Exchange implements UpstreamListener {
     const headers = this.responseHeaders(up.rawHeaders, up.headers.connection);
     headers.push('connection', 'Upgrade', 'upgrade', up.headers.upgrade ?? 'websocket');
     // Written through the response so it is counted like any other; the listener leaves the socket open after a 101.
-    this.res.writeHead(101, up.statusMessage, headers);
-    this.res.end();
+    res.writeHead(101, up.statusMessage, headers);
+    res.end();
     if (upHead.length > 0) client.socket.write(upHead);
     if (client.head.length > 0) upSocket.write(client.head);
     tunnel(client.socket, upSocket);
@@ -286,7 +292,7 @@ class Exchange implements UpstreamListener {
     this.sink = undefined;
     call.abort();
     if (this.responded) {
-      this.res.destroy();
+      abortResponse(this.res);
       return;
     }
     this.site.counters.upstreamError();
@@ -346,20 +352,19 @@ class Exchange implements UpstreamListener {
       out.push(raw[i]!, raw[i + 1]!);
     }
     appendEdits(out, edits);
-    if (this.site.closing) out.push('connection', 'close');
     return out;
   }
 }
 
-function onClientClose(this: Tagged<ServerResponse>): void {
+function onClientClose(this: Tagged<InboundResponse>): void {
   this[kExchange]!.onClientClose();
 }
 
-function onRequestData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+function onRequestData(this: Tagged<InboundRequest>, chunk: Buffer): void {
   this[kExchange]!.onRequestData(chunk);
 }
 
-function onRequestEnd(this: Tagged<IncomingMessage>): void {
+function onRequestEnd(this: Tagged<InboundRequest>): void {
   this[kExchange]!.onRequestEnd();
 }
 
@@ -398,20 +403,20 @@ function connectionTokens(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.toLowerCase().split(',').map((t) => t.trim());
 }
 
-function upstreamHeaders(req: IncomingMessage, scheme: 'http' | 'https', route: CompiledRoute, upgrade: boolean): OutgoingHttpHeaders {
+function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: CompiledRoute, upgrade: boolean, bodyless: boolean): OutgoingHttpHeaders {
   const src = req.headers;
   const named = connectionTokens(src.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in src) {
-    // Expect is dropped because Node has already answered 100-continue to the client.
-    if (HOP_BY_HOP.has(name) || name === 'expect' || named?.includes(name)) continue;
+    // HTTP/2 pseudo-headers are not fields; Expect is dropped because Node has already answered 100-continue to the client.
+    if (name.charCodeAt(0) === 0x3a /* : */ || HOP_BY_HOP.has(name) || name === 'expect' || named?.includes(name)) continue;
     out[name] = src[name];
   }
   if (upgrade) {
     out.connection = 'Upgrade';
     out.upgrade = src.upgrade;
-  } else if (src['transfer-encoding'] !== undefined) {
-    // Node has decoded the client's chunked framing; ask it to re-frame the streamed body.
+  } else if (!bodyless && src['content-length'] === undefined) {
+    // A body of unannounced length (HTTP/1.1 chunked, which Node has decoded, or HTTP/2 DATA frames): ask Node to frame it chunked.
     out['transfer-encoding'] = 'chunked';
   }
 
@@ -421,7 +426,12 @@ function upstreamHeaders(req: IncomingMessage, scheme: 'http' | 'https', route: 
     out['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   }
   out['x-forwarded-proto'] = scheme;
-  if (src.host !== undefined) out['x-forwarded-host'] = src.host;
+  const host = authority(req);
+  if (host !== undefined) {
+    out['x-forwarded-host'] = host;
+    // An HTTP/2 client names the host in :authority, which the upstream receives as Host (or its own :authority).
+    out.host = host;
+  }
   if (route.rewriteHost !== undefined) out.host = route.rewriteHost;
   if (route.requestHeaders) mutateRequest(out, route.requestHeaders);
   return out;

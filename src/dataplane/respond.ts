@@ -1,26 +1,27 @@
 // Responses the data plane writes itself (404, 5xx, redirects, direct
 // responses, CORS preflights).
 
-import type { ServerResponse } from 'node:http';
 import { appendEdits, droppedAfter, NO_EDITS, type ResponseEdits } from './headers.js';
+import { abortResponse, responseGone, writeHead, type InboundResponse } from './inbound.js';
 
 /**
- * `closing` asks the client to drop the connection after this response, so a
- * listener that is being removed or shut down drains its keep-alive clients.
+ * `closing` asks an HTTP/1.1 client to drop the connection after this
+ * response, so a listener that is being removed or shut down drains its
+ * keep-alive clients (see writeHead).
  * `headers` is a flat name/value list (e.g. Location); `edits` are the matched
  * route's response filters, which apply to local responses too.
  */
 export function sendLocal(
-  res: ServerResponse,
+  res: InboundResponse,
   status: number,
   closing: boolean,
   edits: ResponseEdits = NO_EDITS,
   headers?: readonly string[],
   body?: Buffer,
 ): void {
-  if (res.headersSent || res.destroyed) {
+  if (res.headersSent || responseGone(res)) {
     // Too late for a status line: the only honest signal left is a reset.
-    res.destroy();
+    abortResponse(res);
     return;
   }
   const out: string[] = ['content-length', String(body?.length ?? 0)];
@@ -31,7 +32,7 @@ export function sendLocal(
     }
   }
   appendEdits(out, edits);
-  if (closing) out.push('connection', 'close');
-  res.writeHead(status, out);
-  res.end(body);
+  writeHead(res, status, out, closing);
+  if (body === undefined) res.end();
+  else res.end(body);
 }

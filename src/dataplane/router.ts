@@ -2,11 +2,12 @@
 // apply (regexes, lower-cased names, cumulative weights, header validation)
 // is decided here so the per-request path is plain comparisons.
 
-import { validateHeaderValue, type IncomingMessage } from 'node:http';
+import { validateHeaderValue } from 'node:http';
 import type { IRAction, IRMatch, IRMirror, IRRetry, IRRoute, IRServer, IRStringMatch, IRVirtualHost } from '../ir/types.js';
 import type { ClusterPool } from './clusters.js';
 import { compileCors, type CompiledCors } from './cors.js';
 import { compileMutation, type CompiledHeaderMutation } from './headers.js';
+import { headersDistinct, type InboundRequest } from './inbound.js';
 import { compilePathModifier, type CompiledPathModifier } from './paths.js';
 
 interface StringMatcher {
@@ -259,13 +260,14 @@ export function selectVirtualHost(table: RouteTable, host: string): CompiledVirt
   return exactIndex === undefined ? undefined : table.virtualHosts[exactIndex];
 }
 
-/** Per-request state shared by the route matches so the query string is parsed at most once. */
+/** Per-request state shared by the route matches so the query string and headers are indexed at most once. */
 export interface MatchInput {
-  req: IncomingMessage;
+  req: InboundRequest;
   path: string;
   /** Text after `?`, without it; empty when absent. */
   query: string;
   params: URLSearchParams | undefined;
+  headers: NodeJS.Dict<string[]> | undefined;
 }
 
 export function selectRoute(vh: CompiledVirtualHost, input: MatchInput): CompiledRoute | undefined {
@@ -292,7 +294,7 @@ function matches(m: CompiledMatch, input: MatchInput): boolean {
   }
   if (m.method !== undefined && input.req.method !== m.method) return false;
   if (m.headers.length > 0) {
-    const distinct = input.req.headersDistinct;
+    const distinct = (input.headers ??= headersDistinct(input.req));
     for (const h of m.headers) {
       const value = distinct[h.name]?.[0];
       if (value === undefined || !stringMatches(h, value)) return false;

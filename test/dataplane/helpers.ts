@@ -1,8 +1,14 @@
-// Shared fixtures for data-plane tests: echo upstreams, IR builders and a
-// small HTTP client that can set any Host header.
+// Shared fixtures for data-plane tests: echo upstreams, IR builders and small
+// HTTP/1.1 and HTTP/2 clients that can set any Host or :authority.
 
 import { Agent, createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
-import { createServer as createH2Server, type Http2Server } from 'node:http2';
+import {
+  createServer as createH2Server,
+  type ClientHttp2Session,
+  type Http2Server,
+  type IncomingHttpHeaders as H2IncomingHeaders,
+  type OutgoingHttpHeaders as H2OutgoingHeaders,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import {
   IR_VERSION,
@@ -194,6 +200,49 @@ export function send(port: number, path: string, opts: SendOptions = {}): Promis
 
 export async function sendJson(port: number, path: string, opts: SendOptions = {}): Promise<Echo> {
   const r = await send(port, path, opts);
+  if (r.status !== 200) throw new Error(`expected 200, got ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as Echo;
+}
+
+export interface H2Reply {
+  status: number;
+  headers: H2IncomingHeaders;
+  body: string;
+}
+
+export interface H2SendOptions {
+  authority?: string;
+  method?: string;
+  headers?: H2OutgoingHeaders;
+  /** Sent in DATA frames, without content-length unless `headers` has one. */
+  body?: string | Buffer;
+}
+
+/** One request on an HTTP/2 client session; rejects when the stream is reset or the session fails. */
+export function sendH2(session: ClientHttp2Session, path: string, opts: H2SendOptions = {}): Promise<H2Reply> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(
+      { ':path': path, ':method': opts.method ?? 'GET', ':authority': opts.authority ?? 'example.com', ...opts.headers },
+      { endStream: opts.body === undefined },
+    );
+    let headers: H2IncomingHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => (headers = h));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      // Node ends the stream of a session torn down before it answered, too.
+      if (headers[':status'] === undefined) reject(new Error('stream ended without a response'));
+      else resolve({ status: Number(headers[':status']), headers, body: Buffer.concat(chunks).toString() });
+    });
+    stream.on('error', reject);
+    // A stream closed by RST_STREAM(NO_ERROR) or GOAWAY before a response ends without 'end' or 'error'.
+    stream.on('close', () => reject(Object.assign(new Error(`stream closed (code ${stream.rstCode})`), { code: stream.rstCode })));
+    if (opts.body !== undefined) stream.end(opts.body);
+  });
+}
+
+export async function sendH2Json(session: ClientHttp2Session, path: string, opts: H2SendOptions = {}): Promise<Echo & { httpVersion?: string }> {
+  const r = await sendH2(session, path, opts);
   if (r.status !== 200) throw new Error(`expected 200, got ${r.status}: ${r.body}`);
   return JSON.parse(r.body) as Echo;
 }

@@ -1,0 +1,89 @@
+// The client side of an exchange. HTTP/1.1 requests arrive as node:http
+// messages and HTTP/2 ones (cleartext, prior knowledge) as node:http2
+// compatibility objects; both go through the same dispatch and proxy code, and
+// the few places where the two protocols differ are kept here.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants as h2, Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+
+export type InboundRequest = IncomingMessage | Http2ServerRequest;
+export type InboundResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * The request's authority: `:authority`, else Host (an HTTP/2 client may send
+ * either, RFC 9113 §8.3.1). No HTTP/1.1 request has a `:authority` field, as
+ * Node's parser rejects `:` in field names.
+ */
+export function authority(req: InboundRequest): string | undefined {
+  return (req.headers[':authority'] as string | undefined) ?? req.headers.host;
+}
+
+/** HTTP/1.1 announces a body with framing fields; HTTP/2 by not ending the stream with the HEADERS frame. */
+export function hasBody(req: InboundRequest): boolean {
+  if (req instanceof Http2ServerRequest) return !req.stream.endAfterHeaders;
+  const h = req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+/**
+ * Every value of each field, in arrival order (for "first value" matching).
+ * node:http2 has no headersDistinct; its raw names are lower-case already
+ * (RFC 9113 §8.2.1), so they key the result as they are.
+ */
+export function headersDistinct(req: InboundRequest): NodeJS.Dict<string[]> {
+  if (!(req instanceof Http2ServerRequest)) return req.headersDistinct;
+  const out: NodeJS.Dict<string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) (out[raw[i]!] ??= []).push(raw[i + 1]!);
+  return out;
+}
+
+/** Whether the client is gone, so nothing more can be written. */
+export function responseGone(res: InboundResponse): boolean {
+  return res instanceof Http2ServerResponse ? res.stream.destroyed : res.destroyed;
+}
+
+/**
+ * Ends a response that cannot be completed so the client sees a failure and
+ * not a short body: HTTP/1.1 loses the connection, HTTP/2 just the stream.
+ */
+export function abortResponse(res: InboundResponse): void {
+  if (res instanceof Http2ServerResponse) res.stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
+}
+
+/**
+ * Writes the status and a flat header list (which it may extend). `closing`
+ * asks an HTTP/1.1 client to drop the connection after this response; an
+ * HTTP/2 session is drained by GOAWAY instead, and takes neither Connection
+ * (RFC 9113 §8.2.2) nor a reason phrase (node:http2 warns about either).
+ */
+export function writeHead(res: InboundResponse, status: number, headers: string[], closing: boolean, reason?: string): void {
+  if (res instanceof Http2ServerResponse) {
+    // node:http2 throws on other codes, which an HTTP/1.1 upstream can send (RFC 9110 §15 defines none).
+    res.writeHead(status >= 200 && status <= 599 ? status : 502, h2Fields(headers));
+    return;
+  }
+  if (closing) headers.push('connection', 'close');
+  res.writeHead(status, reason, headers);
+}
+
+/**
+ * Repeated fields become one comma-joined line, which means the same (RFC 9110
+ * §5.3), Set-Cookie excepted: node:http2 throws on a repeat of any field it
+ * takes for a singleton (Content-Type, Location, ...), and both an upstream
+ * and a filter's `add` can produce one.
+ */
+function h2Fields(flat: string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    const value = flat[i + 1]!;
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (name !== 'set-cookie') out[name] = `${prior}, ${value}`;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [prior as string, value];
+  }
+  return out;
+}
