@@ -9,7 +9,7 @@ import { Controller } from '../runtime/controller.js';
 import { createMetrics, exposeDataPlaneStats } from '../runtime/metrics.js';
 import { createLogger } from '../util/log.js';
 
-export const CONTROLLER_NAME = 'archway.dev/gateway-controller';
+const CONTROLLER_NAME = 'archway.dev/gateway-controller';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 interface Command {

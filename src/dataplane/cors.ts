@@ -80,7 +80,7 @@ function splitOrigin(origin: string): [string, string, string] | undefined {
   return [scheme, host, port];
 }
 
-export function originAllowed(c: CompiledCors, origin: string): boolean {
+function originAllowed(c: CompiledCors, origin: string): boolean {
   if (c.anyOrigin) return true;
   const parsed = splitOrigin(origin.toLowerCase());
   if (!parsed) return false;

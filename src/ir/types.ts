@@ -208,6 +208,3 @@ export interface IREndpoint {
   port: number;
 }
 
-export function emptyIR(): IRConfig {
-  return { irVersion: IR_VERSION, servers: [], clusters: {} };
-}

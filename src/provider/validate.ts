@@ -179,7 +179,7 @@ function pointerToPath(pointer: string, obj: Json): (string | number)[] {
 }
 
 /** `spec.rules[0].backendRefs[0].port`, the notation of kubectl's error messages. */
-export function renderPath(path: FieldPath): string {
+function renderPath(path: FieldPath): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;

@@ -102,7 +102,7 @@ export class Controller {
  * translator cannot know that an address is missing from this host or a
  * port is taken by another process.
  */
-export function withBindFailures(
+function withBindFailures(
   statuses: StatusEntry[], snapshot: Snapshot, failures: ServerFailure[], ir: IRConfig, now: string,
 ): StatusEntry[] {
   if (failures.length === 0) return statuses;

@@ -361,7 +361,7 @@ function groupByOwner(listeners: ListenerState[]): ListenerState[][] {
   return groups;
 }
 
-export function listenerLabel(l: ListenerState): string {
+function listenerLabel(l: ListenerState): string {
   return l.owner.kind === 'Gateway' ? `listener ${l.spec.name}` : `listener ${l.spec.name} of ListenerSet ${l.owner.namespace}/${l.owner.name}`;
 }
 
@@ -403,7 +403,7 @@ function markPortCollisions(states: GatewayState[]): void {
 }
 
 /** A listener that can take routes (it may still fail to be programmed, e.g. for a bad certificate). */
-export function listenerAccepts(l: ListenerState): boolean {
+function listenerAccepts(l: ListenerState): boolean {
   return !l.acceptProblem && !l.conflict && !l.gateway.acceptProblem;
 }
 
@@ -467,7 +467,7 @@ export function gatewayConditions(gw: GatewayState): PendingCondition[] {
 }
 
 /** A listener that fails validation or lost its port: it counts against its owner being fully valid. */
-export function listenerInvalid(l: ListenerState): boolean {
+function listenerInvalid(l: ListenerState): boolean {
   return !listenerAccepts(l) || l.portProblem !== undefined;
 }
 

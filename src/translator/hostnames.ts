@@ -2,7 +2,7 @@
 // `*.example.com` covers one or more labels before `example.com`, never
 // `example.com` itself.
 
-export function isWildcard(hostname: string): boolean {
+function isWildcard(hostname: string): boolean {
   return hostname.startsWith('*.');
 }
 

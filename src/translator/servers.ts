@@ -13,7 +13,7 @@ const PATH_TYPE_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as cons
  * method, most header matches, most query matches; then the oldest route,
  * then namespace/name, then rule and match order.
  */
-export function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
+function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
   const pa = a.ir.match.path;
   const pb = b.ir.match.path;
   if (pa.type !== pb.type) return PATH_TYPE_RANK[pa.type] - PATH_TYPE_RANK[pb.type];
