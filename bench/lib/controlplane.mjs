@@ -1,0 +1,190 @@
+// Control-plane scale, Archway only:
+//  - file change → changed route answering 200, with 10 / 1,000 / 5,000
+//    HTTPRoutes present (namespaces × 100 routes, one file per namespace)
+//  - startup to ready, translation time (archway_translation_seconds) and the
+//    "configuration applied" log line's ms (translate + data-plane swap)
+//  - peak RSS (VmHWM) at each scale
+//  - a churn loop (create / modify / delete 100 routes) with RSS before/after
+
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serviceYaml } from './configs.mjs';
+import { cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor } from './util.mjs';
+
+function gatewayYaml(port) {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: archway}
+spec: {controllerName: archway.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bench, namespace: default}
+spec:
+  gatewayClassName: archway
+  listeners:
+  - {name: http, protocol: HTTP, port: ${port}, allowedRoutes: {namespaces: {from: All}}}
+`;
+}
+
+/** One namespace's file: a Service + EndpointSlice and `count` HTTPRoutes. `override` replaces route 0's path. */
+function namespaceYaml(ns, count, backendPort, { prefix = `/${ns}`, override } = {}) {
+  const docs = [serviceYaml('backend', ns, backendPort)];
+  for (let j = 0; j < count; j++) {
+    const path = j === 0 && override ? override : `${prefix}/r-${j}`;
+    docs.push(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r-${String(j).padStart(3, '0')}, namespace: ${ns}}
+spec:
+  parentRefs: [{name: bench, namespace: default}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: ${path}}}]
+    backendRefs: [{name: backend, port: 80}]
+`);
+  }
+  return docs.join('---\n');
+}
+
+/** Writes through a temporary name and renames, as editors and kubectl-like tools do, so no reader sees a half file. */
+function writeAtomic(file, text) {
+  const tmp = join(file, '..', `.${file.split('/').pop()}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+async function scrapeTranslation(adminPort) {
+  const r = await fetchOnce({ port: adminPort, path: '/metrics' });
+  const text = r.body.toString();
+  const num = (name) => Number((text.match(new RegExp(`^${name}\\s+([\\d.eE+-]+)`, 'm')) ?? [])[1]);
+  return { sum: num('archway_translation_seconds_sum'), count: num('archway_translation_seconds_count') };
+}
+
+/** Polls GET path until `want` status, as fast as one keep-alive connection allows (≈1 ms apart). */
+async function pollStatus(port, path, want, agent, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetchOnce({ port, path, agent, timeoutMs: 2000 });
+      if (r.status === want) return true;
+    } catch { /* keep polling */ }
+    await sleep(1);
+  }
+  return false;
+}
+
+const ns = (i) => `ns-${String(i).padStart(2, '0')}`;
+
+export async function runControlPlane(env, { quick, log }) {
+  const scales = [
+    { routes: 10, namespaces: 1, perNamespace: 10 },
+    { routes: 1000, namespaces: 10, perNamespace: 100 },
+    { routes: 5000, namespaces: 50, perNamespace: 100 },
+  ];
+  const changes = quick ? 8 : 20;
+  const churnSeconds = quick ? 10 : 60;
+  const results = { changesPerScale: changes, scales: [], churn: undefined };
+
+  for (const scale of scales) {
+    const dir = join(env.tmp, `cp-${scale.routes}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'gateway.yaml'), gatewayYaml(env.port));
+    for (let i = 0; i < scale.namespaces; i++) writeFileSync(join(dir, `${ns(i)}.yaml`), namespaceYaml(ns(i), scale.perNamespace, env.a));
+
+    const applies = [];
+    const t0 = performance.now();
+    const proc = startPinned('archway-cp', env.proxyCpu, process.execPath, [join(env.root, 'bin/archway.js'), 'serve',
+      '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'info'], {
+      onStderrLine(line) {
+        if (!line.includes('configuration applied')) return;
+        try { const j = JSON.parse(line); applies.push({ at: performance.now(), ms: j.ms, routes: j.routes }); } catch { /* not JSON */ }
+      },
+    });
+    const agent = keepAliveAgent();
+    const entry = { routes: scale.routes, namespaces: scale.namespaces };
+    try {
+      await waitFor('archway /readyz', async () => {
+        if (proc.exited) throw new Error(`archway exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
+        return (await fetchOnce({ port: env.adminPort, path: '/readyz' })).status === 200 ? true : undefined;
+      }, { timeoutMs: 120000, intervalMs: 20 });
+      entry.startupToReadyMs = performance.now() - t0;
+      const lastPath = `/${ns(scale.namespaces - 1)}/r-${scale.perNamespace - 1}/x`;
+      if (!(await pollStatus(env.port, lastPath, 200, agent, 30000))) throw new Error(`${lastPath} never answered 200 after startup`);
+      entry.startupToLastRouteMs = performance.now() - t0;
+      entry.initialApplyMs = applies[0]?.ms;
+      entry.irRoutes = applies.at(-1)?.routes;
+      const before = await scrapeTranslation(env.adminPort);
+      entry.initialTranslationMs = before.count > 0 ? (before.sum / before.count) * 1000 : undefined;
+
+      const latencies = [];
+      const applyMs = [];
+      const all0 = cpuByPid();
+      const t1 = performance.now();
+      let failed = 0;
+      for (let k = 1; k <= changes; k++) {
+        const path = `/${ns(0)}/v${k}`;
+        const seen = applies.length;
+        writeAtomic(join(dir, `${ns(0)}.yaml`), namespaceYaml(ns(0), scale.perNamespace, env.a, { override: path }));
+        const start = performance.now();
+        const ok = await pollStatus(env.port, `${path}/x`, 200, agent, 60000);
+        if (!ok) { failed += 1; continue; }
+        latencies.push(performance.now() - start);
+        // Let the apply log line land, then pause so changes do not coalesce in the debounce window.
+        await waitFor('apply log line', async () => (applies.length > seen ? true : undefined), { timeoutMs: 5000, intervalMs: 5 }).catch(() => {});
+        for (const a of applies.slice(seen)) applyMs.push(a.ms);
+        await sleep(150);
+      }
+      entry.otherCpuPct = (100 * foreignCpuSeconds(all0, cpuByPid(), new Set([process.pid, proc.pid, ...env.backendPids()]))) / ((performance.now() - t1) / 1000);
+      const after = await scrapeTranslation(env.adminPort);
+      entry.changeToServedMs = { median: median(latencies), p99: percentile(latencies, 99), min: Math.min(...latencies), max: Math.max(...latencies), n: latencies.length, failed };
+      entry.applyLogMs = { median: median(applyMs), p99: percentile(applyMs, 99), n: applyMs.length };
+      entry.translationMs = after.count > before.count ? { mean: ((after.sum - before.sum) / (after.count - before.count)) * 1000, n: after.count - before.count } : undefined;
+      const mem = memKiB(proc.pid);
+      entry.peakRssMiB = mem ? mem.hwm / 1024 : undefined;
+      entry.rssMiB = mem ? mem.rss / 1024 : undefined;
+      log(`  ${String(scale.routes).padStart(5)} routes: ready ${fmt(entry.startupToReadyMs)} ms, change→200 median ${fmt(entry.changeToServedMs.median)} ms p99 ${fmt(entry.changeToServedMs.p99)} ms, apply ${fmt(entry.applyLogMs.median)} ms, translate ${fmt(entry.translationMs?.mean)} ms, VmHWM ${fmt(entry.peakRssMiB)} MiB, other processes ${fmt(entry.otherCpuPct)}% of a core`);
+
+      if (scale.routes === 1000) results.churn = await churn(env, dir, proc, agent, applies, churnSeconds, log);
+    } catch (err) {
+      entry.error = err.message;
+      log(`  ${scale.routes} routes: FAILED: ${err.message}`);
+    } finally {
+      agent.destroy();
+      await stopProc(proc);
+    }
+    results.scales.push(entry);
+  }
+  return results;
+}
+
+async function churn(env, dir, proc, agent, applies, seconds, log) {
+  const file = join(dir, 'churn.yaml');
+  await sleep(1000);
+  const before = memKiB(proc.pid);
+  const deadline = Date.now() + seconds * 1000;
+  let cycles = 0;
+  let failures = 0;
+  const appliesBefore = applies.length;
+  while (Date.now() < deadline) {
+    const c = cycles;
+    writeAtomic(file, namespaceYaml('churn', 100, env.a, { prefix: `/churn/c${c}` }));
+    if (!(await pollStatus(env.port, `/churn/c${c}/r-99/x`, 200, agent, 30000))) failures += 1;
+    writeAtomic(file, namespaceYaml('churn', 100, env.a, { prefix: `/churn/c${c}m` }));
+    if (!(await pollStatus(env.port, `/churn/c${c}m/r-99/x`, 200, agent, 30000))) failures += 1;
+    rmSync(file, { force: true });
+    if (!(await pollStatus(env.port, `/churn/c${c}m/r-99/x`, 404, agent, 30000))) failures += 1;
+    cycles += 1;
+  }
+  await sleep(2000);
+  const after = memKiB(proc.pid);
+  const r = {
+    seconds, cycles, failures, applies: applies.length - appliesBefore, baseRoutes: 1000, routesPerCycle: 100,
+    rssBeforeMiB: before.rss / 1024, rssAfterMiB: after.rss / 1024, peakRssMiB: after.hwm / 1024,
+  };
+  log(`  churn (1,000 routes + 100 created/modified/deleted per cycle, ${seconds} s): ${cycles} cycles, ${failures} failed waits, RSS ${fmt(r.rssBeforeMiB)} → ${fmt(r.rssAfterMiB)} MiB (VmHWM ${fmt(r.peakRssMiB)} MiB)`);
+  return r;
+}
+
+function fmt(x) {
+  return x === undefined || Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
