@@ -57,9 +57,9 @@ http {
 
 // ---------------------------------------------------------------- Archway
 
-export function archwayFiles({ shape, port, tlsPort, a, b, certPem, keyPem }) {
-  const b64 = (s) => Buffer.from(s).toString('base64');
-  const gateway = `apiVersion: gateway.networking.k8s.io/v1
+/** The Archway GatewayClass and a Gateway with an HTTP listener on `port`; more listeners may follow. */
+export function gatewayYaml(port) {
+  return `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: archway}
 spec: {controllerName: archway.dev/gateway-controller}
@@ -71,7 +71,12 @@ spec:
   gatewayClassName: archway
   listeners:
   - {name: http, protocol: HTTP, port: ${port}, allowedRoutes: {namespaces: {from: All}}}
-  - name: https
+`;
+}
+
+export function archwayFiles({ shape, port, tlsPort, a, b, certPem, keyPem }) {
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  const gateway = `${gatewayYaml(port)}  - name: https
     protocol: HTTPS
     port: ${tlsPort}
     allowedRoutes: {namespaces: {from: All}}

@@ -8,24 +8,8 @@
 
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serviceYaml } from './configs.mjs';
+import { gatewayYaml, serviceYaml } from './configs.mjs';
 import { cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor } from './util.mjs';
-
-function gatewayYaml(port) {
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: archway}
-spec: {controllerName: archway.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: bench, namespace: default}
-spec:
-  gatewayClassName: archway
-  listeners:
-  - {name: http, protocol: HTTP, port: ${port}, allowedRoutes: {namespaces: {from: All}}}
-`;
-}
 
 /** One namespace's file: a Service + EndpointSlice and `count` HTTPRoutes. `override` replaces route 0's path. */
 function namespaceYaml(ns, count, backendPort, { prefix = `/${ns}`, override } = {}) {
