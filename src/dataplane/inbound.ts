@@ -87,3 +87,30 @@ function h2Fields(flat: string[]): OutgoingHttpHeaders {
   }
   return out;
 }
+
+/** How long a closed HTTP/1.1 connection may keep sending before it is destroyed; see closeAfterResponse. */
+const LINGER_MS = 2_000;
+
+/**
+ * Ends the exchange's connection (HTTP/1.1) or stream (HTTP/2, with
+ * RST_STREAM NO_ERROR: the response is complete, the client should stop
+ * sending, RFC 9113 §8.1) once the response has been written, for a client
+ * still uploading a body nobody will read. HTTP/1.1 half-closes first so the
+ * response is not lost to a reset while the client is still writing, and
+ * destroys the socket after LINGER_MS.
+ */
+export function closeAfterResponse(req: InboundRequest, res: InboundResponse): void {
+  const close =
+    res instanceof Http2ServerResponse
+      ? (): void => {
+          if (!res.stream.destroyed) res.stream.close(h2.NGHTTP2_NO_ERROR);
+        }
+      : (): void => {
+          const socket = req.socket;
+          if (socket.destroyed) return;
+          socket.end();
+          setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        };
+  if (res.writableFinished || responseGone(res)) close();
+  else res.once('finish', close);
+}

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
 import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
-import { abortResponse, authority, hasBody, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
+import { abortResponse, authority, closeAfterResponse, hasBody, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
@@ -31,6 +31,16 @@ const RETRY_BUFFER_LIMIT = 64 * 1024;
 
 /** An upgraded (WebSocket) tunnel with no traffic either way for this long is closed. */
 const TUNNEL_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+
+/**
+ * Request body bytes still read, and thrown away, after the upstream has
+ * answered in full without taking the whole body (a 413, say): up to this
+ * many, so that an HTTP/1.1 client connection stays usable. Past it the
+ * client connection is closed after the response instead (HTTP/2: the stream
+ * is reset with NO_ERROR, RFC 9113 §8.1), as nginx's discard/lingering close
+ * does: reading a large upload nobody wants costs more than a new connection.
+ */
+const DISCARD_LIMIT = 4 * 1024 * 1024;
 
 /** What the proxy needs to know about the listener a request came in on. */
 export interface ProxySite {
@@ -91,6 +101,8 @@ class Exchange implements UpstreamListener {
   /** Every request byte so far, while they fit RETRY_BUFFER_LIMIT and a retry could need them. */
   private replay: Buffer[] | undefined;
   private replayBytes = 0;
+  /** Bytes dropped since the upstream answered without taking the rest of the body; see cutShort. */
+  private discarded: number | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
   private attemptTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
@@ -193,6 +205,15 @@ class Exchange implements UpstreamListener {
       else this.replay.push(chunk);
     }
     if (this.mirrors !== undefined) feedMirrors(this.mirrors, chunk);
+    if (this.discarded !== undefined) {
+      this.discarded += chunk.length;
+      if (this.discarded > DISCARD_LIMIT) {
+        this.discarded = undefined;
+        this.req.pause();
+        closeAfterResponse(this.req, this.res);
+      }
+      return;
+    }
     const sink = this.sink;
     if (sink !== undefined) {
       if (!sink.write(chunk)) {
@@ -238,6 +259,8 @@ class Exchange implements UpstreamListener {
         // The upstream reset mid-body: the client must not mistake a truncated body for a whole one.
         this.site.counters.upstreamError();
         abortResponse(res);
+      } else if (!call.body.writableEnded && call === this.call) {
+        this.cutShort(call);
       }
     });
     writeHead(res, status, this.responseHeaders(up.rawHeaders, up.connection), this.site.closing, up.statusMessage);
@@ -246,10 +269,10 @@ class Exchange implements UpstreamListener {
 
   onUpstreamError(call: UpstreamCall, err: NodeJS.ErrnoException): void {
     if (call !== this.call || responseGone(this.res)) return;
-    if (this.responded) {
-      abortResponse(this.res);
-      return;
-    }
+    // Once the response has started, the close handler of its body resets the client if that body was cut
+    // short; an error that leaves it whole (EPIPE on a request body the upstream stopped reading, having
+    // answered and closed) is no failure of the response.
+    if (this.responded) return;
     this.endAttempt();
     // A reused keep-alive socket the upstream had just closed is not the backend failing: replay once, for free.
     if (!this.staleReplayed && call.reused() && err.code === 'ECONNRESET' && this.replayable()) {
@@ -323,6 +346,26 @@ class Exchange implements UpstreamListener {
   onBackoffDone(): void {
     this.backoffTimer = undefined;
     this.attempt();
+  }
+
+  /**
+   * The upstream sent its whole response before taking the whole request
+   * body (it answered early and will not read the rest, or drains it slowly).
+   * Nothing more is sent: Node's ClientRequest no longer emits 'drain' once
+   * its response has ended, so the body would stall here, and with it the
+   * client connection, until the upstream's keep-alive timeout. The upstream
+   * connection has a request on it that was never finished, so it is
+   * destroyed rather than returned to the pool; the rest of the client's body
+   * is read and dropped (bounded by DISCARD_LIMIT), still feeding mirrors.
+   * No retry can follow: the response is out.
+   */
+  private cutShort(call: UpstreamCall): void {
+    this.endAttempt();
+    call.abort();
+    this.replay = undefined;
+    if (this.bodyEnded) return;
+    this.discarded = 0;
+    this.req.resume();
   }
 
   private endAttempt(): void {
