@@ -246,3 +246,23 @@ export async function sendH2Json(session: ClientHttp2Session, path: string, opts
   if (r.status !== 200) throw new Error(`expected 200, got ${r.status}: ${r.body}`);
   return JSON.parse(r.body) as Echo;
 }
+
+/**
+ * An upstream that answers `/slow` only when released (and reports its
+ * arrival), and everything else at once: for drain and shutdown tests.
+ */
+export async function slowUpstream() {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let arrived!: () => void;
+  const arrival = new Promise<void>((r) => (arrived = r));
+  const upstream = await startUpstream((req, res) => {
+    if (req.url !== '/slow') {
+      res.end('fast');
+      return;
+    }
+    arrived();
+    void released.then(() => res.end('done'));
+  });
+  return { upstream, release, arrival };
+}

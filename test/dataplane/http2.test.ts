@@ -20,6 +20,7 @@ import {
   startUpstream,
   type H2Upstream,
   type Upstream,
+  slowUpstream,
 } from './helpers.js';
 
 function session(port: number): ClientHttp2Session {
@@ -362,22 +363,6 @@ describe('apply and shutdown with HTTP/2 clients', () => {
     await dp.shutdown(1000);
     await Promise.all([a.close(), h2up.close()]);
   });
-
-  const slowUpstream = async () => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let arrived!: () => void;
-    const arrival = new Promise<void>((r) => (arrived = r));
-    const upstream = await startUpstream((req, res) => {
-      if (req.url !== '/slow') {
-        res.end('fast');
-        return;
-      }
-      arrived();
-      void released.then(() => res.end('done'));
-    });
-    return { upstream, release, arrival };
-  };
 
   it('sends GOAWAY on shutdown and lets streams in flight finish', async () => {
     const { upstream, release, arrival } = await slowUpstream();

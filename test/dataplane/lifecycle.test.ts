@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { config, direct, forwardTo, httpServer, route, send, sendJson, startUpstream } from './helpers.js';
+import { config, direct, forwardTo, httpServer, route, send, sendJson, startUpstream, slowUpstream } from './helpers.js';
 
 describe('apply', () => {
   it('serves continuous keep-alive traffic without a failure across 20 applies', async () => {
@@ -123,22 +123,6 @@ describe('apply', () => {
 });
 
 describe('shutdown', () => {
-  const slowUpstream = async () => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let arrived!: () => void;
-    const arrival = new Promise<void>((r) => (arrived = r));
-    const upstream = await startUpstream((req, res) => {
-      if (req.url !== '/slow') {
-        res.end('fast');
-        return;
-      }
-      arrived();
-      void released.then(() => res.end('done'));
-    });
-    return { upstream, release, arrival };
-  };
-
   it('lets an in-flight request finish and refuses new connections', async () => {
     const { upstream, release, arrival } = await slowUpstream();
     const dp = new DataPlane({ logger: silentLogger });
