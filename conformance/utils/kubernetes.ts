@@ -92,6 +92,15 @@ async function fetch(t: T, s: KubeContext, kind: string, nn: NamespacedName): Pr
   }
 }
 
+/** Like fetch, for pollers that keep waiting: a failed read is explained, not fatal. */
+async function fetchOrExplain(s: KubeContext, kind: string, nn: NamespacedName): Promise<KubeObject | string> {
+  try {
+    return await s.cluster.get(kind, nn.namespace, nn.name);
+  } catch (err) {
+    return `error fetching ${kind}: ${(err as Error).message}`;
+  }
+}
+
 function staleConditions(obj: KubeObject, conditions: readonly Condition[] | undefined): Condition[] {
   return (conditions ?? []).filter((c) => c.observedGeneration !== obj.metadata.generation);
 }
@@ -491,11 +500,9 @@ export async function gatewayMustHaveAttachedListeners(t: T, s: KubeContext, gw:
 export async function listenerSetMustHaveCondition(t: T, s: KubeContext, ls: NamespacedName, expected: ExpectedCondition): Promise<void> {
   let last = 'no status read';
   const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.listenerSetMustHaveCondition, async () => {
-    let obj: KubeObject;
-    try {
-      obj = await s.cluster.get('ListenerSet', ls.namespace, ls.name);
-    } catch (err) {
-      last = `error fetching ListenerSet: ${(err as Error).message}`;
+    const obj = await fetchOrExplain(s, 'ListenerSet', ls);
+    if (typeof obj === 'string') {
+      last = obj;
       return false;
     }
     const conditions = obj.status?.conditions as Condition[] | undefined;
@@ -510,11 +517,9 @@ export async function listenerSetMustHaveCondition(t: T, s: KubeContext, ls: Nam
 export async function listenerSetListenersMustHaveConditions(t: T, s: KubeContext, ls: NamespacedName, conditions: readonly ExpectedCondition[], ...listenerNames: string[]): Promise<void> {
   let last = 'no status read';
   const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.listenerSetListenersMustHaveConditions, async () => {
-    let obj: KubeObject;
-    try {
-      obj = await s.cluster.get('ListenerSet', ls.namespace, ls.name);
-    } catch (err) {
-      last = `error fetching ListenerSet: ${(err as Error).message}`;
+    const obj = await fetchOrExplain(s, 'ListenerSet', ls);
+    if (typeof obj === 'string') {
+      last = obj;
       return false;
     }
     const stale = conditionsHaveLatestObservedGeneration(obj, obj.status?.conditions);
