@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { request } from 'node:http';
 import type { DeploymentInfo, PodEndpoint } from './endpointslices.js';
 import { archwayBin } from './paths.js';
-import { freePort, spawnTracked, type Tracked } from './processes.js';
+import { spawnTracked, type Tracked } from './processes.js';
 
 /** One `archway echo` process standing in for the pods of a Deployment. */
 export interface Backend extends PodEndpoint {
@@ -62,24 +62,39 @@ export function echoSupportsH2CPort(): boolean {
   return h2cFlag;
 }
 
+/** The ports `archway echo` reports as `echo listening on HOST:PORT[ (h2c)]`, once all have been. */
+function listeningPorts(output: string, withH2C: boolean): { port: number; h2cPort?: number } | undefined {
+  let port: number | undefined;
+  let h2cPort: number | undefined;
+  for (const m of output.matchAll(/^echo listening on \S+:(\d+)( \(h2c\))?$/gm)) {
+    if (m[2]) h2cPort = Number(m[1]);
+    else port ??= Number(m[1]);
+  }
+  if (port === undefined || (withH2C && h2cPort === undefined)) return undefined;
+  return h2cPort === undefined ? { port } : { port, h2cPort };
+}
+
 export async function startBackend(dep: DeploymentInfo, service: string, timeoutMs: number, echoTo?: NodeJS.WritableStream): Promise<Backend> {
-  const port = await freePort();
-  const h2cPort = echoSupportsH2CPort() ? await freePort() : undefined;
+  const withH2C = echoSupportsH2CPort();
   const pod = podName(dep.name);
+  // Port 0: the echo binds and then reports its ports, so no other process can take a
+  // port between our choosing it and the echo binding it.
   // keepLog: the mirror tests read each pod's output the way upstream reads container logs.
   const proc = spawnTracked(process.execPath, [
-    archwayBin, 'echo', '--port', String(port), '--namespace', dep.namespace, '--service', service, '--pod', pod,
-    ...(h2cPort !== undefined ? ['--h2c-port', String(h2cPort)] : []),
+    archwayBin, 'echo', '--host', '127.0.0.1', '--port', '0', '--namespace', dep.namespace, '--service', service, '--pod', pod,
+    ...(withH2C ? ['--h2c-port', '0'] : []),
   ], { echoTo, keepLog: true });
   const deadline = Date.now() + timeoutMs;
-  while (!(await probe(port))) {
+  let ports: { port: number; h2cPort?: number } | undefined;
+  while (!(ports = listeningPorts(proc.output(), withH2C)) || !(await probe(ports.port))) {
     if (proc.exited || Date.now() > deadline) {
       await proc.stop();
-      throw new Error(`echo backend ${dep.namespace}/${pod} did not answer on 127.0.0.1:${port}` +
+      throw new Error(`echo backend ${dep.namespace}/${pod} did not start` +
         `${proc.exited ? ' (exited)' : ` within ${timeoutMs}ms`}\n${proc.output()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const { port, h2cPort } = ports;
   return {
     namespace: dep.namespace, pod, labels: dep.podLabels, ip: '127.0.0.1', port, process: proc,
     ...(h2cPort !== undefined ? { targetPorts: { [H2CContainerPort]: h2cPort } } : {}),
