@@ -1,12 +1,12 @@
-// Upstream clusters: one keep-alive agent per HTTP/1.1 cluster, one
-// multiplexed HTTP/2 session per endpoint of an h2c cluster, round-robin over
-// the endpoints. Pools outlive route tables: an apply that only changes
+// Upstream clusters: a keep-alive connection pool per endpoint of an HTTP/1.1
+// cluster, one multiplexed HTTP/2 session per endpoint of an h2c cluster,
+// round-robin over the endpoints. Pools outlive route tables: an apply that only changes
 // endpoints updates the pool in place, so requests already routed keep their
 // connections.
 
-import { Agent } from 'node:http';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import type { IRCluster, IREndpoint } from '../ir/types.js';
+import { Http1Endpoint } from './http1.js';
 
 /**
  * Idle upstream sockets are dropped before Node's default server
@@ -14,12 +14,13 @@ import type { IRCluster, IREndpoint } from '../ir/types.js';
  */
 const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 
-export const CONNECT_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export class ClusterPool {
   readonly name: string;
   readonly protocol: IRCluster['protocol'];
-  readonly agent: Agent;
+  /** HTTP/1.1 only: each endpoint's connections, by endpointKey. */
+  private readonly http1Endpoints = new Map<string, Http1Endpoint>();
   /** h2c only: the live session of each endpoint, by endpointKey. */
   private readonly sessions = new Map<string, ClientHttp2Session>();
   private endpoints: readonly IREndpoint[];
@@ -31,9 +32,17 @@ export class ClusterPool {
     this.name = cluster.name;
     this.protocol = cluster.protocol;
     this.endpoints = cluster.endpoints;
-    // The agent timeout only destroys sockets sitting in the free list; active
-    // requests just get an unobserved 'timeout' event.
-    this.agent = new Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS, scheduling: 'lifo' });
+  }
+
+  /** The endpoint's HTTP/1.1 connection pool. */
+  http1(ep: IREndpoint): Http1Endpoint {
+    const key = endpointKey(ep);
+    let pool = this.http1Endpoints.get(key);
+    if (pool === undefined) {
+      pool = new Http1Endpoint(ep.address, ep.port, { connectTimeoutMs: CONNECT_TIMEOUT_MS, idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS });
+      this.http1Endpoints.set(key, pool);
+    }
+    return pool;
   }
 
   /**
@@ -86,23 +95,24 @@ export class ClusterPool {
     for (const old of this.endpoints) {
       const key = endpointKey(old);
       if (kept.has(key)) continue;
-      // Idle connections to an endpoint that left would otherwise linger until timeout.
-      const name = this.agent.getName({ host: old.address, port: old.port });
-      for (const socket of this.agent.freeSockets[name] ?? []) socket.destroy();
+      // Idle connections to an endpoint that left would otherwise linger until timeout; busy ones finish first.
+      this.http1Endpoints.get(key)?.close();
+      this.http1Endpoints.delete(key);
       this.sessions.get(key)?.close();
       this.sessions.delete(key);
     }
     this.endpoints = endpoints;
   }
 
-  /** Destroys the agent once the requests using it have finished. */
+  /** Destroys the connections once the requests using them have finished. */
   retire(): void {
     this.retired = true;
     if (this.inFlight === 0) this.destroy();
   }
 
   destroy(): void {
-    this.agent.destroy();
+    for (const e of this.http1Endpoints.values()) e.destroy();
+    this.http1Endpoints.clear();
     for (const s of this.sessions.values()) s.destroy();
     this.sessions.clear();
   }

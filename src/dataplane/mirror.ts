@@ -5,7 +5,7 @@
 
 import type { Logger } from '../util/log.js';
 import type { CompiledMirror } from './router.js';
-import { openUpstream, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { openUpstream, type UpstreamCall, type UpstreamListener, type UpstreamRequest } from './upstream.js';
 
 /**
  * Bytes a mirror may have queued but not yet sent before it is dropped. The
@@ -20,8 +20,12 @@ class MirrorListener implements UpstreamListener {
     private readonly cluster: string,
   ) {}
 
-  onUpstreamResponse(_call: UpstreamCall, res: UpstreamResponse): void {
-    res.body.resume();
+  onUpstreamResponse(call: UpstreamCall): void {
+    call.discard();
+  }
+
+  onUpstreamBodyEnd(): void {
+    // Mirror responses are discarded, never piped.
   }
 
   onUpstreamError(_call: UpstreamCall, err: Error): void {

@@ -3,7 +3,7 @@
 // WebSocket upgrades. Bodies stream in both directions so backpressure reaches
 // the slower side and nothing is buffered whole.
 
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
@@ -239,32 +239,42 @@ class Exchange implements UpstreamListener {
 
   onUpstreamResponse(call: UpstreamCall, up: UpstreamResponse): void {
     if (call !== this.call || responseGone(this.res)) {
-      up.body.destroy();
+      call.abort();
       return;
     }
     const status = up.statusCode;
     if (this.route.retry?.codes.has(status) && this.canRetry()) {
       this.endAttempt();
       // A call that has its whole body can drain and keep its connection; one cut short cannot.
-      if (call.body.writableEnded) up.body.resume();
+      if (call.body.writableEnded) call.discard();
       else call.abort();
       this.retryLater();
       return;
     }
     this.responded = true;
-    const res = this.res;
-    up.body.once('close', () => {
-      clearTimeout(this.attemptTimer);
-      if (!up.complete()) {
-        // The upstream reset mid-body: the client must not mistake a truncated body for a whole one.
-        this.site.counters.upstreamError();
-        abortResponse(res);
-      } else if (!call.body.writableEnded && call === this.call) {
-        this.cutShort(call);
-      }
-    });
-    writeHead(res, status, this.responseHeaders(up.rawHeaders, up.connection), this.site.closing, up.statusMessage);
-    up.body.pipe(res);
+    try {
+      writeHead(this.res, status, this.responseHeaders(up.rawHeaders, up.connection), this.site.closing, up.statusMessage);
+    } catch (err) {
+      // A field Node will not send (an invalid name or value from the upstream).
+      this.site.logger.debug({ err, cluster: this.pool.name }, 'upstream response head cannot be relayed');
+      call.abort();
+      this.endAttempt();
+      this.site.counters.upstreamError();
+      sendLocal(this.res, 502, this.site.closing, this.edits);
+      return;
+    }
+    call.pipe(this.res);
+  }
+
+  onUpstreamBodyEnd(call: UpstreamCall, complete: boolean): void {
+    clearTimeout(this.attemptTimer);
+    if (!complete) {
+      // The upstream reset mid-body: the client must not mistake a truncated body for a whole one.
+      this.site.counters.upstreamError();
+      abortResponse(this.res);
+    } else if (!call.body.writableEnded && call === this.call) {
+      this.cutShort(call);
+    }
   }
 
   onUpstreamError(call: UpstreamCall, err: NodeJS.ErrnoException): void {
@@ -287,7 +297,7 @@ class Exchange implements UpstreamListener {
     else this.fail(503);
   }
 
-  onUpstreamUpgrade(call: UpstreamCall, up: IncomingMessage, upSocket: Socket, upHead: Buffer): void {
+  onUpstreamUpgrade(call: UpstreamCall, up: UpstreamResponse, upSocket: Socket, upHead: Buffer): void {
     const client = this.upgrade;
     // Only HTTP/1.1 requests come with an upgrade, so the response is a ServerResponse.
     const res = this.res as ServerResponse;
@@ -298,8 +308,8 @@ class Exchange implements UpstreamListener {
     this.responded = true;
     this.endAttempt();
     clearTimeout(this.requestTimer);
-    const headers = this.responseHeaders(up.rawHeaders, up.headers.connection);
-    headers.push('connection', 'Upgrade', 'upgrade', up.headers.upgrade ?? 'websocket');
+    const headers = this.responseHeaders(up.rawHeaders, up.connection);
+    headers.push('connection', 'Upgrade', 'upgrade', up.upgrade ?? 'websocket');
     // Written through the response so it is counted like any other; the listener leaves the socket open after a 101.
     res.writeHead(101, up.statusMessage, headers);
     res.end();

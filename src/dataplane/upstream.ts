@@ -1,18 +1,13 @@
-// One request to one cluster endpoint, over HTTP/1.1 (keep-alive agent) or
-// HTTP/2 prior knowledge (the endpoint's shared session), behind one shape so
-// that attempts, retries and mirrors do not care which.
+// One request to one cluster endpoint, over HTTP/1.1 (our own client, see
+// http1.ts) or HTTP/2 prior knowledge (the endpoint's shared session), behind
+// one shape so that attempts, retries and mirrors do not care which.
 
-import {
-  request,
-  type ClientRequest,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-} from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { constants as h2, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders as H2OutHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { IREndpoint } from '../ir/types.js';
-import { CONNECT_TIMEOUT_MS, type ClusterPool } from './clusters.js';
+import type { ClusterPool } from './clusters.js';
 
 export interface UpstreamResponse {
   statusCode: number;
@@ -21,24 +16,42 @@ export interface UpstreamResponse {
   rawHeaders: string[];
   /** The Connection header, naming further hop-by-hop fields. */
   connection: string | undefined;
-  body: Readable;
-  /** Whether the whole body arrived; meaningful once `body` has closed. */
-  complete(): boolean;
+  /** The Upgrade header of a 101. */
+  upgrade: string | undefined;
+}
+
+/** Where a response body goes: written in order, with backpressure, then ended. */
+export interface BodyDestination {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  end(chunk: Buffer): unknown;
+  once(event: 'drain', listener: () => void): unknown;
 }
 
 export interface UpstreamListener {
+  /**
+   * The response head. Before returning, the listener calls exactly one of
+   * the call's pipe(), discard() or abort(): the body follows at once.
+   */
   onUpstreamResponse(call: UpstreamCall, res: UpstreamResponse): void;
+  /** A piped body has ended, whole or cut short by the upstream. */
+  onUpstreamBodyEnd(call: UpstreamCall, complete: boolean): void;
+  /** Failure before any response head: connect error, reset, malformed response. */
   onUpstreamError(call: UpstreamCall, err: NodeJS.ErrnoException): void;
-  /** Only called for calls opened with `upgrade`: the upstream answered 101. */
-  onUpstreamUpgrade(call: UpstreamCall, res: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Only for calls opened with `upgrade`: the upstream answered 101 and its socket is the listener's now. */
+  onUpstreamUpgrade(call: UpstreamCall, res: UpstreamResponse, socket: Socket, head: Buffer): void;
 }
 
 export interface UpstreamCall {
   /** Where the request body goes; already ended for bodyless calls. */
   readonly body: Writable;
-  /** Cancels the call; an HTTP/1.1 socket is destroyed rather than returned to the pool. */
+  /** Streams the response body to `dest`, which is ended with it; onUpstreamBodyEnd follows. */
+  pipe(dest: BodyDestination): void;
+  /** Reads the response body and drops it, keeping the connection when it can. */
+  discard(): void;
+  /** Cancels the call; its connection (HTTP/1.1) or stream (HTTP/2) is destroyed, never reused. */
   abort(): void;
-  /** Sent on a kept-alive socket, so a reset may only mean the upstream had closed it while idle. */
+  /** Sent on a kept-alive connection, so a reset may only mean the upstream had closed it while idle. */
   reused(): boolean;
 }
 
@@ -53,77 +66,13 @@ export interface UpstreamRequest {
   upgrade: boolean;
 }
 
-/** Throws when Node rejects the request target or a header. */
+/** Throws when the request target or method cannot be sent as they are. */
 export function openUpstream(pool: ClusterPool, ep: IREndpoint, r: UpstreamRequest, listener: UpstreamListener): UpstreamCall {
-  return pool.protocol === 'h2c' ? new H2Call(pool, ep, r, listener) : new Http1Call(pool, ep, r, listener);
+  return pool.protocol === 'h2c' ? new H2Call(pool, ep, r, listener) : pool.http1(ep).request(r, listener);
 }
 
 const kCall = Symbol('call');
-type Tagged<T> = T & { [kCall]?: Http1Call | H2Call };
-
-class Http1Call implements UpstreamCall {
-  readonly body: Tagged<ClientRequest>;
-
-  constructor(
-    pool: ClusterPool,
-    ep: IREndpoint,
-    r: UpstreamRequest,
-    readonly listener: UpstreamListener,
-  ) {
-    // An upgraded socket leaves the pool for good, so it is not taken from it.
-    const agent = r.upgrade ? false : pool.agent;
-    const up: Tagged<ClientRequest> = request({ host: ep.address, port: ep.port, method: r.method, path: r.path, headers: r.headers, agent });
-    this.body = up;
-    up[kCall] = this;
-    up.on('socket', onHttp1Socket);
-    up.on('response', onHttp1Response);
-    up.on('error', onHttp1Error);
-    if (r.upgrade) up.on('upgrade', onHttp1Upgrade);
-    if (r.bodyless) up.end();
-  }
-
-  abort(): void {
-    this.body.destroy();
-  }
-
-  reused(): boolean {
-    return this.body.reusedSocket;
-  }
-}
-
-function onHttp1Socket(this: ClientRequest, socket: Socket): void {
-  if (!socket.connecting) return;
-  const timer = setTimeout(connectTimedOut, CONNECT_TIMEOUT_MS, this);
-  const clear = (): void => clearTimeout(timer);
-  socket.once('connect', clear);
-  this.once('close', clear);
-}
-
-function connectTimedOut(up: ClientRequest): void {
-  up.destroy(Object.assign(new Error('upstream connect timeout'), { code: 'ETIMEDOUT' }));
-}
-
-function onHttp1Response(this: Tagged<ClientRequest>, res: IncomingMessage): void {
-  const call = this[kCall] as Http1Call;
-  call.listener.onUpstreamResponse(call, {
-    statusCode: res.statusCode ?? 502,
-    statusMessage: res.statusMessage,
-    rawHeaders: res.rawHeaders,
-    connection: res.headers.connection,
-    body: res,
-    complete: () => res.complete,
-  });
-}
-
-function onHttp1Error(this: Tagged<ClientRequest>, err: NodeJS.ErrnoException): void {
-  const call = this[kCall]!;
-  call.listener.onUpstreamError(call, err);
-}
-
-function onHttp1Upgrade(this: Tagged<ClientRequest>, res: IncomingMessage, socket: Socket, head: Buffer): void {
-  const call = this[kCall]!;
-  call.listener.onUpstreamUpgrade(call, res, socket, head);
-}
+type Tagged<T> = T & { [kCall]?: H2Call };
 
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2), beyond the hop-by-hop ones already gone. */
 const H2_FORBIDDEN = new Set(['host', 'transfer-encoding', 'http2-settings', 'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te']);
@@ -132,6 +81,7 @@ class H2Call implements UpstreamCall {
   readonly body: Tagged<ClientHttp2Stream>;
   responded = false;
   failed = false;
+  piped = false;
 
   constructor(
     pool: ClusterPool,
@@ -157,6 +107,15 @@ class H2Call implements UpstreamCall {
     stream.on('close', onH2Close);
   }
 
+  pipe(dest: BodyDestination): void {
+    this.piped = true;
+    this.body.pipe(dest as unknown as NodeJS.WritableStream);
+  }
+
+  discard(): void {
+    this.body.resume();
+  }
+
   abort(): void {
     this.body.close(h2.NGHTTP2_CANCEL);
   }
@@ -176,14 +135,12 @@ function onH2Response(this: Tagged<ClientHttp2Stream>, headers: H2Headers): void
     if (Array.isArray(value)) for (const v of value) raw.push(name, v);
     else if (value !== undefined) raw.push(name, String(value));
   }
-  const stream = this;
   call.listener.onUpstreamResponse(call, {
     statusCode: Number(headers[h2.HTTP2_HEADER_STATUS] ?? 502),
     statusMessage: undefined,
     rawHeaders: raw,
     connection: undefined,
-    body: stream,
-    complete: () => stream.readableEnded,
+    upgrade: undefined,
   });
 }
 
@@ -193,9 +150,13 @@ function onH2Error(this: Tagged<ClientHttp2Stream>, err: NodeJS.ErrnoException):
   call.listener.onUpstreamError(call, err);
 }
 
-/** A stream refused or reset without an error code would otherwise leave the exchange waiting. */
+/** Ends a piped body; a stream refused or reset without an error code would otherwise leave the exchange waiting. */
 function onH2Close(this: Tagged<ClientHttp2Stream>): void {
   const call = this[kCall] as H2Call;
+  if (call.piped) {
+    call.listener.onUpstreamBodyEnd(call, this.readableEnded);
+    return;
+  }
   if (call.responded || call.failed) return;
   call.failed = true;
   call.listener.onUpstreamError(call, Object.assign(new Error('upstream stream closed without a response'), { code: 'ECONNRESET' }));

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// CPU profile of Archway's data plane under one wrk workload, summarised as
+// the functions with the most self time. For finding what to optimise, not
+// for comparing proxies (see run.mjs for that).
+//
+//   node bench/profile.mjs [--shape basic|routes|split] [--path /small] [--conns 32] [--duration 10] [--top 40]
+//
+// Uses wrk, the Node backend (bench/backend-node.mjs) and the built dist/.
+// Writes the .cpuprofile under a temp directory and prints its path, so it
+// can also be opened in Chrome DevTools.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { archwayFiles } from './lib/configs.mjs';
+import { fetchOnce, freePort, sleep, waitFor } from './lib/util.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const { values: o } = parseArgs({
+  options: {
+    shape: { type: 'string', default: 'basic' },
+    path: { type: 'string', default: '/small' },
+    conns: { type: 'string', default: '32' },
+    duration: { type: 'string', default: '10' },
+    top: { type: 'string', default: '40' },
+    header: { type: 'string', multiple: true },
+  },
+});
+
+const tmp = mkdtempSync(join(tmpdir(), 'archway-profile-'));
+const [port, adminPort, a, b] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+const backend = spawn(process.execPath, [join(BENCH, 'backend-node.mjs'), String(a), String(b)], { stdio: 'inherit' });
+const config = join(tmp, 'config');
+const profiles = join(tmp, 'prof');
+await import('node:fs').then((fs) => fs.mkdirSync(config, { recursive: true }));
+const stub = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n';
+for (const [f, text] of Object.entries(archwayFiles({ shape: o.shape, port, tlsPort: await freePort(), a, b, certPem: stub, keyPem: stub }))) {
+  // The HTTPS listener is not profiled here; its bad certificate only costs a status condition.
+  writeFileSync(join(config, f), text);
+}
+const archway = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, join(ROOT, 'bin/archway.js'), 'serve',
+  '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn'], { stdio: 'inherit' });
+try {
+  await waitFor('archway ready', async () => ((await fetchOnce({ port: adminPort, path: '/readyz' })).status === 200 ? true : undefined), { timeoutMs: 30000 });
+  const headers = (o.header ?? []).flatMap((h) => ['-H', h]);
+  const wrk = spawn('wrk', ['-t1', `-c${o.conns}`, `-d${o.duration}s`, ...headers, `http://127.0.0.1:${port}${o.path}`], { stdio: 'inherit' });
+  await new Promise((resolve) => wrk.on('exit', resolve));
+} finally {
+  archway.kill('SIGTERM');
+  await new Promise((resolve) => archway.on('exit', resolve));
+  backend.kill('SIGTERM');
+}
+await sleep(100);
+const file = readdirSync(profiles).map((f) => join(profiles, f)).find((f) => f.endsWith('.cpuprofile'));
+if (!file) throw new Error(`no profile written under ${profiles}`);
+console.log(`\nprofile: ${file}\n`);
+
+const profile = JSON.parse(readFileSync(file, 'utf8'));
+const self = new Map();
+const dt = profile.timeDeltas;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+let total = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  const node = byId.get(profile.samples[i]);
+  const f = node.callFrame;
+  const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist|node:)/, '$1')}:${f.lineNumber + 1}`;
+  const us = dt[i] ?? 0;
+  self.set(key, (self.get(key) ?? 0) + us);
+  total += us;
+}
+const rows = [...self.entries()].sort((x, y) => y[1] - x[1]).slice(0, Number(o.top));
+for (const [key, us] of rows) console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);

@@ -1,0 +1,638 @@
+// A purpose-built HTTP/1.1 client for upstream requests. node:http's client
+// costs several objects, listener registrations and agent bookkeeping per
+// request; here a connection owns its socket listeners for life, a request is
+// one head string written in one call, and the response is parsed in place and
+// its body handed on as slices of what the socket read, so a small response
+// goes from the upstream's read buffer to the client in one write.
+//
+// One request per connection at a time (no pipelining); connections to an
+// endpoint are reused last-in first-out so the pool stays as small as the load.
+
+import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
+
+/** A response head larger than this is refused (Node's own default limit is 16 KiB). */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/** A chunk-size line (size and extensions) longer than this is refused. */
+const MAX_CHUNK_LINE = 4096;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** At most 2^52 - 1, well inside what a double holds exactly. */
+const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
+
+/** RFC 9110 §5.6.2 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Control characters a head may not carry: any but HTAB, and CR or LF outside a CRLF pair. */
+const BAD_HEAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+
+/** What Node's own client refuses in a request target: anything outside visible ISO-8859-1. */
+const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
+
+/** One endpoint's connections. */
+export class Http1Endpoint {
+  /** Idle connections, most recently used last. */
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private closed = false;
+
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    private readonly timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
+  ) {}
+
+  /**
+   * Sends a request on an idle connection, or a new one. Throws (before
+   * anything is sent) on a method or target that cannot be written as-is.
+   */
+  request(r: UpstreamRequest, listener: UpstreamListener): UpstreamCall {
+    if (!TOKEN.test(r.method)) throw Object.assign(new Error(`invalid method ${JSON.stringify(r.method)}`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    if (BAD_TARGET_CHAR.test(r.path)) throw Object.assign(new Error('request target contains invalid characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
+    const head = serializeHead(r);
+    // An upgraded socket leaves the pool for good, so it is never taken from it.
+    const conn = (!r.upgrade && this.idle.pop()) || this.open();
+    const exchange = new Http1Exchange(conn, listener, r);
+    conn.begin(exchange, head);
+    return exchange;
+  }
+
+  /** Closes idle connections now and busy ones as they finish; no new ones are opened after. */
+  close(): void {
+    this.closed = true;
+    for (const c of this.idle) c.socket.destroy();
+    this.idle.length = 0;
+  }
+
+  /** Ends every connection, busy or not. */
+  destroy(): void {
+    this.close();
+    for (const c of this.all) c.socket.destroy();
+  }
+
+  /** Whether any connection is still open. */
+  get active(): boolean {
+    return this.all.size > 0;
+  }
+
+  release(conn: Connection): void {
+    if (this.closed) conn.socket.destroy();
+    else this.idle.push(conn);
+  }
+
+  forget(conn: Connection): void {
+    this.all.delete(conn);
+    const i = this.idle.lastIndexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  private open(): Connection {
+    const conn = new Connection(this, connect({ host: this.address, port: this.port, noDelay: true }), this.timeouts);
+    this.all.add(conn);
+    return conn;
+  }
+}
+
+// Response parser states.
+const HEAD = 0;
+const BODY_LENGTH = 1;
+const CHUNK_SIZE = 2;
+const CHUNK_DATA = 3;
+const CHUNK_DATA_END = 4;
+const TRAILERS = 5;
+const BODY_UNTIL_CLOSE = 6;
+const DONE = 7;
+
+const kConnection = Symbol('connection');
+type TaggedSocket = Socket & { [kConnection]: Connection };
+
+/** The body of a request that has none: already ended, so every "is the body sent" check passes. */
+const NO_BODY = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+NO_BODY.end();
+
+/** One request and its response, as the proxy sees it. */
+class Http1Exchange implements UpstreamCall {
+  readonly body: Writable;
+  /** Set by pipe(): where the response body goes. */
+  destination: BodyDestination | undefined;
+  /** discard() was called: the body is read and dropped. */
+  discarding = false;
+  /** The response has ended (or the exchange was aborted); no more events reach the listener. */
+  finished = false;
+  /** Every request byte has been written. */
+  requestDone: boolean;
+  /** The connection went back to its pool: it is no longer this exchange's to destroy. */
+  released = false;
+  private readonly wasReused: boolean;
+
+  constructor(
+    readonly conn: Connection,
+    readonly listener: UpstreamListener,
+    readonly request: UpstreamRequest,
+  ) {
+    this.wasReused = conn.served > 0;
+    this.requestDone = request.bodyless;
+    this.body = request.bodyless ? NO_BODY : new RequestBody(this, announcedLength(request.headers), request.headers['transfer-encoding'] === 'chunked');
+  }
+
+  pipe(dest: BodyDestination): void {
+    this.destination = dest;
+  }
+
+  discard(): void {
+    this.discarding = true;
+  }
+
+  abort(): void {
+    if (this.released) return;
+    this.finished = true;
+    this.conn.socket.destroy();
+  }
+
+  reused(): boolean {
+    return this.wasReused;
+  }
+}
+
+/**
+ * The request body, framed as the request head announced: passed through
+ * under Content-Length (never more than announced: an HTTP/2 client's DATA
+ * frames need not add up to its content-length, and extra bytes would be read
+ * by the upstream as a new request), or chunked.
+ */
+class RequestBody extends Writable {
+  private remaining: number;
+
+  constructor(
+    private readonly exchange: Http1Exchange,
+    contentLength: number | undefined,
+    private readonly chunked: boolean,
+  ) {
+    super({ highWaterMark: 64 * 1024 });
+    this.remaining = chunked || contentLength === undefined ? Infinity : contentLength;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error) => void): void {
+    const socket = this.exchange.conn.socket;
+    if (socket.destroyed) {
+      callback();
+      return;
+    }
+    let flushed: boolean;
+    if (this.chunked) {
+      if (chunk.length === 0) {
+        callback();
+        return;
+      }
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      flushed = socket.write('\r\n', 'latin1');
+      socket.uncork();
+    } else {
+      if (chunk.length > this.remaining) {
+        this.exchange.abort();
+        callback();
+        return;
+      }
+      this.remaining -= chunk.length;
+      flushed = socket.write(chunk);
+    }
+    if (flushed) callback();
+    else socket.once('drain', () => callback());
+  }
+
+  override _final(callback: (err?: Error) => void): void {
+    const exchange = this.exchange;
+    const socket = exchange.conn.socket;
+    if (!socket.destroyed) {
+      if (this.chunked) socket.write('0\r\n\r\n', 'latin1');
+      // Fewer bytes than announced: the upstream still waits for the rest, so the connection is unusable.
+      else if (this.remaining !== Infinity && this.remaining > 0) exchange.abort();
+    }
+    callback();
+    exchange.requestDone = true;
+    exchange.conn.requestSent(exchange);
+  }
+}
+
+function announcedLength(headers: UpstreamRequest['headers']): number | undefined {
+  const v = headers['content-length'];
+  if (v === undefined || Array.isArray(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function serializeHead(r: UpstreamRequest): string {
+  let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
+  const headers = r.headers;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) head += `${name}: ${v}\r\n`;
+    else head += `${name}: ${value}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+/** One upstream socket and its response parser. */
+class Connection {
+  readonly socket: TaggedSocket;
+  /** Requests completed on this connection. */
+  served = 0;
+  private exchange: Http1Exchange | undefined;
+  private state = HEAD;
+  /** Head bytes seen so far when a head spans reads. */
+  private partial: Buffer | undefined;
+  private remaining = 0;
+  /** Whether the response in progress allows the connection to be reused after it. */
+  private keepAlive = false;
+  private sawBytes = false;
+  private error: NodeJS.ErrnoException | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly resume: () => void;
+
+  constructor(
+    private readonly endpoint: Http1Endpoint,
+    socket: Socket,
+    timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
+  ) {
+    this.socket = socket as TaggedSocket;
+    this.socket[kConnection] = this;
+    this.resume = () => this.socket.resume();
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    socket.on('timeout', onSocketTimeout);
+    socket.setTimeout(timeouts.idleTimeoutMs);
+    this.connectTimer = setTimeout(onConnectTimeout, timeouts.connectTimeoutMs, this);
+    socket.once('connect', onSocketConnect);
+  }
+
+  begin(exchange: Http1Exchange, head: string): void {
+    this.exchange = exchange;
+    this.state = HEAD;
+    this.sawBytes = false;
+    this.socket.write(head, 'latin1');
+  }
+
+  connected(): void {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  connectTimedOut(): void {
+    this.socket.destroy(Object.assign(new Error('upstream connect timeout'), { code: 'ETIMEDOUT' }));
+  }
+
+  onTimeout(): void {
+    // A busy connection's upstream may just be slow: route timeouts decide that, not the idle timer.
+    if (this.exchange === undefined) this.socket.destroy();
+  }
+
+  onError(err: NodeJS.ErrnoException): void {
+    this.error ??= err;
+  }
+
+  onClose(): void {
+    clearTimeout(this.connectTimer);
+    this.endpoint.forget(this);
+    const ex = this.exchange;
+    this.exchange = undefined;
+    if (ex === undefined || ex.finished) return;
+    if (this.state === BODY_UNTIL_CLOSE && this.error === undefined) {
+      this.finishBody(ex, true);
+      return;
+    }
+    ex.finished = true;
+    if (this.state === HEAD) {
+      const err = this.error ?? Object.assign(new Error(this.sawBytes ? 'upstream closed mid-response' : 'upstream closed the connection'), { code: 'ECONNRESET' });
+      ex.listener.onUpstreamError(ex, err);
+    } else if (ex.destination !== undefined) {
+      ex.listener.onUpstreamBodyEnd(ex, false);
+    }
+  }
+
+  /** The request body has been written in full; the connection may now go back to the pool. */
+  requestSent(ex: Http1Exchange): void {
+    if (ex.finished && this.state === DONE && this.keepAlive) this.releaseIfSent(ex);
+  }
+
+  private releaseIfSent(ex: Http1Exchange): void {
+    if (!ex.requestDone || ex.released || this.socket.destroyed) return;
+    ex.released = true;
+    this.endpoint.release(this);
+  }
+
+  onData(data: Buffer): void {
+    const ex = this.exchange;
+    if (ex === undefined || ex.finished) {
+      // Bytes nobody asked for: the upstream is out of step with us.
+      this.socket.destroy();
+      return;
+    }
+    this.sawBytes = true;
+    try {
+      this.parse(ex, data);
+    } catch (err) {
+      this.fail(err as NodeJS.ErrnoException);
+    }
+  }
+
+  /** A malformed response: the exchange fails as a reset would make it (see onClose). */
+  private fail(err: NodeJS.ErrnoException): void {
+    err.code ??= 'HPE_INVALID_RESPONSE';
+    this.error ??= err;
+    this.socket.destroy();
+  }
+
+  private parse(ex: Http1Exchange, data: Buffer): void {
+    let offset = 0;
+    while (offset < data.length && !ex.finished) {
+      switch (this.state) {
+        case HEAD: {
+          const used = this.parseHead(ex, data, offset);
+          if (used < 0) return;
+          offset = used;
+          break;
+        }
+        case BODY_LENGTH: {
+          const n = Math.min(this.remaining, data.length - offset);
+          this.remaining -= n;
+          const chunk = data.subarray(offset, offset + n);
+          offset += n;
+          if (this.remaining === 0) this.finishBody(ex, true, chunk);
+          else this.deliver(ex, chunk);
+          break;
+        }
+        case CHUNK_SIZE:
+        case CHUNK_DATA_END:
+        case TRAILERS: {
+          const used = this.parseChunkLine(ex, data, offset);
+          if (used < 0) return;
+          offset = used;
+          break;
+        }
+        case CHUNK_DATA: {
+          const n = Math.min(this.remaining, data.length - offset);
+          this.remaining -= n;
+          this.deliver(ex, data.subarray(offset, offset + n));
+          offset += n;
+          if (this.remaining === 0) this.state = CHUNK_DATA_END;
+          break;
+        }
+        case BODY_UNTIL_CLOSE:
+          this.deliver(ex, offset === 0 ? data : data.subarray(offset));
+          return;
+        default:
+          throw new Error('upstream sent bytes after its response');
+      }
+    }
+    // Bytes after a complete response: whatever they are, the connection is out of step.
+    if (offset < data.length) this.socket.destroy();
+  }
+
+  /** Returns the offset after the head, or -1 when it is not all here yet. */
+  private parseHead(ex: Http1Exchange, data: Buffer, offset: number): number {
+    let buf = data;
+    let start = offset;
+    if (this.partial !== undefined) {
+      buf = Buffer.concat([this.partial, data.subarray(offset)]);
+      start = 0;
+    }
+    // A CRLFCRLF split across reads is found again because the search restarts at the partial head's start.
+    const end = buf.indexOf(CRLFCRLF, start);
+    if (end < 0) {
+      if (buf.length - start > MAX_HEAD_BYTES) throw new Error('upstream response head too large');
+      this.partial = buf.subarray(start);
+      return -1;
+    }
+    if (end - start > MAX_HEAD_BYTES) throw new Error('upstream response head too large');
+    const consumed = this.partial === undefined ? end + 4 : offset + (end + 4 - this.partial.length);
+    this.partial = undefined;
+    const head = parseResponseHead(buf.toString('latin1', start, end));
+    const status = head.statusCode;
+    if (status < 200 && status !== 101) {
+      // Interim responses (100 Continue, 103 Early Hints) are not passed on; the final one follows.
+      return consumed;
+    }
+    const request = ex.request;
+    if (status === 101) {
+      if (!request.upgrade) throw new Error('upstream switched protocols unasked');
+      this.upgrade(ex, head, buf.subarray(end + 4));
+      return -1;
+    }
+    this.keepAlive = head.keepAlive && !request.upgrade;
+    const framing = head.framing;
+    if (request.method === 'HEAD' || status === 204 || status === 304) {
+      this.state = DONE;
+    } else if (framing === 'chunked') {
+      this.state = CHUNK_SIZE;
+    } else if (framing === 'close') {
+      this.keepAlive = false;
+      this.state = BODY_UNTIL_CLOSE;
+    } else {
+      this.remaining = framing;
+      this.state = framing === 0 ? DONE : BODY_LENGTH;
+    }
+    ex.listener.onUpstreamResponse(ex, head);
+    if (ex.destination === undefined && !ex.discarding) ex.abort();
+    if (this.state === DONE && !ex.finished) this.finishBody(ex, true);
+    return consumed;
+  }
+
+  private parseChunkLine(ex: Http1Exchange, data: Buffer, offset: number): number {
+    let buf = data;
+    let start = offset;
+    if (this.partial !== undefined) {
+      buf = Buffer.concat([this.partial, data.subarray(offset)]);
+      start = 0;
+    }
+    const eol = buf.indexOf('\r\n', start, 'latin1');
+    if (eol < 0) {
+      if (buf.length - start > MAX_CHUNK_LINE) throw new Error('upstream chunk line too long');
+      this.partial = buf.subarray(start);
+      return -1;
+    }
+    const consumed = this.partial === undefined ? eol + 2 : offset + (eol + 2 - this.partial.length);
+    this.partial = undefined;
+    const line = buf.toString('latin1', start, eol);
+    switch (this.state) {
+      case CHUNK_DATA_END:
+        if (line.length !== 0) throw new Error('upstream chunk not followed by CRLF');
+        this.state = CHUNK_SIZE;
+        break;
+      case CHUNK_SIZE: {
+        const semi = line.indexOf(';');
+        const hex = (semi < 0 ? line : line.slice(0, semi)).trimEnd();
+        if (!CHUNK_SIZE_HEX.test(hex)) throw new Error('upstream sent an invalid chunk size');
+        const size = parseInt(hex, 16);
+        if (size === 0) this.state = TRAILERS;
+        else {
+          this.remaining = size;
+          this.state = CHUNK_DATA;
+        }
+        break;
+      }
+      case TRAILERS:
+        // Trailer fields are dropped, as node:http's pipe drops them; the empty line ends the message.
+        if (line.length === 0) this.finishBody(ex, true);
+        break;
+    }
+    return consumed;
+  }
+
+  private deliver(ex: Http1Exchange, chunk: Buffer): void {
+    const dest = ex.destination;
+    if (dest === undefined || chunk.length === 0) return;
+    if (!dest.write(chunk)) {
+      this.socket.pause();
+      dest.once('drain', this.resume);
+    }
+  }
+
+  private finishBody(ex: Http1Exchange, complete: boolean, last?: Buffer): void {
+    this.state = DONE;
+    ex.finished = true;
+    this.served++;
+    this.exchange = undefined;
+    const dest = ex.destination;
+    if (!this.keepAlive) this.socket.destroy();
+    else {
+      // Paused if a slow client held the body back; idle reads must still see a close or stray bytes.
+      this.socket.resume();
+      this.releaseIfSent(ex);
+    }
+    if (dest !== undefined) {
+      if (last !== undefined && last.length > 0) dest.end(last);
+      else dest.end();
+      ex.listener.onUpstreamBodyEnd(ex, complete);
+    }
+  }
+
+  private upgrade(ex: Http1Exchange, head: ParsedHead, rest: Buffer): void {
+    ex.finished = true;
+    this.exchange = undefined;
+    const socket = this.socket;
+    // Paused first: with its data listener gone a flowing socket would drop what it reads next.
+    socket.pause();
+    socket.off('data', onSocketData);
+    socket.off('error', onSocketError);
+    socket.off('close', onSocketClose);
+    socket.off('timeout', onSocketTimeout);
+    socket.setTimeout(0);
+    this.endpoint.forget(this);
+    ex.listener.onUpstreamUpgrade(ex, head, socket, rest);
+  }
+}
+
+interface ParsedHead extends UpstreamResponse {
+  keepAlive: boolean;
+  /** Content length, 'chunked', or 'close' (the body runs until the connection closes). */
+  framing: number | 'chunked' | 'close';
+}
+
+/** Parses a response head (without its final CRLFCRLF); throws on anything malformed. */
+export function parseResponseHead(text: string): ParsedHead {
+  if (BAD_HEAD_CHAR.test(text)) throw new Error('upstream response head has invalid characters');
+  const lines = text.split('\r\n');
+  const statusLine = lines[0]!;
+  // HTTP-version SP 3DIGIT SP [reason]
+  if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 0x20 || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 0x20)) {
+    throw new Error('upstream sent an invalid status line');
+  }
+  const minor = statusLine.charCodeAt(7) - 0x30;
+  const statusCode = Number(statusLine.slice(9, 12));
+  if (!(minor === 0 || minor === 1) || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999 || statusLine.length < 12) {
+    throw new Error('upstream sent an invalid status line');
+  }
+  const rawHeaders: string[] = [];
+  let connection: string | undefined;
+  let upgrade: string | undefined;
+  let contentLength: number | undefined;
+  let transferEncoding: string | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Error('upstream sent an invalid header line');
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new Error('upstream sent an invalid header name');
+    const value = line.slice(colon + 1).trim();
+    rawHeaders.push(name, value);
+    switch (name.length) {
+      case 7:
+        if (name.toLowerCase() === 'upgrade') upgrade = value;
+        break;
+      case 10:
+        if (name.toLowerCase() === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') {
+          const n = parseContentLength(value);
+          if (contentLength !== undefined && contentLength !== n) throw new Error('upstream sent conflicting Content-Length fields');
+          contentLength = n;
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        break;
+    }
+  }
+  const tokens = connection?.toLowerCase();
+  const keepAlive = minor === 1 ? !hasToken(tokens, 'close') : false;
+  let framing: ParsedHead['framing'];
+  if (transferEncoding !== undefined) {
+    // Both framings at once is how response smuggling starts; RFC 9112 §6.3 lets us treat it as an error.
+    if (contentLength !== undefined) throw new Error('upstream sent both Transfer-Encoding and Content-Length');
+    framing = /(?:^|,)\s*chunked\s*$/i.test(transferEncoding) ? 'chunked' : 'close';
+  } else {
+    framing = contentLength ?? 'close';
+  }
+  return { statusCode, statusMessage: statusLine.slice(13), rawHeaders, connection, upgrade, keepAlive, framing };
+}
+
+/** `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6). */
+function parseContentLength(value: string): number {
+  const parts = value.includes(',') ? value.split(',').map((s) => s.trim()) : [value];
+  let n: number | undefined;
+  for (const p of parts) {
+    if (!/^\d{1,15}$/.test(p)) throw new Error('upstream sent an invalid Content-Length');
+    const v = Number(p);
+    if (n !== undefined && n !== v) throw new Error('upstream sent conflicting Content-Length values');
+    n = v;
+  }
+  return n!;
+}
+
+function hasToken(list: string | undefined, token: string): boolean {
+  if (list === undefined) return false;
+  for (const t of list.split(',')) if (t.trim() === token) return true;
+  return false;
+}
+
+function onSocketData(this: TaggedSocket, data: Buffer): void {
+  this[kConnection].onData(data);
+}
+
+function onSocketError(this: TaggedSocket, err: Error): void {
+  this[kConnection].onError(err);
+}
+
+function onSocketClose(this: TaggedSocket): void {
+  this[kConnection].onClose();
+}
+
+function onSocketTimeout(this: TaggedSocket): void {
+  this[kConnection].onTimeout();
+}
+
+function onSocketConnect(this: TaggedSocket): void {
+  this[kConnection].connected();
+}
+
+function onConnectTimeout(conn: Connection): void {
+  conn.connectTimedOut();
+}
