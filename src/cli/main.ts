@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startAdminServer } from '../admin/server.js';
 import { DataPlane } from '../dataplane/index.js';
 import { startEchoServer, type EchoOptions } from '../echo/index.js';
+import type { IRConfig } from '../ir/types.js';
 import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
 import { AddressPool } from '../runtime/address-pool.js';
 import { Controller } from '../runtime/controller.js';
 import { createMetrics, exposeDataPlaneStats } from '../runtime/metrics.js';
-import { createLogger } from '../util/log.js';
+import { WorkerPool } from '../runtime/workers.js';
+import { createLogger, type Logger } from '../util/log.js';
 
 const CONTROLLER_NAME = 'archway.dev/gateway-controller';
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -29,9 +32,12 @@ Options:
   --admin HOST:PORT     admin server for /status /config /healthz /readyz /metrics (default 127.0.0.1:9901)
   --bind-address IP     address for Gateways without spec.addresses (default 0.0.0.0)
   --address-pool CIDR   give each Gateway without spec.addresses its own address from this IPv4 range
+  --workers N           data-plane processes sharing the listeners (default: available cores);
+                        1 serves from this process, more run as workers fed by this one
   --log-level LEVEL     trace, debug, info, warn, error (default info)`,
     options: {
       config: { type: 'string' },
+      workers: { type: 'string' },
       admin: { type: 'string', default: '127.0.0.1:9901' },
       'bind-address': { type: 'string', default: '0.0.0.0' },
       'address-pool': { type: 'string' },
@@ -183,9 +189,12 @@ async function serve(v: Values): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const logger = createLogger(v['log-level'] as string);
+  const workers = v.workers === undefined ? availableParallelism() : Number(v.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError('--workers must be a whole number from 1 to 256');
+  const logLevel = v['log-level'] as string;
+  const logger = createLogger(logLevel);
   const metrics = createMetrics();
-  const dataPlane = new DataPlane({ logger });
+  const dataPlane = workers === 1 ? inProcessDataPlane(logger) : new WorkerPool({ count: workers, logger, logLevel });
   exposeDataPlaneStats(metrics, () => dataPlane.stats());
   const controller = new Controller({
     logger, controllerName: CONTROLLER_NAME, bindAddress: v['bind-address'] as string, addressPool: pool, dataPlane, metrics,
@@ -211,6 +220,16 @@ async function serve(v: Values): Promise<number> {
   await dataPlane.shutdown(DRAIN_TIMEOUT_MS);
   await adminServer.close();
   return 0;
+}
+
+/** The data plane in this process, behind the same asynchronous face as a WorkerPool. */
+function inProcessDataPlane(logger: Logger) {
+  const dataPlane = new DataPlane({ logger });
+  return {
+    apply: (ir: IRConfig) => dataPlane.apply(ir),
+    stats: async () => dataPlane.stats(),
+    shutdown: (timeoutMs: number) => dataPlane.shutdown(timeoutMs),
+  };
 }
 
 function untilSignal(): Promise<string> {

@@ -8,7 +8,7 @@
 import { createServer as createHttpServer, maxHeaderSize, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { constants as h2, createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
@@ -29,6 +29,9 @@ export interface CompiledServer {
   table: RouteTable;
   tls: CompiledTls | undefined;
 }
+
+/** See Listener.close. */
+const IDLE_DRAIN_GRACE_MS = 1_000;
 
 /** How long a new cleartext connection may take to show its protocol before it is taken for HTTP/1.1. */
 const PREFACE_TIMEOUT_MS = 10_000;
@@ -69,6 +72,7 @@ export class Listener implements ProxySite {
   /** Client sockets handed over by 'upgrade': the HTTP server no longer tracks them. */
   private readonly upgraded = new Set<Socket>();
   private closed: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(compiled: CompiledServer, logger: Logger, counters: Counters) {
     this.ir = compiled.ir;
@@ -140,23 +144,33 @@ export class Listener implements ProxySite {
     return addr?.port;
   }
 
-  /** Stops accepting; resolves once every connection has ended. */
+  /**
+   * Stops accepting; resolves once every connection has ended. Requests in
+   * flight finish, and their responses ask HTTP/1.1 clients to close. An
+   * idle keep-alive connection cannot be told to stop without a race (its
+   * client may be sending a request right now), so it gets IDLE_DRAIN_GRACE_MS
+   * for that request to arrive and be answered with Connection: close before
+   * it is closed; http.Server.close() would close it at once.
+   */
   close(): Promise<void> {
     this.closed ??= new Promise((resolve) => {
       this.closing = true;
       // Also waits for HTTP/2 connections: the HTTP server accepted them.
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      // Like idle keep-alive connections, these carry no request yet.
-      for (const socket of this.pending) socket.destroy();
+      NetServer.prototype.close.call(this.server, () => {
+        clearTimeout(this.idleTimer);
+        resolve();
+      });
+      this.idleTimer = setTimeout(closeIdle, IDLE_DRAIN_GRACE_MS, this);
       // GOAWAY: streams in flight finish, and each session ends once it has none.
       for (const session of this.sessions) session.close();
     });
     return this.closed;
   }
 
-  closeIdleConnections(): void {
+  /** The end of the drain grace: what is still idle, or has not shown its protocol, goes. */
+  closeIdle(): void {
     this.server.closeIdleConnections();
+    for (const socket of this.pending) socket.destroy();
   }
 
   /** Ends whatever close() is still waiting for. */
@@ -311,10 +325,11 @@ function closeSession(this: ServerHttp2Session): void {
 }
 
 function onResponseClose(this: TrackedResponse): void {
-  const listener = this[kListener]!;
-  listener.counters.requestClosed(this.statusCode, this.writableFinished);
-  // A closing server's close() waits for keep-alive sockets; free those that just went idle.
-  if (listener.closing) listener.closeIdleConnections();
+  this[kListener]!.counters.requestClosed(this.statusCode, this.writableFinished);
+}
+
+function closeIdle(listener: Listener): void {
+  listener.closeIdle();
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {

@@ -28,16 +28,16 @@ export function createMetrics(): RuntimeMetrics {
  * Publishes the data plane's own counters, read at scrape time so the
  * request path pays nothing for metrics.
  */
-export function exposeDataPlaneStats(metrics: RuntimeMetrics, read: () => DataPlaneStats): void {
+export function exposeDataPlaneStats(metrics: RuntimeMetrics, read: () => Promise<DataPlaneStats>): void {
   const registers = [metrics.registry];
   new Gauge({
     name: 'archway_http_responses', help: 'HTTP responses completed since start, by status class (a counter read at scrape time)',
     labelNames: ['class'], registers,
-    collect() {
-      for (const [cls, n] of Object.entries(read().responses)) this.set({ class: cls }, n);
+    async collect() {
+      for (const [cls, n] of Object.entries((await read()).responses)) this.set({ class: cls }, n);
     },
   });
-  new Gauge({ name: 'archway_http_requests_active', help: 'Requests in flight', registers, collect() { this.set(read().active); } });
-  new Gauge({ name: 'archway_http_requests_aborted', help: 'Responses that closed before completing', registers, collect() { this.set(read().aborted); } });
-  new Gauge({ name: 'archway_upstream_errors', help: 'Upstream connect failures, timeouts and resets', registers, collect() { this.set(read().upstreamErrors); } });
+  new Gauge({ name: 'archway_http_requests_active', help: 'Requests in flight', registers, async collect() { this.set((await read()).active); } });
+  new Gauge({ name: 'archway_http_requests_aborted', help: 'Responses that closed before completing', registers, async collect() { this.set((await read()).aborted); } });
+  new Gauge({ name: 'archway_upstream_errors', help: 'Upstream connect failures, timeouts and resets', registers, async collect() { this.set((await read()).upstreamErrors); } });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,9 +33,46 @@ function get(port: number, path: string, headers: Record<string, string> = {}, a
       res.on('data', (c: string) => { body += c; });
       res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
     });
-    req.on('error', reject);
+    // A server may close an idle keep-alive connection as a request goes out on it; such a request was never
+    // accepted, and clients resend it (RFC 9112 §9.3.1). Marked so load loops can count those apart.
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end();
   });
+}
+
+/** Keep-alive GET loops until stop(); counts 200s, resends of never-accepted requests, and everything else. */
+function loadLoops(port: number, path: string, loops: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: loops });
+  let stopped = false;
+  const counts = { ok: 0, resent: 0, failures: [] as string[] };
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        const r = await get(port, path, {}, agent);
+        if (r.status === 200) counts.ok += 1;
+        else counts.failures.push(`status ${r.status}`);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
+        if (e.reusedSocket && e.code === 'ECONNRESET') counts.resent += 1;
+        else counts.failures.push(e.message);
+      }
+    }
+  };
+  const running = Array.from({ length: loops }, loop);
+  return {
+    counts,
+    async stop() {
+      stopped = true;
+      await Promise.all(running);
+      agent.destroy();
+    },
+  };
+}
+
+/** Linux: the direct children of a process. */
+async function childPids(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return text.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -144,7 +181,7 @@ describe('archway serve', () => {
     await writeFile(join(dir, 'backends.yaml'), `${backendYaml('svc-a', echoA.port)}---\n${backendYaml('svc-b', echoB.port)}`);
     await writeFile(join(dir, 'route.yaml'), routeYaml('app', '/app', 'svc-a', 'v0'));
     child = spawn(process.execPath, [BIN, 'serve', '--config', dir, '--admin', `127.0.0.1:${adminPort}`,
-      '--bind-address', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
     await eventually('readyz', async () => ((await get(adminPort, '/readyz')).status === 200 ? true : undefined));
   });
@@ -180,22 +217,7 @@ describe('archway serve', () => {
   });
 
   it('serves every request while a route is rewritten 20 times', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    let stop = false;
-    let ok = 0;
-    const failures: string[] = [];
-    const load = async () => {
-      while (!stop) {
-        try {
-          const r = await get(gatewayPort, '/app', {}, agent);
-          if (r.status === 200) ok += 1;
-          else failures.push(`status ${r.status}`);
-        } catch (err) {
-          failures.push((err as Error).message);
-        }
-      }
-    };
-    const workers = [load(), load(), load(), load()];
+    const load = loadLoops(gatewayPort, '/app', 4);
     for (let i = 1; i <= 20; i++) {
       await writeFile(join(dir, 'route.yaml'), routeYaml('app', '/app', i % 2 ? 'svc-b' : 'svc-a', `v${i}`));
       const tag = `v${i}`;
@@ -204,11 +226,28 @@ describe('archway serve', () => {
         return (JSON.parse(r.body) as { headers: Record<string, string[]> }).headers['X-Tag']?.[0] === tag ? true : undefined;
       });
     }
-    stop = true;
-    await Promise.all(workers);
-    agent.destroy();
-    assert.deepEqual(failures, []);
-    assert.ok(ok > 20, `expected steady traffic, got ${ok} responses`);
+    await load.stop();
+    assert.deepEqual(load.counts.failures, []);
+    assert.equal(load.counts.resent, 0);
+    assert.ok(load.counts.ok > 20, `expected steady traffic, got ${load.counts.ok} responses`);
+  });
+
+  it('replaces a worker stopped under load without failing a request', async () => {
+    const before = await childPids(child.pid!);
+    assert.equal(before.length, 2, 'two data-plane workers');
+    const load = loadLoops(gatewayPort, '/app', 4);
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(before[0]!, 'SIGTERM');
+    const replaced = await eventually('a replacement worker', async () => {
+      const now = await childPids(child.pid!);
+      return now.length === 2 && !now.includes(before[0]!) ? now : undefined;
+    });
+    const okBefore = load.counts.ok;
+    await eventually('traffic after the restart', async () => (load.counts.ok > okBefore + 50 ? true : undefined));
+    await load.stop();
+    assert.ok(replaced.includes(before[1]!), 'the other worker kept running');
+    assert.deepEqual(load.counts.failures, []);
+    assert.ok(load.counts.ok > 100, `expected steady traffic, got ${load.counts.ok} responses`);
   });
 
   it('keeps serving the last good objects of a file that no longer parses', async () => {

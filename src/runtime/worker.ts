@@ -1,0 +1,59 @@
+// Entry point of a data-plane worker process (see workers.ts). It serves
+// whatever IR the primary sends and drains on SIGTERM or when asked to stop;
+// the primary starts a replacement for a worker that exits on its own.
+
+import { DataPlane } from '../dataplane/index.js';
+import { createLogger } from '../util/log.js';
+import type { FromWorker, ToWorker } from './workers.js';
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+const logger = createLogger().child({ worker: process.pid });
+const dataPlane = new DataPlane({ logger });
+let draining: Promise<void> | undefined;
+
+function reply(msg: FromWorker): void {
+  if (process.connected) process.send!(msg);
+}
+
+function drain(timeoutMs: number): Promise<void> {
+  draining ??= (async () => {
+    logger.info('data-plane worker draining');
+    await dataPlane.shutdown(timeoutMs);
+    process.disconnect?.();
+    process.exit(0);
+  })();
+  return draining;
+}
+
+process.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'apply':
+      if (draining) {
+        reply({ type: 'applied', seq: msg.seq, failures: [] });
+        break;
+      }
+      dataPlane.apply(msg.ir).then(
+        ({ failures }) => reply({ type: 'applied', seq: msg.seq, failures }),
+        (err: unknown) => {
+          logger.error({ err }, 'apply failed');
+          reply({ type: 'applied', seq: msg.seq, failures: [] });
+        },
+      );
+      break;
+    case 'stats':
+      reply({ type: 'stats', seq: msg.seq, stats: dataPlane.stats() });
+      break;
+    case 'shutdown':
+      void drain(msg.timeoutMs);
+      break;
+  }
+});
+
+process.on('SIGTERM', () => void drain(DRAIN_TIMEOUT_MS));
+// Ctrl-C reaches the whole process group; the primary decides when workers stop.
+process.on('SIGINT', () => {});
+// The primary is gone (killed outright): nothing will feed or stop this worker.
+process.on('disconnect', () => void drain(DRAIN_TIMEOUT_MS));
+
+reply({ type: 'ready' });

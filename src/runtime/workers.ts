@@ -1,0 +1,174 @@
+// The data plane in N worker processes, fed by the one translator in the
+// primary. Workers are node:cluster children sharing each listening socket:
+// the primary binds it once and every worker accepts on it (SCHED_NONE, so the
+// kernel hands each connection to whichever worker is waiting), so a worker
+// that stops or restarts leaves the others serving on the same port.
+//
+// Every apply goes to every worker and completes when all have swapped it in;
+// a worker that (re)starts is given the latest IR before it is counted ready.
+
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { DataPlaneStats } from '../dataplane/index.js';
+import type { IRConfig } from '../ir/types.js';
+import type { Logger } from '../util/log.js';
+import type { ServerFailure } from './controller.js';
+
+/** Messages from primary to worker. */
+export type ToWorker =
+  | { type: 'apply'; seq: number; ir: IRConfig }
+  | { type: 'stats'; seq: number }
+  | { type: 'shutdown'; timeoutMs: number };
+
+/** Messages from worker to primary. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'applied'; seq: number; failures: ServerFailure[] }
+  | { type: 'stats'; seq: number; stats: DataPlaneStats };
+
+/** A restart loop (a worker that dies at once, every time) is slowed to this pace. */
+const RESPAWN_MIN_INTERVAL_MS = 1_000;
+
+interface Member {
+  worker: Worker;
+  ready: boolean;
+  /** Replies awaited from this worker, by sequence number. */
+  waiting: Map<number, (reply: FromWorker | undefined) => void>;
+}
+
+export interface WorkerPoolOptions {
+  count: number;
+  logger: Logger;
+  logLevel: string;
+}
+
+export class WorkerPool {
+  private readonly members = new Map<number, Member>();
+  private latest: IRConfig | undefined;
+  private seq = 0;
+  private stopping = false;
+  private lastSpawn = 0;
+  private statsInFlight: Promise<DataPlaneStats> | undefined;
+  /** Resolves once the first `count` workers are up: the first apply waits for them, so readiness means serving. */
+  private readonly started: Promise<void>;
+  private markStarted!: () => void;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.started = new Promise((resolve) => { this.markStarted = resolve; });
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), serialization: 'advanced' });
+    for (let i = 0; i < options.count; i++) this.spawn();
+  }
+
+  async apply(ir: IRConfig): Promise<{ failures: ServerFailure[] }> {
+    this.latest = ir;
+    await this.started;
+    const ready = [...this.members.values()].filter((m) => m.ready);
+    const replies = await Promise.all(ready.map((m) => this.ask(m, (seq) => ({ type: 'apply', seq, ir }))));
+    // Every worker binds through the primary's one socket, so they report the same failures.
+    const failures = new Map<string, ServerFailure>();
+    for (const r of replies) if (r?.type === 'applied') for (const f of r.failures) failures.set(f.serverId, f);
+    return { failures: [...failures.values()] };
+  }
+
+  /** Counters summed over the live workers. One query at a time; concurrent callers share it. */
+  stats(): Promise<DataPlaneStats> {
+    this.statsInFlight ??= this.collectStats().finally(() => { this.statsInFlight = undefined; });
+    return this.statsInFlight;
+  }
+
+  /** Asks every worker to drain, and waits for them to exit (each within its own timeout). */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.members.values()].map((m) => new Promise<void>((resolve) => {
+      if (m.worker.isDead()) {
+        resolve();
+        return;
+      }
+      m.worker.once('exit', () => resolve());
+      send(m.worker, { type: 'shutdown', timeoutMs });
+    })));
+  }
+
+  private async collectStats(): Promise<DataPlaneStats> {
+    const ready = [...this.members.values()].filter((m) => m.ready);
+    const replies = await Promise.all(ready.map((m) => this.ask(m, (seq) => ({ type: 'stats', seq }))));
+    const sum: DataPlaneStats = { requests: 0, active: 0, responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, aborted: 0, upstreamErrors: 0 };
+    for (const r of replies) {
+      if (r?.type !== 'stats') continue;
+      const s = r.stats;
+      sum.requests += s.requests;
+      sum.active += s.active;
+      sum.aborted += s.aborted;
+      sum.upstreamErrors += s.upstreamErrors;
+      for (const k of Object.keys(sum.responses) as (keyof DataPlaneStats['responses'])[]) sum.responses[k] += s.responses[k];
+    }
+    return sum;
+  }
+
+  private ask(m: Member, build: (seq: number) => ToWorker): Promise<FromWorker | undefined> {
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      m.waiting.set(seq, resolve);
+      if (!send(m.worker, build(seq))) {
+        m.waiting.delete(seq);
+        resolve(undefined);
+      }
+    });
+  }
+
+  private spawn(): void {
+    this.lastSpawn = Date.now();
+    const worker = cluster.fork({ ARCHWAY_LOG_LEVEL: this.options.logLevel });
+    const member: Member = { worker, ready: false, waiting: new Map() };
+    this.members.set(worker.id, member);
+    worker.on('message', (msg: FromWorker) => void this.onMessage(member, msg));
+    // IPC errors (a message to a worker that just exited) surface as 'exit' too.
+    worker.on('error', (err) => this.options.logger.debug({ err, worker: worker.id }, 'worker channel error'));
+    worker.once('exit', (code, signal) => this.onExit(member, code, signal));
+  }
+
+  private async onMessage(member: Member, msg: FromWorker): Promise<void> {
+    if (msg.type === 'ready') {
+      // Brought up to date before it counts, so an apply never waits on a worker that has nothing yet;
+      // an apply that starts meanwhile skips this worker, so it is sent here too.
+      let sent: IRConfig | undefined;
+      while (this.latest !== undefined && this.latest !== sent) {
+        const ir: IRConfig = this.latest;
+        sent = ir;
+        await this.ask(member, (seq) => ({ type: 'apply', seq, ir }));
+      }
+      member.ready = true;
+      if ([...this.members.values()].filter((m) => m.ready).length >= this.options.count) this.markStarted();
+      this.options.logger.info({ worker: member.worker.id, pid: member.worker.process.pid }, 'data-plane worker ready');
+      return;
+    }
+    const reply = member.waiting.get(msg.seq);
+    member.waiting.delete(msg.seq);
+    reply?.(msg);
+  }
+
+  private onExit(member: Member, code: number | null, signal: string | null): void {
+    this.members.delete(member.worker.id);
+    for (const resolve of member.waiting.values()) resolve(undefined);
+    member.waiting.clear();
+    if (this.stopping) return;
+    const log = this.options.logger;
+    if (code === 0) log.info({ worker: member.worker.id }, 'data-plane worker exited; starting a replacement');
+    else log.error({ worker: member.worker.id, code, signal }, 'data-plane worker died; starting a replacement');
+    const wait = Math.max(0, this.lastSpawn + RESPAWN_MIN_INTERVAL_MS - Date.now());
+    setTimeout(() => {
+      if (!this.stopping) this.spawn();
+    }, wait);
+  }
+}
+
+function send(worker: Worker, msg: ToWorker): boolean {
+  if (!worker.isConnected()) return false;
+  try {
+    worker.send(msg);
+    return true;
+  } catch {
+    return false;
+  }
+}
