@@ -1,0 +1,277 @@
+// The purpose-built upstream HTTP/1.1 client, against scripted raw TCP
+// upstreams: framing split across reads, connection reuse, and the malformed
+// or hostile responses that must fail an exchange instead of desynchronising
+// a pooled connection.
+
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { Http1Endpoint, parseResponseHead } from '../../src/dataplane/http1.js';
+import type { UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from '../../src/dataplane/upstream.js';
+
+interface Received { head: string; body: Buffer }
+
+/** A TCP server that hands each parsed request (head, Content-Length or chunked body) to `reply` with its socket. */
+async function scripted(reply: (socket: Socket, req: Received, index: number) => void): Promise<{ port: number; connections: () => number; requests: Received[]; close(): Promise<void> }> {
+  let connections = 0;
+  const requests: Received[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.toString('latin1', 0, end);
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        let body: Buffer;
+        let used: number;
+        if (/transfer-encoding: chunked/i.test(head)) {
+          const parts: Buffer[] = [];
+          let at = end + 4;
+          for (;;) {
+            const eol = buf.indexOf('\r\n', at);
+            if (eol < 0) return;
+            const size = parseInt(buf.toString('latin1', at, eol), 16);
+            if (size === 0) {
+              if (buf.length < eol + 4) return;
+              used = eol + 4;
+              break;
+            }
+            if (buf.length < eol + 2 + size + 2) return;
+            parts.push(buf.subarray(eol + 2, eol + 2 + size));
+            at = eol + 2 + size + 2;
+          }
+          body = Buffer.concat(parts);
+        } else {
+          if (buf.length < end + 4 + length) return;
+          body = buf.subarray(end + 4, end + 4 + length);
+          used = end + 4 + length;
+        }
+        buf = buf.subarray(used);
+        const req = { head, body: Buffer.from(body) };
+        requests.push(req);
+        reply(socket, req, requests.length - 1);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    requests,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+interface Outcome {
+  head?: UpstreamResponse;
+  body: Buffer;
+  complete?: boolean;
+  error?: NodeJS.ErrnoException;
+  reused: boolean;
+}
+
+/** Sends one request and collects what the listener sees, piping the body into a buffer. */
+function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bodyChunks: Buffer[] = []): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const out: Outcome = { body: Buffer.alloc(0), reused: false };
+    const dest = {
+      write: (c: Buffer) => { chunks.push(Buffer.from(c)); return true; },
+      end: (c?: Buffer) => { if (c) chunks.push(Buffer.from(c)); },
+      once: () => dest,
+    };
+    const listener: UpstreamListener = {
+      onUpstreamResponse(call: UpstreamCall, head: UpstreamResponse) {
+        out.head = head;
+        call.pipe(dest);
+      },
+      onUpstreamBodyEnd(_call, complete) {
+        out.complete = complete;
+        out.body = Buffer.concat(chunks);
+        resolve(out);
+      },
+      onUpstreamError(_call, err) {
+        out.error = err;
+        resolve(out);
+      },
+      onUpstreamUpgrade() {
+        throw new Error('unexpected upgrade');
+      },
+    };
+    const call = endpoint.request({ method: 'GET', path: '/', headers: { host: 'up' }, bodyless: bodyChunks.length === 0, upgrade: false, ...r }, listener);
+    out.reused = call.reused();
+    for (const c of bodyChunks) call.body.write(c);
+    if (bodyChunks.length > 0) call.body.end();
+  });
+}
+
+const timeouts = { connectTimeoutMs: 2000, idleTimeoutMs: 4000 };
+const cleanup: (() => Promise<void>)[] = [];
+after(async () => { for (const c of cleanup) await c(); });
+
+async function setup(reply: Parameters<typeof scripted>[0]) {
+  const up = await scripted(reply);
+  const endpoint = new Http1Endpoint('127.0.0.1', up.port, timeouts);
+  cleanup.push(async () => { endpoint.destroy(); await up.close(); });
+  return { up, endpoint };
+}
+
+/** Writes `parts` one event-loop turn apart, so each arrives in its own read. */
+function trickle(socket: Socket, parts: (string | Buffer)[]): void {
+  let i = 0;
+  const next = (): void => {
+    if (i >= parts.length) return;
+    socket.write(parts[i++]!);
+    setTimeout(next, 5);
+  };
+  next();
+}
+
+describe('HTTP/1.1 response heads', () => {
+  it('parses status, raw fields and framing', () => {
+    const h = parseResponseHead('HTTP/1.1 201 Created\r\nContent-Length: 5, 5\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nConnection: keep-alive');
+    assert.equal(h.statusCode, 201);
+    assert.equal(h.statusMessage, 'Created');
+    assert.deepEqual(h.rawHeaders, ['Content-Length', '5, 5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'keep-alive']);
+    assert.equal(h.framing, 5);
+    assert.equal(h.keepAlive, true);
+    assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nConnection: close').keepAlive, false);
+    assert.equal(parseResponseHead('HTTP/1.0 200 OK\r\nContent-Length: 1').keepAlive, false);
+    assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked').framing, 'chunked');
+    assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip').framing, 'close');
+    assert.equal(parseResponseHead('HTTP/1.1 200 OK').framing, 'close');
+    assert.equal(parseResponseHead('HTTP/1.1 204').statusMessage, '');
+  });
+
+  it('refuses what could desynchronise or smuggle', () => {
+    for (const bad of [
+      'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked',
+      'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6',
+      'HTTP/1.1 200 OK\r\nContent-Length: 5, 6',
+      'HTTP/1.1 200 OK\r\nContent-Length: -1',
+      'HTTP/1.1 200 OK\r\nContent-Length: 0x10',
+      'HTTP/1.1 200 OK\r\nX-Bad: a\nb',
+      'HTTP/1.1 200 OK\r\nX-Bad: a\rb',
+      'HTTP/1.1 200 OK\r\nX-Bad: a\x00b',
+      'HTTP/1.1 200 OK\r\nBad Name: x',
+      'HTTP/1.1 200 OK\r\n folded: x',
+      'HTTP/1.1 200 OK\r\nno-colon',
+      'HTTP/2 200 OK',
+      'HTTP/1.1 20 OK',
+      'HTTP/1.1 2000 OK',
+      'ICY 200 OK',
+    ]) {
+      assert.throws(() => parseResponseHead(bad), Error, JSON.stringify(bad));
+    }
+  });
+});
+
+describe('HTTP/1.1 upstream client', () => {
+  it('reuses one connection for sequential requests', async () => {
+    const { up, endpoint } = await setup((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    const first = await exchange(endpoint);
+    const second = await exchange(endpoint);
+    assert.equal(first.body.toString(), 'ok');
+    assert.equal(second.body.toString(), 'ok');
+    assert.equal(first.reused, false);
+    assert.equal(second.reused, true);
+    assert.equal(up.connections(), 1);
+    assert.match(up.requests[0]!.head, /^GET \/ HTTP\/1\.1\r\nhost: up$/);
+  });
+
+  it('parses heads and bodies split across reads, skipping interim responses', async () => {
+    const { endpoint } = await setup((s, _r, i) => {
+      if (i === 0) trickle(s, ['HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Le', 'ngth: 11\r\n\r', '\nhello', ' worl', 'd']);
+      else trickle(s, ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhel', 'lo\r\n', '6\r', '\n world\r\n0\r\nTrailer: x\r\n', '\r\n']);
+    });
+    const cl = await exchange(endpoint);
+    assert.equal(cl.head?.statusCode, 200);
+    assert.equal(cl.body.toString(), 'hello world');
+    assert.equal(cl.complete, true);
+    const chunked = await exchange(endpoint);
+    assert.equal(chunked.body.toString(), 'hello world');
+    assert.equal(chunked.complete, true);
+    assert.equal(chunked.reused, true, 'the connection survived both framings');
+  });
+
+  it('reads a body without framing until the upstream closes, and does not reuse that connection', async () => {
+    const { up, endpoint } = await setup((s) => { s.end('HTTP/1.1 200 OK\r\n\r\nuntil close'); });
+    const r = await exchange(endpoint);
+    assert.equal(r.body.toString(), 'until close');
+    assert.equal(r.complete, true);
+    await exchange(endpoint);
+    assert.equal(up.connections(), 2);
+  });
+
+  it('knows HEAD, 204 and 304 responses have no body', async () => {
+    const { up, endpoint } = await setup((s, _r, i) => {
+      s.write(i === 0 ? 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n' : i === 1 ? 'HTTP/1.1 204 No Content\r\n\r\n' : 'HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n');
+    });
+    for (const method of ['HEAD', 'GET', 'GET']) {
+      const r = await exchange(endpoint, { method });
+      assert.equal(r.complete, true);
+      assert.equal(r.body.length, 0);
+    }
+    assert.equal(up.connections(), 1);
+  });
+
+  it('drops a connection whose upstream sent more than its response', async () => {
+    const { up, endpoint } = await setup((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmugl'));
+    assert.equal((await exchange(endpoint)).body.toString(), 'ok');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await exchange(endpoint)).body.toString(), 'ok');
+    assert.equal(up.connections(), 2);
+  });
+
+  it('reports a body cut short as incomplete', async () => {
+    const { endpoint } = await setup((s) => { s.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort'); });
+    const r = await exchange(endpoint);
+    assert.equal(r.complete, false);
+    assert.equal(r.body.toString(), 'short');
+  });
+
+  it('fails an exchange on a malformed response or a close before any response', async () => {
+    const { endpoint } = await setup((s, _r, i) => {
+      if (i === 0) s.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n');
+      else if (i === 1) s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+      else s.destroy();
+    });
+    assert.equal((await exchange(endpoint)).error?.code, 'HPE_INVALID_RESPONSE');
+    const badChunk = await exchange(endpoint);
+    assert.equal(badChunk.complete, false, 'a bad chunk after the head has gone out ends the body as incomplete');
+    assert.equal((await exchange(endpoint)).error?.code, 'ECONNRESET');
+  });
+
+  it('frames request bodies as announced and never sends more than Content-Length', async () => {
+    const { up, endpoint } = await setup((s, req) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.toString()}`));
+    const chunked = await exchange(endpoint, { method: 'POST', headers: { host: 'up', 'transfer-encoding': 'chunked' } }, [Buffer.from('abc'), Buffer.from('defg')]);
+    assert.equal(chunked.body.toString(), 'abcdefg');
+    const exact = await exchange(endpoint, { method: 'POST', headers: { host: 'up', 'content-length': '4' } }, [Buffer.from('ab'), Buffer.from('cd')]);
+    assert.equal(exact.body.toString(), 'abcd');
+    assert.equal(up.connections(), 1);
+    // Eight bytes against an announced four: the exchange is aborted before the extra bytes go out.
+    const over = exchange(endpoint, { method: 'POST', headers: { host: 'up', 'content-length': '4' } }, [Buffer.from('abcdefgh')]);
+    const outcome = await Promise.race([over, new Promise<'pending'>((r) => setTimeout(() => r('pending'), 300))]);
+    assert.ok(outcome === 'pending' || outcome.error !== undefined || outcome.complete === false);
+    assert.ok(up.requests.every((r) => !r.body.toString().includes('efgh')));
+  });
+
+  it('refuses a method or target it cannot write as is', async () => {
+    const { endpoint } = await setup(() => {});
+    const noop = { onUpstreamResponse() {}, onUpstreamBodyEnd() {}, onUpstreamError() {}, onUpstreamUpgrade() {} };
+    const base = { headers: {}, bodyless: true, upgrade: false };
+    assert.throws(() => endpoint.request({ ...base, method: 'GE T', path: '/' }, noop), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/a b' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
+    assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/a\r\nx' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
+  });
+});
