@@ -25,7 +25,7 @@ export const PROXIES = [
       const dir = workdir(env, `archway-${shape}`);
       for (const [f, text] of Object.entries(archwayFiles({ shape, ...env }))) writeFileSync(join(dir, f), text);
       const proc = startPinned('archway', env.proxyCpu, process.execPath, [...nodeArgs, join(env.root, 'bin/archway.js'), 'serve',
-        '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn']);
+        '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1']);
       await waitFor('archway /readyz', async () => {
         if (proc.exited) throw new Error(`archway exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
         return (await fetchOnce({ port: env.adminPort, path: '/readyz' })).status === 200 ? true : undefined;

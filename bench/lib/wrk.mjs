@@ -32,11 +32,11 @@ export function parseWrk(out) {
 }
 
 /**
- * wrk -t1: the load generator shares one core with the backend, so more
- * threads would only contend there.
+ * wrk -t1 by default: the load generator shares one core with the backend,
+ * so more threads would only contend there.
  */
-export function runWrk({ cpu, url, conns, seconds, headers = {}, script, timeoutSec = 5 }) {
-  const args = ['-c', String(cpu), 'wrk', '-t1', '-c', String(conns), '-d', `${seconds}s`, '--latency', '--timeout', `${timeoutSec}s`];
+export function runWrk({ cpu, url, conns, seconds, headers = {}, script, timeoutSec = 5, threads = 1 }) {
+  const args = ['-c', String(cpu), 'wrk', `-t${threads}`, '-c', String(conns), '-d', `${seconds}s`, '--latency', '--timeout', `${timeoutSec}s`];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   if (script) args.push('-s', script);
   args.push(url);
