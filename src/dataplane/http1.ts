@@ -18,6 +18,7 @@ const MAX_HEAD_BYTES = 64 * 1024;
 /** A chunk-size line (size and extensions) longer than this is refused. */
 const MAX_CHUNK_LINE = 4096;
 
+const CRLF = Buffer.from('\r\n');
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 /** At most 2^52 - 1, well inside what a double holds exactly. */
@@ -395,24 +396,32 @@ class Connection {
     if (offset < data.length) this.socket.destroy();
   }
 
+  /**
+   * Finds `delimiter` in what has been read of the current head or chunk
+   * line, which may span reads. Returns the line's text and the offset in
+   * `data` just after the delimiter, or undefined (the part kept for the next
+   * read) when it is not all here yet; throws past `limit` bytes.
+   */
+  private takeLine(data: Buffer, offset: number, delimiter: Buffer, limit: number, what: string): { buf: Buffer; start: number; end: number; next: number } | undefined {
+    const partial = this.partial;
+    const buf = partial === undefined ? data : Buffer.concat([partial, data.subarray(offset)]);
+    const start = partial === undefined ? offset : 0;
+    const end = buf.indexOf(delimiter, start);
+    if (end < 0 || end - start > limit) {
+      if (buf.length - start > limit) throw new Error(`upstream ${what} too long`);
+      this.partial = buf.subarray(start);
+      return undefined;
+    }
+    this.partial = undefined;
+    const after = end + delimiter.length;
+    return { buf, start, end, next: partial === undefined ? after : offset + after - partial.length };
+  }
+
   /** Returns the offset after the head, or -1 when it is not all here yet. */
   private parseHead(ex: Http1Exchange, data: Buffer, offset: number): number {
-    let buf = data;
-    let start = offset;
-    if (this.partial !== undefined) {
-      buf = Buffer.concat([this.partial, data.subarray(offset)]);
-      start = 0;
-    }
-    // A CRLFCRLF split across reads is found again because the search restarts at the partial head's start.
-    const end = buf.indexOf(CRLFCRLF, start);
-    if (end < 0) {
-      if (buf.length - start > MAX_HEAD_BYTES) throw new Error('upstream response head too large');
-      this.partial = buf.subarray(start);
-      return -1;
-    }
-    if (end - start > MAX_HEAD_BYTES) throw new Error('upstream response head too large');
-    const consumed = this.partial === undefined ? end + 4 : offset + (end + 4 - this.partial.length);
-    this.partial = undefined;
+    const line = this.takeLine(data, offset, CRLFCRLF, MAX_HEAD_BYTES, 'response head');
+    if (line === undefined) return -1;
+    const { buf, start, end, next: consumed } = line;
     const head = parseResponseHead(buf.toString('latin1', start, end));
     const status = head.statusCode;
     if (status < 200 && status !== 101) {
@@ -445,21 +454,10 @@ class Connection {
   }
 
   private parseChunkLine(ex: Http1Exchange, data: Buffer, offset: number): number {
-    let buf = data;
-    let start = offset;
-    if (this.partial !== undefined) {
-      buf = Buffer.concat([this.partial, data.subarray(offset)]);
-      start = 0;
-    }
-    const eol = buf.indexOf('\r\n', start, 'latin1');
-    if (eol < 0) {
-      if (buf.length - start > MAX_CHUNK_LINE) throw new Error('upstream chunk line too long');
-      this.partial = buf.subarray(start);
-      return -1;
-    }
-    const consumed = this.partial === undefined ? eol + 2 : offset + (eol + 2 - this.partial.length);
-    this.partial = undefined;
-    const line = buf.toString('latin1', start, eol);
+    const found = this.takeLine(data, offset, CRLF, MAX_CHUNK_LINE, 'chunk line');
+    if (found === undefined) return -1;
+    const consumed = found.next;
+    const line = found.buf.toString('latin1', found.start, found.end);
     switch (this.state) {
       case CHUNK_DATA_END:
         if (line.length !== 0) throw new Error('upstream chunk not followed by CRLF');
