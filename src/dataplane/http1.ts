@@ -361,10 +361,8 @@ class Connection {
           break;
         }
         case BODY_LENGTH: {
-          const n = Math.min(this.remaining, data.length - offset);
-          this.remaining -= n;
-          const chunk = data.subarray(offset, offset + n);
-          offset += n;
+          const chunk = this.takeBody(data, offset);
+          offset += chunk.length;
           if (this.remaining === 0) this.finishBody(ex, true, chunk);
           else this.deliver(ex, chunk);
           break;
@@ -378,10 +376,9 @@ class Connection {
           break;
         }
         case CHUNK_DATA: {
-          const n = Math.min(this.remaining, data.length - offset);
-          this.remaining -= n;
-          this.deliver(ex, data.subarray(offset, offset + n));
-          offset += n;
+          const chunk = this.takeBody(data, offset);
+          offset += chunk.length;
+          this.deliver(ex, chunk);
           if (this.remaining === 0) this.state = CHUNK_DATA_END;
           break;
         }
@@ -394,6 +391,13 @@ class Connection {
     }
     // Bytes after a complete response: whatever they are, the connection is out of step.
     if (offset < data.length) this.socket.destroy();
+  }
+
+  /** Up to `remaining` body bytes from `offset`, counted off. */
+  private takeBody(data: Buffer, offset: number): Buffer {
+    const n = Math.min(this.remaining, data.length - offset);
+    this.remaining -= n;
+    return data.subarray(offset, offset + n);
   }
 
   /**
