@@ -3,11 +3,24 @@
 // compatibility objects; both go through the same dispatch and proxy code, and
 // the few places where the two protocols differ are kept here.
 
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import { FastRequest, type FastResponse } from './http1-inbound.js';
 
-export type InboundRequest = IncomingMessage | Http2ServerRequest;
-export type InboundResponse = ServerResponse | Http2ServerResponse;
+export type InboundRequest = IncomingMessage | Http2ServerRequest | FastRequest;
+export type InboundResponse = ServerResponse | Http2ServerResponse | FastResponse;
+
+/** All three responses are EventEmitters whose overloaded signatures TypeScript cannot call as a union. */
+export function onceResponse(res: InboundResponse, event: 'close' | 'finish', listener: (this: never) => void): void {
+  (res as EventEmitter).once(event, listener as () => void);
+}
+
+/** Ends a response, with a last chunk or none (see onceResponse for why this exists). */
+export function endResponse(res: InboundResponse, body?: Buffer): void {
+  if (body === undefined) (res as { end(): unknown }).end();
+  else (res as { end(chunk: Buffer): unknown }).end(body);
+}
 
 /**
  * The request's authority: `:authority`, else Host (an HTTP/2 client may send
@@ -16,6 +29,12 @@ export type InboundResponse = ServerResponse | Http2ServerResponse;
  */
 export function authority(req: InboundRequest): string | undefined {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host;
+}
+
+/** A request with a body (see hasBody) as the stream that carries it; fast-path requests never have one. */
+export function bodyStream(req: InboundRequest): IncomingMessage | Http2ServerRequest {
+  if (req instanceof FastRequest) throw new Error('a fast-path request has no body');
+  return req;
 }
 
 /** HTTP/1.1 announces a body with framing fields; HTTP/2 by not ending the stream with the HEADERS frame. */
@@ -112,5 +131,5 @@ export function closeAfterResponse(req: InboundRequest, res: InboundResponse): v
           setTimeout(() => socket.destroy(), LINGER_MS).unref();
         };
   if (res.writableFinished || responseGone(res)) close();
-  else res.once('finish', close);
+  else onceResponse(res, 'finish', close);
 }

@@ -14,8 +14,9 @@ import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
-import { authority, type InboundRequest, type InboundResponse } from './inbound.js';
+import { authority, onceResponse, type InboundRequest, type InboundResponse } from './inbound.js';
 import { modifyPath } from './paths.js';
+import { FastConnection, type FastRequest, type FastResponse } from './http1-inbound.js';
 import { detectProtocol } from './preface.js';
 import { forward, type ProxySite, type UpgradeRequest } from './proxy.js';
 import { sendLocal } from './respond.js';
@@ -69,6 +70,9 @@ export class Listener implements ProxySite {
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Connections whose protocol is not known yet. */
   private readonly pending = new Set<Socket>();
+  /** HTTP/1.1 connections on the fast path (http1-inbound.ts); node:http does not track them. */
+  private readonly fastConnections = new Set<FastConnection>();
+  private readonly onFastRequest = (req: FastRequest, res: FastResponse): void => this.handle(req, res);
   /** Client sockets handed over by 'upgrade': the HTTP server no longer tracks them. */
   private readonly upgraded = new Set<Socket>();
   private closed: Promise<void> | undefined;
@@ -170,12 +174,14 @@ export class Listener implements ProxySite {
   /** The end of the drain grace: what is still idle, or has not shown its protocol, goes. */
   closeIdle(): void {
     this.server.closeIdleConnections();
+    for (const c of this.fastConnections) if (c.idle) c.socket.destroy();
     for (const socket of this.pending) socket.destroy();
   }
 
   /** Ends whatever close() is still waiting for. */
   destroyConnections(): void {
     this.server.closeAllConnections();
+    for (const c of this.fastConnections) c.socket.destroy();
     for (const session of this.sessions) session.destroy(new Error('listener closed'), h2.NGHTTP2_CANCEL);
     for (const socket of this.upgraded) socket.destroy();
   }
@@ -192,9 +198,12 @@ export class Listener implements ProxySite {
       if (http2) {
         h2Server.emit('connection', socket);
       } else {
-        http1.call(this.server, socket);
-        // Node's HTTP/1.1 parser now reads the socket's handle directly; resuming lets the bytes
-        // put back flow to it first (next tick, before any further read).
+        new FastConnection(socket, this.onFastRequest, (s) => {
+          http1.call(this.server, s);
+          // Node's HTTP/1.1 parser now reads the socket's handle directly; resuming lets the bytes
+          // put back flow to it first (next tick, before any further read).
+          s.resume();
+        }, this.fastConnections);
         socket.resume();
       }
     });
@@ -242,7 +251,7 @@ export class Listener implements ProxySite {
   private track(res: TrackedResponse): void {
     this.counters.requestStarted();
     res[kListener] = this;
-    res.once('close', onResponseClose);
+    onceResponse(res, 'close', onResponseClose);
   }
 
   private dispatch(req: InboundRequest, res: InboundResponse, upgrade: UpgradeRequest | undefined): void {

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
 import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
-import { abortResponse, authority, closeAfterResponse, hasBody, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
+import { abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onceResponse, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
@@ -134,7 +134,7 @@ class Exchange implements UpstreamListener {
     };
     this.pool.acquire();
     this.res[kExchange] = this;
-    this.res.once('close', onClientClose);
+    onceResponse(this.res, 'close', onClientClose);
   }
 
   start(): void {
@@ -146,8 +146,9 @@ class Exchange implements UpstreamListener {
     if (!this.bodyEnded) {
       if (route.retry) this.replay = [];
       this.req[kExchange] = this;
-      this.req.on('data', onRequestData);
-      this.req.on('end', onRequestEnd);
+      const body = bodyStream(this.req);
+      body.on('data', onRequestData);
+      body.on('end', onRequestEnd);
     }
     this.attempt();
   }

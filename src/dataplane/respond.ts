@@ -2,7 +2,7 @@
 // responses, CORS preflights).
 
 import { appendEdits, droppedAfter, NO_EDITS, type ResponseEdits } from './headers.js';
-import { abortResponse, responseGone, writeHead, type InboundResponse } from './inbound.js';
+import { abortResponse, endResponse, responseGone, writeHead, type InboundResponse } from './inbound.js';
 
 /**
  * `closing` asks an HTTP/1.1 client to drop the connection after this
@@ -33,6 +33,5 @@ export function sendLocal(
   }
   appendEdits(out, edits);
   writeHead(res, status, out, closing);
-  if (body === undefined) res.end();
-  else res.end(body);
+  endResponse(res, body);
 }

@@ -1,0 +1,422 @@
+// The fast path for client HTTP/1.1 on cleartext listeners. node:http's server
+// costs an IncomingMessage and a ServerResponse (both streams), a parser
+// round trip into C++ and back, and several listener registrations per
+// request; most requests a gateway carries are simple keep-alive GETs, so
+// those are parsed here and answered through a small response object that
+// writes the head and a small body in one call.
+//
+// Only what is plainly valid and simple stays here: HTTP/1.1, no body, no
+// duplicate fields, no Upgrade or Expect, a Host field. Anything else is
+// handed, at that request boundary and with its bytes put back, to node:http,
+// which serves the rest of the connection as before (and answers malformed
+// input with its usual 400s). So the fast path never has to be lenient.
+
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
+const MAX_HEAD_BYTES = 16 * 1024;
+
+/** An idle keep-alive connection is closed after this long (node:http's default keepAliveTimeout). */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/** A request head must arrive whole within this long of its first byte (node:http's default headersTimeout). */
+const HEADERS_TIMEOUT_MS = 60_000;
+
+/** Pipelined bytes buffered while a response is in progress before reading pauses. */
+const MAX_PIPELINED_BYTES = 64 * 1024;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values: visible ASCII, obs-text, space and tab only (so no CR, LF or NUL). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Request targets: visible ASCII only. */
+const BAD_TARGET = /[^\x21-\x7e]/;
+
+let cachedDate = '';
+let cachedDateSecond = -1;
+
+/** The Date field, recomputed at most once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedDateSecond) {
+    cachedDateSecond = second;
+    cachedDate = new Date(now).toUTCString();
+  }
+  return cachedDate;
+}
+
+/** A bodyless HTTP/1.1 request, shaped like the parts of IncomingMessage the data plane reads. */
+export class FastRequest {
+  readonly httpVersion = '1.1';
+  readonly complete = true;
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    /** Lower-case names; every name appears once (requests with repeats take the node:http path). */
+    readonly headers: Record<string, string>,
+    readonly rawHeaders: string[],
+    readonly socket: Socket,
+  ) {}
+
+  get headersDistinct(): NodeJS.Dict<string[]> {
+    const out: NodeJS.Dict<string[]> = {};
+    for (const name in this.headers) out[name] = [this.headers[name]!];
+    return out;
+  }
+
+  // A request without a body has nothing to read: stream controls are no-ops.
+  pause(): this {
+    return this;
+  }
+
+  resume(): this {
+    return this;
+  }
+}
+
+/**
+ * The response to a FastRequest, shaped like the parts of ServerResponse the
+ * data plane uses. Emits 'finish' and then 'close' once ended, or 'close'
+ * alone when the connection is lost first.
+ */
+export class FastResponse extends EventEmitter {
+  statusCode = 200;
+  headersSent = false;
+  destroyed = false;
+  writableEnded = false;
+  writableFinished = false;
+  /** Head text waiting for the first body bytes, so that both go out in one write. */
+  private head: string | undefined;
+  private chunked = false;
+  private bodyless: boolean;
+
+  constructor(
+    readonly req: FastRequest,
+    private readonly conn: FastConnection,
+  ) {
+    super();
+    this.bodyless = req.method === 'HEAD';
+  }
+
+  get socket(): Socket {
+    return this.conn.socket;
+  }
+
+  /** `headers` is a flat name/value list, already valid (upstream heads are parsed strictly; filters are checked when compiled). */
+  writeHead(status: number, reason: string | undefined, headers: readonly string[]): this {
+    this.statusCode = status;
+    let head = `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    let length = false;
+    let date = false;
+    let connection = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      const value = headers[i + 1]!;
+      head += `${name}: ${value}\r\n`;
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'date') date = true;
+          break;
+        case 10:
+          if (name.toLowerCase() === 'connection') {
+            connection = true;
+            if (value.toLowerCase().includes('close')) this.conn.keepAlive = false;
+          }
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') length = true;
+          break;
+      }
+    }
+    if (!date) head += `Date: ${httpDate()}\r\n`;
+    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
+    else if (!length && !this.bodyless) {
+      this.chunked = true;
+      head += 'Transfer-Encoding: chunked\r\n';
+    }
+    if (this.conn.keepAlive) head += `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
+    else head += connection ? '\r\n' : 'Connection: close\r\n\r\n';
+    this.head = head;
+    this.headersSent = true;
+    return this;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.destroyed || this.writableEnded) return false;
+    if (!this.headersSent) this.writeHead(this.statusCode, undefined, []);
+    return this.send(chunk, false);
+  }
+
+  end(chunk?: Buffer): this {
+    if (this.writableEnded || this.destroyed) return this;
+    if (!this.headersSent) this.writeHead(this.statusCode, undefined, []);
+    this.writableEnded = true;
+    this.send(chunk, true);
+    this.writableFinished = true;
+    process.nextTick(finishResponse, this);
+    this.conn.responseEnded(this);
+    return this;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.conn.socket.destroy();
+  }
+
+  /** The connection is gone; a response not yet ended never will be. */
+  lost(): void {
+    if (this.writableEnded) return;
+    this.destroyed = true;
+    this.emit('close');
+  }
+
+  private send(chunk: Buffer | undefined, last: boolean): boolean {
+    const socket = this.conn.socket;
+    const head = this.head;
+    this.head = undefined;
+    const body = this.bodyless || chunk === undefined || chunk.length === 0 ? undefined : chunk;
+    if (body === undefined && !(last && this.chunked)) return head === undefined ? true : socket.write(head, 'latin1');
+    socket.cork();
+    if (head !== undefined) socket.write(head, 'latin1');
+    if (this.chunked) {
+      if (body !== undefined) {
+        socket.write(`${body.length.toString(16)}\r\n`, 'latin1');
+        socket.write(body);
+        socket.write(last ? '\r\n0\r\n\r\n' : '\r\n', 'latin1');
+      } else {
+        socket.write('0\r\n\r\n', 'latin1');
+      }
+    } else {
+      socket.write(body!);
+    }
+    socket.uncork();
+    return socket.writableLength < socket.writableHighWaterMark;
+  }
+}
+
+function finishResponse(res: FastResponse): void {
+  res.emit('finish');
+  res.emit('close');
+}
+
+export type FastHandler = (req: FastRequest, res: FastResponse) => void;
+
+/** Takes over a connection that node:http should serve from here on, its unread bytes put back. */
+export type Handoff = (socket: Socket) => void;
+
+const kConnection = Symbol('fastConnection');
+type TaggedSocket = Socket & { [kConnection]: FastConnection };
+
+/** One client connection on the fast path. */
+export class FastConnection {
+  readonly socket: TaggedSocket;
+  keepAlive = true;
+  private response: FastResponse | undefined;
+  /** Bytes read and not yet parsed: a partial head, or requests pipelined behind the one in progress. */
+  private buffered: Buffer | undefined;
+  private headStartedAt = 0;
+  private handedOff = false;
+
+  constructor(
+    socket: Socket,
+    private readonly handler: FastHandler,
+    private readonly handoff: Handoff,
+    private readonly tracked: Set<FastConnection>,
+  ) {
+    this.socket = socket as TaggedSocket;
+    this.socket[kConnection] = this;
+    tracked.add(this);
+    socket.setNoDelay(true);
+    socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
+    socket.on('data', onData);
+    socket.on('timeout', onTimeout);
+    socket.on('drain', onDrain);
+    socket.on('error', onError);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+  }
+
+  /** Not in the middle of a response: closing it now loses nothing the server has read. */
+  get idle(): boolean {
+    return this.response === undefined && this.buffered === undefined;
+  }
+
+  onData(data: Buffer): void {
+    this.buffered = this.buffered === undefined ? data : Buffer.concat([this.buffered, data]);
+    if (this.response !== undefined) {
+      // Pipelined: parsed once the response in progress ends.
+      if (this.buffered.length > MAX_PIPELINED_BYTES) this.socket.pause();
+      return;
+    }
+    this.parseNext();
+  }
+
+  onTimeout(): void {
+    // A request in progress is bounded by its route's timeouts, not by this one.
+    if (this.response === undefined) this.socket.destroy();
+  }
+
+  onDrain(): void {
+    this.response?.emit('drain');
+  }
+
+  onClose(): void {
+    this.tracked.delete(this);
+    const res = this.response;
+    this.response = undefined;
+    res?.lost();
+  }
+
+  responseEnded(res: FastResponse): void {
+    if (res !== this.response) return;
+    this.response = undefined;
+    if (!this.keepAlive) {
+      this.socket.end();
+      return;
+    }
+    if (this.buffered !== undefined) {
+      this.socket.resume();
+      // After this response's events, so the next request does not start inside its handler.
+      setImmediate(parseNextOf, this);
+    }
+  }
+
+  parseNext(): void {
+    const buf = this.buffered;
+    if (buf === undefined || this.response !== undefined || this.handedOff || this.socket.destroyed) return;
+    const end = buf.indexOf(CRLFCRLF);
+    if (end < 0) {
+      if (this.headStartedAt === 0) this.headStartedAt = Date.now();
+      // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
+      if (buf.length > MAX_HEAD_BYTES || Date.now() - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();
+      return;
+    }
+    this.headStartedAt = 0;
+    const req = end > MAX_HEAD_BYTES ? undefined : parseRequestHead(buf.toString('latin1', 0, end), this.socket);
+    if (req === undefined) {
+      this.handOff();
+      return;
+    }
+    this.buffered = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
+    if (req.headers.connection?.toLowerCase() === 'close') this.keepAlive = false;
+    const res = new FastResponse(req, this);
+    this.response = res;
+    this.handler(req, res);
+  }
+
+  /** Puts back what has not been served and lets node:http take the connection from this request on. */
+  private handOff(): void {
+    this.handedOff = true;
+    const socket = this.socket;
+    this.tracked.delete(this);
+    socket.pause();
+    socket.off('data', onData);
+    socket.off('timeout', onTimeout);
+    socket.off('drain', onDrain);
+    socket.off('error', onError);
+    socket.off('end', onEnd);
+    socket.off('close', onClose);
+    socket.setTimeout(0);
+    if (this.buffered !== undefined) socket.unshift(this.buffered);
+    this.buffered = undefined;
+    this.handoff(socket);
+  }
+}
+
+/**
+ * Parses a request head (without its final CRLFCRLF) when it is one the fast
+ * path serves; undefined sends it to node:http.
+ */
+export function parseRequestHead(text: string, socket: Socket): FastRequest | undefined {
+  const lines = text.split('\r\n');
+  const requestLine = lines[0]!;
+  const sp1 = requestLine.indexOf(' ');
+  const sp2 = requestLine.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || requestLine.slice(sp2 + 1) !== 'HTTP/1.1') return undefined;
+  const method = requestLine.slice(0, sp1);
+  const url = requestLine.slice(sp1 + 1, sp2);
+  if (!TOKEN.test(method) || url.length === 0 || BAD_TARGET.test(url)) return undefined;
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const rawHeaders: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return undefined;
+    const rawName = line.slice(0, colon);
+    if (!TOKEN.test(rawName)) return undefined;
+    const value = line.slice(colon + 1).trim();
+    if (BAD_VALUE.test(value)) return undefined;
+    const name = rawName.toLowerCase();
+    if (headers[name] !== undefined) return undefined;
+    switch (name) {
+      case 'transfer-encoding':
+      case 'upgrade':
+      case 'expect':
+        return undefined;
+      case 'content-length':
+        if (value !== '0') return undefined;
+        break;
+      case 'connection': {
+        // Other tokens name further hop-by-hop fields: node:http's path handles those.
+        const token = value.toLowerCase();
+        if (token !== 'keep-alive' && token !== 'close') return undefined;
+        break;
+      }
+    }
+    headers[name] = value;
+    rawHeaders.push(rawName, value);
+  }
+  if (headers.host === undefined) return undefined;
+  return new FastRequest(method, url, headers, rawHeaders, socket);
+}
+
+/** Whether the bytes so far could begin a request line: a method token, then a space or nothing yet. */
+function startsLikeRequest(buf: Buffer): boolean {
+  const n = Math.min(buf.length, 32);
+  for (let i = 0; i < n; i++) {
+    const c = buf[i]!;
+    if (c === 0x20) return i > 0;
+    if (!TCHAR[c]) return false;
+  }
+  return true;
+}
+
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+function parseNextOf(conn: FastConnection): void {
+  conn.parseNext();
+}
+
+function onData(this: TaggedSocket, data: Buffer): void {
+  this[kConnection].onData(data);
+}
+
+function onTimeout(this: TaggedSocket): void {
+  this[kConnection].onTimeout();
+}
+
+function onDrain(this: TaggedSocket): void {
+  this[kConnection].onDrain();
+}
+
+function onError(): void {
+  // 'close' follows and ends whatever was in progress.
+}
+
+/**
+ * The client finished sending. The listening server allows half-open
+ * sockets (node:http's own connections need it), but like node:http's
+ * default the exchange is then over: a response in progress is abandoned.
+ */
+function onEnd(this: TaggedSocket): void {
+  this.destroy();
+}
+
+function onClose(this: TaggedSocket): void {
+  this[kConnection].onClose();
+}
