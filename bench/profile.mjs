@@ -43,7 +43,7 @@ for (const [f, text] of Object.entries(archwayFiles({ shape: o.shape, port, tlsP
   writeFileSync(join(config, f), text);
 }
 const archway = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, join(ROOT, 'bin/archway.js'), 'serve',
-  '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn'], { stdio: 'inherit' });
+  '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'], { stdio: 'inherit' });
 try {
   await waitFor('archway ready', async () => ((await fetchOnce({ port: adminPort, path: '/readyz' })).status === 200 ? true : undefined), { timeoutMs: 30000 });
   const headers = (o.header ?? []).flatMap((h) => ['-H', h]);

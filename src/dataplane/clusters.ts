@@ -21,6 +21,8 @@ export class ClusterPool {
   readonly protocol: IRCluster['protocol'];
   /** HTTP/1.1 only: each endpoint's connections, by endpointKey. */
   private readonly http1Endpoints = new Map<string, Http1Endpoint>();
+  /** The same, by endpoint object: the per-request lookup, without building a key. */
+  private readonly http1ByEndpoint = new WeakMap<IREndpoint, Http1Endpoint>();
   /** h2c only: the live session of each endpoint, by endpointKey. */
   private readonly sessions = new Map<string, ClientHttp2Session>();
   private endpoints: readonly IREndpoint[];
@@ -36,12 +38,15 @@ export class ClusterPool {
 
   /** The endpoint's HTTP/1.1 connection pool. */
   http1(ep: IREndpoint): Http1Endpoint {
+    const known = this.http1ByEndpoint.get(ep);
+    if (known !== undefined) return known;
     const key = endpointKey(ep);
     let pool = this.http1Endpoints.get(key);
     if (pool === undefined) {
       pool = new Http1Endpoint(ep.address, ep.port, { connectTimeoutMs: CONNECT_TIMEOUT_MS, idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS });
       this.http1Endpoints.set(key, pool);
     }
+    this.http1ByEndpoint.set(ep, pool);
     return pool;
   }
 
@@ -98,6 +103,7 @@ export class ClusterPool {
       // Idle connections to an endpoint that left would otherwise linger until timeout; busy ones finish first.
       this.http1Endpoints.get(key)?.close();
       this.http1Endpoints.delete(key);
+      this.http1ByEndpoint.delete(old);
       this.sessions.get(key)?.close();
       this.sessions.delete(key);
     }

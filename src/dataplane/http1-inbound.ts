@@ -24,6 +24,9 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** A request head must arrive whole within this long of its first byte (node:http's default headersTimeout). */
 const HEADERS_TIMEOUT_MS = 60_000;
 
+/** A head and a body up to this size are copied into one buffer and written at once. */
+const SINGLE_WRITE_MAX = 16 * 1024;
+
 /** Pipelined bytes buffered while a response is in progress before reading pauses. */
 const MAX_PIPELINED_BYTES = 64 * 1024;
 
@@ -180,6 +183,13 @@ export class FastResponse extends EventEmitter {
     this.head = undefined;
     const body = this.bodyless || chunk === undefined || chunk.length === 0 ? undefined : chunk;
     if (body === undefined && !(last && this.chunked)) return head === undefined ? true : socket.write(head, 'latin1');
+    if (head !== undefined && !this.chunked && body!.length <= SINGLE_WRITE_MAX) {
+      // One buffer, one plain write: cheaper than the writev a corked head and body become.
+      const out = Buffer.allocUnsafe(head.length + body!.length);
+      out.write(head, 0, 'latin1');
+      body!.copy(out, head.length);
+      return socket.write(out);
+    }
     socket.cork();
     if (head !== undefined) socket.write(head, 'latin1');
     if (this.chunked) {

@@ -27,8 +27,8 @@ const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
 /** RFC 9110 §5.6.2 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Control characters a head may not carry: any but HTAB, and CR or LF outside a CRLF pair. */
-const BAD_HEAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/** Control characters a line of a head (split at CRLF) may not carry: any but HTAB, so also a bare CR or LF. */
+const BAD_LINE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** What Node's own client refuses in a request target: anything outside visible ISO-8859-1. */
 const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
@@ -539,9 +539,9 @@ interface ParsedHead extends UpstreamResponse {
 
 /** Parses a response head (without its final CRLFCRLF); throws on anything malformed. */
 export function parseResponseHead(text: string): ParsedHead {
-  if (BAD_HEAD_CHAR.test(text)) throw new Error('upstream response head has invalid characters');
   const lines = text.split('\r\n');
   const statusLine = lines[0]!;
+  if (BAD_LINE_CHAR.test(statusLine)) throw new Error('upstream response head has invalid characters');
   // HTTP-version SP 3DIGIT SP [reason]
   if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 0x20 || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 0x20)) {
     throw new Error('upstream sent an invalid status line');
@@ -558,6 +558,7 @@ export function parseResponseHead(text: string): ParsedHead {
   let transferEncoding: string | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
+    if (BAD_LINE_CHAR.test(line)) throw new Error('upstream response head has invalid characters');
     const colon = line.indexOf(':');
     if (colon <= 0) throw new Error('upstream sent an invalid header line');
     const name = line.slice(0, colon);

@@ -11,12 +11,17 @@ import { FastRequest, type FastResponse } from './http1-inbound.js';
 export type InboundRequest = IncomingMessage | Http2ServerRequest | FastRequest;
 export type InboundResponse = ServerResponse | Http2ServerResponse | FastResponse;
 
-/** All three responses are EventEmitters whose overloaded signatures TypeScript cannot call as a union. */
-export function onceResponse(res: InboundResponse, event: 'close' | 'finish', listener: (this: never) => void): void {
-  (res as EventEmitter).once(event, listener as () => void);
+/**
+ * Listens for a response's 'close' or 'finish', each of which fires at most
+ * once, so a plain listener does (once() would cost a wrapper per call).
+ * All three response kinds are EventEmitters whose overloaded signatures
+ * TypeScript cannot call as a union.
+ */
+export function onResponseEvent(res: InboundResponse, event: 'close' | 'finish', listener: (this: never) => void): void {
+  (res as EventEmitter).on(event, listener as () => void);
 }
 
-/** Ends a response, with a last chunk or none (see onceResponse for why this exists). */
+/** Ends a response, with a last chunk or none (see onResponseEvent for why this exists). */
 export function endResponse(res: InboundResponse, body?: Buffer): void {
   if (body === undefined) (res as { end(): unknown }).end();
   else (res as { end(chunk: Buffer): unknown }).end(body);
@@ -131,5 +136,5 @@ export function closeAfterResponse(req: InboundRequest, res: InboundResponse): v
           setTimeout(() => socket.destroy(), LINGER_MS).unref();
         };
   if (res.writableFinished || responseGone(res)) close();
-  else onceResponse(res, 'finish', close);
+  else onResponseEvent(res, 'finish', close);
 }

@@ -14,7 +14,7 @@ import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
-import { authority, onceResponse, type InboundRequest, type InboundResponse } from './inbound.js';
+import { authority, onResponseEvent, type InboundRequest, type InboundResponse } from './inbound.js';
 import { modifyPath } from './paths.js';
 import { FastConnection, type FastRequest, type FastResponse } from './http1-inbound.js';
 import { detectProtocol } from './preface.js';
@@ -251,7 +251,7 @@ export class Listener implements ProxySite {
   private track(res: TrackedResponse): void {
     this.counters.requestStarted();
     res[kListener] = this;
-    onceResponse(res, 'close', onResponseClose);
+    onResponseEvent(res, 'close', onResponseClose);
   }
 
   private dispatch(req: InboundRequest, res: InboundResponse, upgrade: UpgradeRequest | undefined): void {

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
 import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
-import { abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onceResponse, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
+import { abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
@@ -134,7 +134,7 @@ class Exchange implements UpstreamListener {
     };
     this.pool.acquire();
     this.res[kExchange] = this;
-    onceResponse(this.res, 'close', onClientClose);
+    onResponseEvent(this.res, 'close', onClientClose);
   }
 
   start(): void {
