@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { fieldValue, hasControl, isToken, isTokenByte } from './http-syntax.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -31,11 +32,6 @@ const SINGLE_WRITE_MAX = 16 * 1024;
 const MAX_PIPELINED_BYTES = 64 * 1024;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field values: visible ASCII, obs-text, space and tab only (so no CR, LF or NUL). */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-/** Request targets: visible ASCII only. */
-const BAD_TARGET = /[^\x21-\x7e]/;
 
 let cachedDate = '';
 let cachedDateSecond = -1;
@@ -342,24 +338,25 @@ export class FastConnection {
  * path serves; undefined sends it to node:http.
  */
 export function parseRequestHead(text: string, socket: Socket): FastRequest | undefined {
-  const lines = text.split('\r\n');
-  const requestLine = lines[0]!;
-  const sp1 = requestLine.indexOf(' ');
-  const sp2 = requestLine.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || requestLine.slice(sp2 + 1) !== 'HTTP/1.1') return undefined;
-  const method = requestLine.slice(0, sp1);
-  const url = requestLine.slice(sp1 + 1, sp2);
-  if (!TOKEN.test(method) || url.length === 0 || BAD_TARGET.test(url)) return undefined;
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
+  const sp1 = text.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || sp2 > eol || eol - sp2 !== 9 || !text.startsWith('HTTP/1.1', sp2 + 1)) return undefined;
+  if (!isToken(text, 0, sp1) || sp2 === sp1 + 1 || hasNonVisible(text, sp1 + 1, sp2)) return undefined;
+  // A plain object: its property writes are far cheaper than a null-prototype one's, and a field named like an
+  // Object.prototype member reads as already present below, so such a request goes to node:http.
+  const headers: Record<string, string> = {};
   const rawHeaders: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return undefined;
-    const rawName = line.slice(0, colon);
-    if (!TOKEN.test(rawName)) return undefined;
-    const value = line.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) return undefined;
+  let start = eol + 2;
+  while (start < text.length) {
+    let end = text.indexOf('\r\n', start);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', start);
+    if (colon < 0 || colon > end || !isToken(text, start, colon) || hasControl(text, colon + 1, end)) return undefined;
+    const rawName = text.slice(start, colon);
+    const value = fieldValue(text, colon + 1, end);
+    start = end + 2;
     const name = rawName.toLowerCase();
     if (headers[name] !== undefined) return undefined;
     switch (name) {
@@ -381,7 +378,16 @@ export function parseRequestHead(text: string, socket: Socket): FastRequest | un
     rawHeaders.push(rawName, value);
   }
   if (headers.host === undefined) return undefined;
-  return new FastRequest(method, url, headers, rawHeaders, socket);
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, rawHeaders, socket);
+}
+
+/** Request targets are visible ASCII only. */
+function hasNonVisible(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return true;
+  }
+  return false;
 }
 
 /** Whether the bytes so far could begin a request line: a method token, then a space or nothing yet. */
@@ -390,13 +396,10 @@ function startsLikeRequest(buf: Buffer): boolean {
   for (let i = 0; i < n; i++) {
     const c = buf[i]!;
     if (c === 0x20) return i > 0;
-    if (!TCHAR[c]) return false;
+    if (!isTokenByte(c)) return false;
   }
   return true;
 }
-
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 function parseNextOf(conn: FastConnection): void {
   conn.parseNext();

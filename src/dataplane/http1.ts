@@ -10,6 +10,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { fieldValue, hasControl, isToken } from './http-syntax.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
 /** A response head larger than this is refused (Node's own default limit is 16 KiB). */
@@ -24,11 +25,6 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** At most 2^52 - 1, well inside what a double holds exactly. */
 const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
 
-/** RFC 9110 §5.6.2 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Control characters a line of a head (split at CRLF) may not carry: any but HTAB, so also a bare CR or LF. */
-const BAD_LINE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** What Node's own client refuses in a request target: anything outside visible ISO-8859-1. */
 const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
@@ -51,7 +47,7 @@ export class Http1Endpoint {
    * anything is sent) on a method or target that cannot be written as-is.
    */
   request(r: UpstreamRequest, listener: UpstreamListener): UpstreamCall {
-    if (!TOKEN.test(r.method)) throw Object.assign(new Error(`invalid method ${JSON.stringify(r.method)}`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    if (!isToken(r.method, 0, r.method.length)) throw Object.assign(new Error(`invalid method ${JSON.stringify(r.method)}`), { code: 'ERR_INVALID_HTTP_TOKEN' });
     if (BAD_TARGET_CHAR.test(r.path)) throw Object.assign(new Error('request target contains invalid characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
     const head = serializeHead(r);
     // An upgraded socket leaves the pool for good, so it is never taken from it.
@@ -539,31 +535,30 @@ interface ParsedHead extends UpstreamResponse {
 
 /** Parses a response head (without its final CRLFCRLF); throws on anything malformed. */
 export function parseResponseHead(text: string): ParsedHead {
-  const lines = text.split('\r\n');
-  const statusLine = lines[0]!;
-  if (BAD_LINE_CHAR.test(statusLine)) throw new Error('upstream response head has invalid characters');
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
   // HTTP-version SP 3DIGIT SP [reason]
-  if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 0x20 || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 0x20)) {
+  if (!text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 0x20 || eol < 12 || (eol > 12 && text.charCodeAt(12) !== 0x20) || hasControl(text, 0, eol)) {
     throw new Error('upstream sent an invalid status line');
   }
-  const minor = statusLine.charCodeAt(7) - 0x30;
-  const statusCode = Number(statusLine.slice(9, 12));
-  if (!(minor === 0 || minor === 1) || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999 || statusLine.length < 12) {
-    throw new Error('upstream sent an invalid status line');
-  }
+  const minor = text.charCodeAt(7) - 0x30;
+  const statusCode = threeDigits(text, 9);
+  if (!(minor === 0 || minor === 1) || statusCode < 100) throw new Error('upstream sent an invalid status line');
   const rawHeaders: string[] = [];
   let connection: string | undefined;
   let upgrade: string | undefined;
   let contentLength: number | undefined;
   let transferEncoding: string | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (BAD_LINE_CHAR.test(line)) throw new Error('upstream response head has invalid characters');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error('upstream sent an invalid header line');
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new Error('upstream sent an invalid header name');
-    const value = line.slice(colon + 1).trim();
+  let start = eol + 2;
+  while (start < text.length) {
+    let end = text.indexOf('\r\n', start);
+    if (end < 0) end = text.length;
+    if (hasControl(text, start, end)) throw new Error('upstream response head has invalid characters');
+    const colon = text.indexOf(':', start);
+    if (colon < 0 || colon > end || !isToken(text, start, colon)) throw new Error('upstream sent an invalid header line');
+    const name = text.slice(start, colon);
+    const value = fieldValue(text, colon + 1, end);
+    start = end + 2;
     rawHeaders.push(name, value);
     switch (name.length) {
       case 7:
@@ -584,8 +579,7 @@ export function parseResponseHead(text: string): ParsedHead {
         break;
     }
   }
-  const tokens = connection?.toLowerCase();
-  const keepAlive = minor === 1 ? !hasToken(tokens, 'close') : false;
+  const keepAlive = minor === 1 && (connection === undefined || !hasToken(connection.toLowerCase(), 'close'));
   let framing: ParsedHead['framing'];
   if (transferEncoding !== undefined) {
     // Both framings at once is how response smuggling starts; RFC 9112 §6.3 lets us treat it as an error.
@@ -594,24 +588,46 @@ export function parseResponseHead(text: string): ParsedHead {
   } else {
     framing = contentLength ?? 'close';
   }
-  return { statusCode, statusMessage: statusLine.slice(13), rawHeaders, connection, upgrade, keepAlive, framing };
+  return { statusCode, statusMessage: eol > 13 ? text.slice(13, eol) : '', rawHeaders, connection, upgrade, keepAlive, framing };
 }
 
 /** `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6). */
 function parseContentLength(value: string): number {
-  const parts = value.includes(',') ? value.split(',').map((s) => s.trim()) : [value];
+  if (!value.includes(',')) return digits(value);
   let n: number | undefined;
-  for (const p of parts) {
-    if (!/^\d{1,15}$/.test(p)) throw new Error('upstream sent an invalid Content-Length');
-    const v = Number(p);
+  for (const p of value.split(',')) {
+    const v = digits(p.trim());
     if (n !== undefined && n !== v) throw new Error('upstream sent conflicting Content-Length values');
     n = v;
   }
   return n!;
 }
 
-function hasToken(list: string | undefined, token: string): boolean {
-  if (list === undefined) return false;
+/** 1 to 15 decimal digits, as a number. */
+function digits(s: string): number {
+  if (s.length === 0 || s.length > 15) throw new Error('upstream sent an invalid Content-Length');
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) throw new Error('upstream sent an invalid Content-Length');
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** The status code at text[at, at + 3), or -1 when those are not three digits. */
+function threeDigits(text: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 3; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (!(d >= 0 && d <= 9)) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function hasToken(list: string, token: string): boolean {
+  if (list === token) return true;
   for (const t of list.split(',')) if (t.trim() === token) return true;
   return false;
 }
