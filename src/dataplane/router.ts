@@ -89,6 +89,88 @@ export interface CompiledRoute {
 interface CompiledVirtualHost {
   hostname: string;
   routes: readonly CompiledRoute[];
+  /** For larger tables: which routes a path can match at all, found in O(path length). */
+  index: PathIndex | undefined;
+}
+
+/** Below this many routes a virtual host is scanned in order; an index costs more than it saves. */
+const INDEX_MIN_ROUTES = 16;
+
+interface PrefixNode {
+  children: Map<string, PrefixNode> | undefined;
+  /** Routes whose PathPrefix ends at this segment, ascending. */
+  routes: number[];
+}
+
+/**
+ * Narrows a virtual host's routes to those whose path match can succeed:
+ * Exact ones by a map lookup, PathPrefix ones by walking the path's segments
+ * through a trie, RegularExpression ones always. Candidates are then tried in
+ * their table order with the full match, so the index only skips routes and
+ * never changes which one wins.
+ */
+interface PathIndex {
+  exact: Map<string, number[]>;
+  prefixes: PrefixNode;
+  regex: number[];
+}
+
+function buildPathIndex(routes: readonly CompiledRoute[]): PathIndex {
+  const index: PathIndex = { exact: new Map(), prefixes: { children: undefined, routes: [] }, regex: [] };
+  routes.forEach((r, i) => {
+    const m = r.match;
+    if (m.pathKind === PATH_EXACT) {
+      const list = index.exact.get(m.pathValue);
+      if (list) list.push(i);
+      else index.exact.set(m.pathValue, [i]);
+    } else if (m.pathKind === PATH_REGEX) {
+      index.regex.push(i);
+    } else {
+      let node = index.prefixes;
+      // pathValue has no trailing slash; "" is the prefix "/".
+      if (m.pathValue.length > 0) {
+        for (const segment of m.pathValue.slice(1).split('/')) {
+          node.children ??= new Map();
+          let next = node.children.get(segment);
+          if (next === undefined) {
+            next = { children: undefined, routes: [] };
+            node.children.set(segment, next);
+          }
+          node = next;
+        }
+      }
+      node.routes.push(i);
+    }
+  });
+  return index;
+}
+
+/** Route positions the path can match, ascending; shared arrays are never modified. */
+function candidates(index: PathIndex, path: string): readonly number[] {
+  // Usually one list is non-empty and is returned as it is; only a mix is merged (each route is in one list).
+  let single: number[] | undefined;
+  let merged: number[] | undefined;
+  const take = (list: number[] | undefined): void => {
+    if (list === undefined || list.length === 0) return;
+    if (single === undefined) single = list;
+    else (merged ??= [...single]).push(...list);
+  };
+  take(index.regex);
+  take(index.exact.get(path));
+  let node: PrefixNode | undefined = index.prefixes;
+  take(node.routes);
+  // Segments of "/a/b": "a", "b". A prefix ends at a segment boundary, so "/ab" is not under "/a".
+  let start = 1;
+  while (node.children !== undefined && start <= path.length) {
+    let end = path.indexOf('/', start);
+    if (end < 0) end = path.length;
+    node = node.children.get(path.slice(start, end));
+    if (node === undefined) break;
+    take(node.routes);
+    start = end + 1;
+  }
+  if (merged !== undefined) return merged.sort((a, b) => a - b);
+  return single ?? NONE;
 }
 
 interface PatternEntry {
@@ -125,16 +207,14 @@ export function compileRouteTable(server: IRServer, lookup: ClusterLookup): Rout
 }
 
 function compileVirtualHost(vh: IRVirtualHost, lookup: ClusterLookup): CompiledVirtualHost {
-  return {
-    hostname: vh.hostname.toLowerCase(),
-    routes: vh.routes.map((r) => {
-      try {
-        return compileRoute(r, lookup);
-      } catch (err) {
-        throw new Error(`route ${r.name}: ${(err as Error).message}`);
-      }
-    }),
-  };
+  const routes = vh.routes.map((r) => {
+    try {
+      return compileRoute(r, lookup);
+    } catch (err) {
+      throw new Error(`route ${r.name}: ${(err as Error).message}`);
+    }
+  });
+  return { hostname: vh.hostname.toLowerCase(), routes, index: routes.length >= INDEX_MIN_ROUTES ? buildPathIndex(routes) : undefined };
 }
 
 function compileRoute(r: IRRoute, lookup: ClusterLookup): CompiledRoute {
@@ -271,7 +351,15 @@ export interface MatchInput {
 }
 
 export function selectRoute(vh: CompiledVirtualHost, input: MatchInput): CompiledRoute | undefined {
-  for (const route of vh.routes) {
+  const routes = vh.routes;
+  if (vh.index === undefined) {
+    for (const route of routes) {
+      if (matches(route.match, input)) return route;
+    }
+    return undefined;
+  }
+  for (const i of candidates(vh.index, input.path)) {
+    const route = routes[i]!;
     if (matches(route.match, input)) return route;
   }
   return undefined;
