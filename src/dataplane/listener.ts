@@ -95,6 +95,10 @@ export class Listener implements ProxySite {
         },
         onRequest,
       );
+      // Every TLS connection is HTTP/1.1 (the only protocol offered by ALPN): straight to the fast path.
+      const [http1] = this.server.listeners('secureConnection') as ((socket: Socket) => void)[];
+      this.server.removeAllListeners('secureConnection');
+      this.server.on('secureConnection', (socket: Socket) => this.serveHttp1(socket, http1!));
     } else {
       this.server = createHttpServer(onRequest);
       // Never listens itself: it is handed the connections that open with the HTTP/2 preface.
@@ -195,18 +199,20 @@ export class Listener implements ProxySite {
     detectProtocol(socket, PREFACE_TIMEOUT_MS, (http2) => {
       this.pending.delete(socket);
       if (http2 === undefined) return;
-      if (http2) {
-        h2Server.emit('connection', socket);
-      } else {
-        new FastConnection(socket, this.onFastRequest, (s) => {
-          http1.call(this.server, s);
-          // Node's HTTP/1.1 parser now reads the socket's handle directly; resuming lets the bytes
-          // put back flow to it first (next tick, before any further read).
-          s.resume();
-        }, this.fastConnections);
-        socket.resume();
-      }
+      if (http2) h2Server.emit('connection', socket);
+      else this.serveHttp1(socket, http1);
     });
+  }
+
+  /** HTTP/1.1 starts on the fast path; node:http's own connection setup (`http1`) takes over what the fast path does not serve. */
+  private serveHttp1(socket: Socket, http1: (socket: Socket) => void): void {
+    new FastConnection(socket, this.onFastRequest, (s) => {
+      http1.call(this.server, s);
+      // Node's HTTP/1.1 parser may now read the socket's handle directly; resuming lets the bytes
+      // put back flow to it first (next tick, before any further read).
+      s.resume();
+    }, this.fastConnections);
+    socket.resume();
   }
 
   private adopt(session: ServerHttp2Session): void {
