@@ -628,6 +628,7 @@ function threeDigits(text: string, at: number): number {
 
 function hasToken(list: string, token: string): boolean {
   if (list === token) return true;
+  if (!list.includes(token)) return false;
   for (const t of list.split(',')) if (t.trim() === token) return true;
   return false;
 }

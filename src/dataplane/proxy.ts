@@ -454,7 +454,11 @@ function tunnel(client: Socket, upstream: Socket): void {
 }
 
 function connectionTokens(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.toLowerCase().split(',').map((t) => t.trim());
+  if (value === undefined) return undefined;
+  const lower = value.toLowerCase();
+  // The usual values name no field beyond the hop-by-hop ones already dropped.
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
+  return lower.split(',').map((t) => t.trim());
 }
 
 function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: CompiledRoute, upgrade: boolean, bodyless: boolean): OutgoingHttpHeaders {
