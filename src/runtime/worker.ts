@@ -3,6 +3,7 @@
 // the primary starts a replacement for a worker that exits on its own.
 
 import { DataPlane } from '../dataplane/index.js';
+import type { IRConfig } from '../ir/types.js';
 import { createLogger } from '../util/log.js';
 import type { FromWorker, ToWorker } from './workers.js';
 
@@ -33,7 +34,7 @@ process.on('message', (msg: ToWorker) => {
         reply({ type: 'applied', seq: msg.seq, failures: [] });
         break;
       }
-      dataPlane.apply(msg.ir).then(
+      dataPlane.apply(JSON.parse(msg.ir) as IRConfig).then(
         ({ failures }) => reply({ type: 'applied', seq: msg.seq, failures }),
         (err: unknown) => {
           logger.error({ err }, 'apply failed');

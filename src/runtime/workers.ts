@@ -14,9 +14,13 @@ import type { IRConfig } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import type { ServerFailure } from './controller.js';
 
-/** Messages from primary to worker. */
+/**
+ * Messages from primary to worker. The IR travels as JSON text, serialised
+ * once per apply: cloning a string for each worker is a copy, cloning the
+ * object graph would be a walk of every route per worker on the primary.
+ */
 export type ToWorker =
-  | { type: 'apply'; seq: number; ir: IRConfig }
+  | { type: 'apply'; seq: number; ir: string }
   | { type: 'stats'; seq: number }
   | { type: 'shutdown'; timeoutMs: number };
 
@@ -44,7 +48,8 @@ export interface WorkerPoolOptions {
 
 export class WorkerPool {
   private readonly members = new Map<number, Member>();
-  private latest: IRConfig | undefined;
+  /** The latest IR, as sent (JSON). */
+  private latest: string | undefined;
   private seq = 0;
   private stopping = false;
   private lastSpawn = 0;
@@ -60,7 +65,8 @@ export class WorkerPool {
     for (let i = 0; i < options.count; i++) this.spawn();
   }
 
-  async apply(ir: IRConfig): Promise<{ failures: ServerFailure[] }> {
+  async apply(config: IRConfig): Promise<{ failures: ServerFailure[] }> {
+    const ir = JSON.stringify(config);
     this.latest = ir;
     await this.started;
     const ready = [...this.members.values()].filter((m) => m.ready);
@@ -132,9 +138,9 @@ export class WorkerPool {
     if (msg.type === 'ready') {
       // Brought up to date before it counts, so an apply never waits on a worker that has nothing yet;
       // an apply that starts meanwhile skips this worker, so it is sent here too.
-      let sent: IRConfig | undefined;
+      let sent: string | undefined;
       while (this.latest !== undefined && this.latest !== sent) {
-        const ir: IRConfig = this.latest;
+        const ir = this.latest;
         sent = ir;
         await this.ask(member, (seq) => ({ type: 'apply', seq, ir }));
       }
