@@ -1,0 +1,653 @@
+// The client-side HTTP/1.1 fast path (http1-inbound.ts), driven over raw
+// sockets so that framing, connection handling and pipelining can be checked
+// byte for byte. Which requests the fast path took (and which it handed to
+// node:http) is observed by wrapping two FastResponse methods: the answers of
+// both paths look alike on the wire, so without that a fast path that took
+// nothing would pass every test here.
+
+import assert from 'node:assert/strict';
+import { connect, Socket } from 'node:net';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { DataPlane } from '../../src/dataplane/index.js';
+import { FastResponse, KEEP_ALIVE_TIMEOUT_MS, parseRequestHead, type FastRequest } from '../../src/dataplane/http1-inbound.js';
+import { silentLogger } from '../../src/util/log.js';
+import { config, direct, forwardTo, httpServer, route, slowUpstream, startUpstream, type Echo, type Upstream } from './helpers.js';
+
+// ---------------------------------------------------------------------------
+// Which path served a request
+
+/** "METHOD url" of every request the fast path wrote a response head for. */
+const answeredFast = new Set<string>();
+/** "METHOD url" of every fast-path response whose connection was lost before it ended. */
+const lostFast = new Set<string>();
+
+const originalWriteHead = FastResponse.prototype.writeHead;
+const originalLost = FastResponse.prototype.lost;
+
+function key(req: FastRequest): string {
+  return `${req.method} ${req.url}`;
+}
+
+before(() => {
+  FastResponse.prototype.writeHead = function (this: FastResponse, status: number, reason: string | undefined, headers: readonly string[]) {
+    answeredFast.add(key(this.req));
+    return originalWriteHead.call(this, status, reason, headers);
+  };
+  FastResponse.prototype.lost = function (this: FastResponse) {
+    if (!this.writableEnded) lostFast.add(key(this.req));
+    originalLost.call(this);
+  };
+});
+
+after(() => {
+  FastResponse.prototype.writeHead = originalWriteHead;
+  FastResponse.prototype.lost = originalLost;
+});
+
+// ---------------------------------------------------------------------------
+// A raw client and a strict response parser
+
+interface RawResponse {
+  status: number;
+  /** Fields in the order sent, names as sent. */
+  fields: [string, string][];
+  body: string;
+  /** Chunk sizes as framed, when the body was chunked. */
+  chunks: number[] | undefined;
+  /** This response's bytes exactly as received. */
+  raw: string;
+}
+
+/** Every value of a field, its name matched case-insensitively. */
+function values(r: RawResponse, name: string): string[] {
+  return r.fields.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+}
+
+function only(r: RawResponse, name: string): string | undefined {
+  const v = values(r, name);
+  assert.ok(v.length <= 1, `${name} sent ${v.length} times: ${r.raw}`);
+  return v[0];
+}
+
+/**
+ * One response from `at`, or undefined while incomplete. Throws on framing a
+ * client could not parse (bad status line, bad chunk size, missing CRLF).
+ */
+function parseResponse(text: string, at: number, method: string, closed: boolean): [RawResponse, number] | undefined {
+  const headEnd = text.indexOf('\r\n\r\n', at);
+  if (headEnd < 0) return undefined;
+  const lines = text.slice(at, headEnd).split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]!);
+  if (!m) throw new Error(`not a status line: ${JSON.stringify(lines[0])} in ${JSON.stringify(text)}`);
+  const status = Number(m[1]);
+  const fields = lines.slice(1).map((line): [string, string] => {
+    const colon = line.indexOf(':');
+    assert.ok(colon > 0, `bad field line ${JSON.stringify(line)}`);
+    return [line.slice(0, colon), line.slice(colon + 1).trim()];
+  });
+  const partial: RawResponse = { status, fields, body: '', chunks: undefined, raw: '' };
+  let pos = headEnd + 4;
+  if (method === 'HEAD' || status === 204 || status === 304 || status < 200) {
+    // No body, whatever the fields say.
+  } else if (values(partial, 'transfer-encoding').length > 0) {
+    const chunks: number[] = [];
+    for (;;) {
+      const eol = text.indexOf('\r\n', pos);
+      if (eol < 0) return undefined;
+      const sizeText = text.slice(pos, eol);
+      if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`bad chunk size line ${JSON.stringify(sizeText)} in ${JSON.stringify(text)}`);
+      const size = parseInt(sizeText, 16);
+      if (size === 0) {
+        if (text.length < eol + 4) return undefined;
+        if (text.slice(eol + 2, eol + 4) !== '\r\n') throw new Error(`no CRLF after the last chunk in ${JSON.stringify(text)}`);
+        pos = eol + 4;
+        break;
+      }
+      if (text.length < eol + 2 + size + 2) return undefined;
+      partial.body += text.slice(eol + 2, eol + 2 + size);
+      if (text.slice(eol + 2 + size, eol + 4 + size) !== '\r\n') throw new Error(`no CRLF after a chunk in ${JSON.stringify(text)}`);
+      chunks.push(size);
+      pos = eol + 4 + size;
+    }
+    partial.chunks = chunks;
+  } else if (values(partial, 'content-length').length > 0) {
+    const length = Number(values(partial, 'content-length')[0]);
+    if (text.length < pos + length) return undefined;
+    partial.body = text.slice(pos, pos + length);
+    pos += length;
+  } else {
+    // Delimited by the close of the connection.
+    if (!closed) return undefined;
+    partial.body = text.slice(pos);
+    pos = text.length;
+  }
+  partial.raw = text.slice(at, pos);
+  return [partial, pos];
+}
+
+/** How long a wait for responses or for a close may take before the test fails (rather than hangs). */
+const WAIT_MS = 5_000;
+
+/** Every client not yet destroyed, so that a failed test leaves no connection holding a server open. */
+const openClients = new Set<RawClient>();
+afterEach(() => {
+  for (const c of openClients) c.destroy();
+});
+
+/** A cleartext client connection that writes raw bytes and reads raw responses. */
+class RawClient {
+  readonly socket: Socket;
+  /** Resolves once the connection is fully closed. */
+  readonly closed: Promise<void>;
+  closedAt: number | undefined;
+  /** Whether the server has ended its side (or the connection is gone). */
+  serverEnded = false;
+  private received = Buffer.alloc(0);
+  private wake: () => void = () => undefined;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    openClients.add(this);
+    this.socket.on('data', (d: Buffer) => {
+      this.received = Buffer.concat([this.received, d]);
+      this.wake();
+    });
+    this.socket.on('end', () => {
+      this.serverEnded = true;
+      this.wake();
+    });
+    // A reset surfaces as a close, which the tests observe.
+    this.socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) =>
+      this.socket.on('close', () => {
+        this.closedAt = Date.now();
+        openClients.delete(this);
+        this.serverEnded = true;
+        this.wake();
+        resolve();
+      }),
+    );
+  }
+
+  /** Everything received so far. */
+  get text(): string {
+    return this.received.toString('latin1');
+  }
+
+  write(bytes: string): void {
+    this.socket.write(bytes, 'latin1');
+  }
+
+  /**
+   * Resolves with the responses to requests of these methods (in order, from
+   * the first byte received) once all have arrived whole; rejects if the
+   * connection ends first or they take longer than WAIT_MS.
+   */
+  async responses(...methods: string[]): Promise<RawResponse[]> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const out: RawResponse[] = [];
+      let at = 0;
+      while (out.length < methods.length) {
+        const parsed = parseResponse(this.text, at, methods[out.length]!, this.serverEnded);
+        if (parsed === undefined) break;
+        out.push(parsed[0]);
+        at = parsed[1];
+      }
+      if (out.length === methods.length) return out;
+      if (this.serverEnded) throw new Error(`connection ended after ${out.length} of ${methods.length} responses: ${JSON.stringify(this.text)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${out.length} of ${methods.length} responses after ${WAIT_MS} ms: ${JSON.stringify(this.text)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Resolves once the connection has closed; rejects if that takes longer than `ms`. */
+  waitClosed(ms = WAIT_MS): Promise<void> {
+    return Promise.race([this.closed, rejectAfter(ms, `connection still open after ${ms} ms: ${JSON.stringify(this.text)}`)]);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function get(path: string, extra = ''): string {
+  return `GET ${path} HTTP/1.1\r\nHost: site.example\r\n${extra}\r\n`;
+}
+
+function echoOf(r: RawResponse): Echo {
+  assert.equal(r.status, 200, r.raw);
+  return JSON.parse(r.body) as Echo;
+}
+
+function rejectAfter(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
+}
+
+const IMF_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/;
+
+// ---------------------------------------------------------------------------
+
+describe('HTTP/1.1 fast path on a cleartext listener', () => {
+  const dp = new DataPlane({ logger: silentLogger });
+  const upstreams: Upstream[] = [];
+  let port = 0;
+  /** Set by a test before it sends /shapes/hang: told of its arrival, with a promise of the upstream response's 'close'. */
+  let onHang: ((closed: Promise<void>) => void) | undefined;
+
+  before(async () => {
+    const echo = await startUpstream('echo');
+    const shapes = await startUpstream((req, res) => {
+      req.resume();
+      switch (req.url!.split('?')[0]) {
+        case '/shapes/sized':
+        case '/unsized':
+          res.writeHead(200, { 'content-length': '5', 'content-type': 'text/plain' });
+          res.end(req.method === 'HEAD' ? undefined : 'hello');
+          return;
+        case '/shapes/chunks':
+          // No Content-Length: Node frames this with chunked encoding.
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('abc');
+          setTimeout(() => {
+            res.write('defgh');
+            res.end();
+          }, 20);
+          return;
+        case '/shapes/nocontent':
+          res.writeHead(204, { 'x-empty': 'yes' });
+          res.end();
+          return;
+        case '/shapes/hang': {
+          const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+          onHang?.(closed);
+          return;
+        }
+        default:
+          res.writeHead(404, { 'content-length': '0' });
+          res.end();
+      }
+    });
+    upstreams.push(echo, shapes);
+    const ir = config(
+      [
+        httpServer('s', [
+          {
+            hostname: '*',
+            routes: [
+              route('direct', { path: { type: 'Exact', value: '/direct' } }, direct('direct answer')),
+              route('echo', { path: { type: 'PathPrefix', value: '/echo' } }, forwardTo('echo')),
+              route('shapes', { path: { type: 'PathPrefix', value: '/shapes' } }, forwardTo('shapes')),
+              // The upstream's Content-Length is filtered out, so the body that came with it ends the response.
+              route('unsized', { path: { type: 'PathPrefix', value: '/unsized' } }, forwardTo('shapes'), {
+                responseHeaders: { remove: ['content-length'] },
+              }),
+            ],
+          },
+        ]),
+      ],
+      { echo: [echo.port], shapes: [shapes.port] },
+    );
+    assert.deepEqual((await dp.apply(ir)).failures, []);
+    port = dp.boundPort('s')!;
+  });
+  after(async () => {
+    await dp.shutdown(1000);
+    await Promise.all(upstreams.map((u) => u.close()));
+  });
+
+  it('answers pipelined keep-alive GETs in order on one connection, with keep-alive fields and a Date', async () => {
+    const c = new RawClient(port);
+    // Both requests in one write: the second waits, parsed, behind the first.
+    c.write(get('/direct') + get('/echo/pipelined-2', 'X-Seen: yes\r\n'));
+    const [first, second] = await c.responses('GET', 'GET');
+    assert.equal(c.text, first!.raw + second!.raw, 'nothing but the two responses');
+
+    assert.equal(first!.status, 200);
+    assert.equal(first!.body, 'direct answer');
+    assert.equal(only(first!, 'connection'), 'keep-alive');
+    assert.equal(only(first!, 'keep-alive'), `timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`);
+    assert.equal(only(first!, 'keep-alive'), 'timeout=5');
+    // A direct response has no upstream Date to relay: the fast path adds its own.
+    const date = only(first!, 'date');
+    assert.match(date ?? '', IMF_DATE);
+    assert.ok(Math.abs(Date.parse(date!) - Date.now()) < 5_000, date);
+    assert.equal(only(first!, 'transfer-encoding'), undefined);
+
+    const e = echoOf(second!);
+    assert.equal(e.url, '/echo/pipelined-2');
+    assert.equal(e.headers.host, 'site.example');
+    assert.equal(e.headers['x-seen'], 'yes');
+    assert.equal(only(second!, 'connection'), 'keep-alive');
+    assert.equal(only(second!, 'keep-alive'), 'timeout=5');
+    assert.match(only(second!, 'date') ?? '', IMF_DATE);
+
+    assert.ok(answeredFast.has('GET /direct'));
+    assert.ok(answeredFast.has('GET /echo/pipelined-2'));
+    // Still open: a third request on the same connection is answered too.
+    assert.equal(c.serverEnded, false);
+    c.write(get('/echo/pipelined-3'));
+    const [, , third] = await c.responses('GET', 'GET', 'GET');
+    assert.equal(echoOf(third!).url, '/echo/pipelined-3');
+    assert.ok(answeredFast.has('GET /echo/pipelined-3'));
+    c.destroy();
+  });
+
+  it('closes the connection after a response to Connection: close, leaving a pipelined request unanswered', async () => {
+    const c = new RawClient(port);
+    const sentAt = Date.now();
+    c.write(get('/echo/close-1', 'Connection: close\r\n') + get('/echo/close-2'));
+    await c.waitClosed();
+    // At once, not when the keep-alive timeout would have closed it anyway.
+    assert.ok(c.closedAt! - sentAt < KEEP_ALIVE_TIMEOUT_MS / 5, `closed after ${c.closedAt! - sentAt} ms`);
+    const [r] = await c.responses('GET');
+    assert.equal(echoOf(r!).url, '/echo/close-1');
+    assert.equal(only(r!, 'connection'), 'close');
+    assert.equal(only(r!, 'keep-alive'), undefined);
+    assert.equal(c.text, r!.raw, 'nothing after the response');
+    assert.ok(answeredFast.has('GET /echo/close-1'));
+    assert.ok(!answeredFast.has('GET /echo/close-2'));
+  });
+
+  it('answers HEAD with the upstream Content-Length and no body', async () => {
+    const c = new RawClient(port);
+    const headOf = (path: string): string => `HEAD ${path} HTTP/1.1\r\nHost: site.example\r\n\r\n`;
+    c.write(headOf('/shapes/sized') + get('/shapes/sized') + headOf('/direct') + headOf('/shapes/chunks') + get('/direct'));
+    const replies = await c.responses('HEAD', 'GET', 'HEAD', 'HEAD', 'GET');
+    const [head, full, localHead, unsizedHead, last] = replies;
+    assert.equal(c.text, replies.map((r) => r!.raw).join(''), 'nothing but the five responses');
+    assert.equal(head!.status, 200);
+    assert.equal(only(head!, 'content-length'), '5');
+    assert.equal(only(head!, 'transfer-encoding'), undefined);
+    // The next response starts right after the head: no body bytes in between.
+    assert.ok(head!.raw.endsWith('\r\n\r\n'));
+    assert.ok(c.text.startsWith(head!.raw + 'HTTP/1.1 200 '), JSON.stringify(c.text));
+    assert.equal(full!.body, 'hello');
+    // A local response to HEAD keeps the length of the body it does not send.
+    assert.equal(localHead!.status, 200);
+    assert.equal(only(localHead!, 'content-length'), String('direct answer'.length));
+    // Without a length from the upstream: no chunked framing either, since no body follows.
+    assert.equal(unsizedHead!.status, 200);
+    assert.equal(only(unsizedHead!, 'transfer-encoding'), undefined);
+    assert.equal(last!.body, 'direct answer');
+    for (const k of ['HEAD /shapes/sized', 'GET /shapes/sized', 'HEAD /direct', 'HEAD /shapes/chunks']) assert.ok(answeredFast.has(k), k);
+    c.destroy();
+  });
+
+  it('relays a body without Content-Length in chunked framing, and a 204 with no framing at all', async () => {
+    const c = new RawClient(port);
+    c.write(get('/shapes/chunks') + get('/shapes/nocontent') + get('/unsized') + get('/direct'));
+    const [chunked, empty, unsized, next] = await c.responses('GET', 'GET', 'GET', 'GET');
+    assert.equal(c.text, chunked!.raw + empty!.raw + unsized!.raw + next!.raw);
+
+    assert.equal(chunked!.status, 200);
+    assert.equal(only(chunked!, 'transfer-encoding'), 'chunked');
+    assert.equal(only(chunked!, 'content-length'), undefined);
+    assert.equal(chunked!.body, 'abcdefgh');
+    // Each upstream chunk is relayed as it comes, in a chunk of its own.
+    assert.deepEqual(chunked!.chunks, [3, 5]);
+    assert.ok(chunked!.raw.endsWith('\r\n0\r\n\r\n'));
+
+    assert.equal(empty!.status, 204);
+    assert.equal(only(empty!, 'x-empty'), 'yes');
+    assert.equal(only(empty!, 'transfer-encoding'), undefined);
+    assert.equal(only(empty!, 'content-length'), undefined);
+    assert.ok(empty!.raw.endsWith('\r\n\r\n'));
+
+    // The whole body arrives with the end of the response: one chunk, then the last-chunk.
+    assert.equal(only(unsized!, 'transfer-encoding'), 'chunked');
+    assert.equal(only(unsized!, 'content-length'), undefined);
+    assert.equal(unsized!.body, 'hello');
+    assert.deepEqual(unsized!.chunks, [5]);
+    assert.ok(unsized!.raw.endsWith('\r\n0\r\n\r\n'));
+
+    assert.equal(next!.body, 'direct answer');
+    assert.ok(answeredFast.has('GET /unsized'));
+    assert.ok(answeredFast.has('GET /shapes/chunks'));
+    assert.ok(answeredFast.has('GET /shapes/nocontent'));
+    c.destroy();
+  });
+
+  describe('hand-off to node:http', () => {
+    /** POST `path` with a five-byte body: node:http's to serve. */
+    const post = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: site.example\r\nContent-Length: 5\r\n\r\nhello`;
+
+    it('proxies a POST with a Content-Length body intact', async () => {
+      const c = new RawClient(port);
+      c.write(post('/echo/post-cl'));
+      const [r] = await c.responses('POST');
+      const e = echoOf(r!);
+      assert.equal(e.method, 'POST');
+      assert.equal(e.bodyLength, 5);
+      assert.equal(e.headers['content-length'], '5');
+      assert.ok(!answeredFast.has('POST /echo/post-cl'));
+      c.destroy();
+    });
+
+    it('proxies a chunked request body', async () => {
+      const c = new RawClient(port);
+      c.write('POST /echo/post-chunked HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n');
+      const [r] = await c.responses('POST');
+      assert.equal(echoOf(r!).bodyLength, 7);
+      assert.ok(!answeredFast.has('POST /echo/post-chunked'));
+      c.destroy();
+    });
+
+    it('passes both values of a repeated field to the upstream', async () => {
+      const c = new RawClient(port);
+      c.write(get('/echo/dup', 'X-A: 1\r\nx-a: 2\r\n'));
+      const [r] = await c.responses('GET');
+      assert.equal(echoOf(r!).headers['x-a'], '1, 2');
+      assert.ok(!answeredFast.has('GET /echo/dup'));
+      c.destroy();
+    });
+
+    it('answers 400 to a request line that is not one, and to an HTTP/1.1 request without Host', async () => {
+      for (const bytes of ['GARBAGE\r\n\r\n', 'GET /echo/no-host HTTP/1.1\r\n\r\n']) {
+        const c = new RawClient(port);
+        c.write(bytes);
+        await c.waitClosed();
+        assert.match(c.text, /^HTTP\/1\.1 400 /, JSON.stringify(bytes));
+      }
+      assert.ok(!answeredFast.has('GET /echo/no-host'));
+    });
+
+    it('answers an HTTP/1.0 request', async () => {
+      const c = new RawClient(port);
+      c.write('GET /echo/http10 HTTP/1.0\r\nHost: site.example\r\n\r\n');
+      const [r] = await c.responses('GET');
+      assert.equal(echoOf(r!).url, '/echo/http10');
+      assert.ok(!answeredFast.has('GET /echo/http10'));
+      await c.waitClosed();
+    });
+
+    /** The replies to GET /echo/<name>-1 (fast), POST /echo/<name>-2 and GET /echo/<name>-3 (node:http's, which has the connection from the POST on). */
+    function assertHandedOffAfterFirst(c: RawClient, replies: RawResponse[], name: string): void {
+      const urls = [1, 2, 3].map((i) => `/echo/${name}-${i}`);
+      assert.deepEqual(
+        replies.map((r) => echoOf(r).url),
+        urls,
+      );
+      assert.equal(echoOf(replies[1]!).bodyLength, 5);
+      assert.equal(c.text, replies.map((r) => r.raw).join(''), 'nothing but the three responses');
+      assert.ok(answeredFast.has(`GET ${urls[0]}`));
+      assert.ok(!answeredFast.has(`POST ${urls[1]}`));
+      assert.ok(!answeredFast.has(`GET ${urls[2]}`));
+    }
+
+    it('serves the rest of a connection after a hand-off between requests', async () => {
+      const c = new RawClient(port);
+      c.write(get('/echo/mid-1'));
+      await c.responses('GET');
+      c.write(post('/echo/mid-2'));
+      await c.responses('GET', 'POST');
+      c.write(get('/echo/mid-3'));
+      assertHandedOffAfterFirst(c, await c.responses('GET', 'POST', 'GET'), 'mid');
+      c.destroy();
+    });
+
+    it('puts pipelined bytes back: a fast GET, a POST with a body and a GET in one write', async () => {
+      const c = new RawClient(port);
+      c.write(get('/echo/pipe-1') + post('/echo/pipe-2') + get('/echo/pipe-3'));
+      assertHandedOffAfterFirst(c, await c.responses('GET', 'POST', 'GET'), 'pipe');
+      c.destroy();
+    });
+  });
+
+  // Closing sends a FIN, as half-closing does (the listener allows half-open sockets, so the fast path must act on it); a reset sends an RST.
+  for (const how of ['closes', 'half-closes', 'resets'] as const) {
+    it(`aborts the upstream request when the client ${how} its connection mid-request`, { timeout: 10_000 }, async () => {
+      const path = `/shapes/hang?${how}`;
+      // Wrapped: a promise resolved with a promise would wait for that one.
+      const arrived = new Promise<{ closed: Promise<void> }>((resolve) => (onHang = (closed) => resolve({ closed })));
+      const c = new RawClient(port);
+      c.write(get(path));
+      const { closed: upstreamClosed } = await Promise.race([arrived, rejectAfter(WAIT_MS, 'the request never reached the upstream')]);
+      if (how === 'closes') c.destroy();
+      else if (how === 'half-closes') c.socket.end();
+      else c.socket.resetAndDestroy();
+      await Promise.race([upstreamClosed, rejectAfter(3_000, 'the upstream response was never closed')]);
+      assert.ok(lostFast.has(`GET ${path}`), 'the fast-path response was reported lost');
+      await c.waitClosed();
+      assert.equal(c.text, '');
+      onHang = undefined;
+    });
+  }
+
+  it('closes an idle keep-alive connection after the keep-alive timeout', { timeout: 15_000 }, async () => {
+    const c = new RawClient(port);
+    c.write(get('/echo/idle'));
+    await c.responses('GET');
+    const answeredAt = Date.now();
+    assert.ok(answeredFast.has('GET /echo/idle'));
+    await c.waitClosed(KEEP_ALIVE_TIMEOUT_MS + 3_000);
+    const idleFor = c.closedAt! - answeredAt;
+    assert.ok(idleFor >= KEEP_ALIVE_TIMEOUT_MS - 500, `closed after ${idleFor} ms`);
+    assert.ok(idleFor < KEEP_ALIVE_TIMEOUT_MS + 2_000, `closed after ${idleFor} ms`);
+  });
+});
+
+describe('HTTP/1.1 fast path while draining', () => {
+  it('finishes a request in flight with Connection: close and closes an idle connection after the grace', { timeout: 15_000 }, async () => {
+    const { upstream, release, arrival } = await slowUpstream();
+    const dp = new DataPlane({ logger: silentLogger });
+    await dp.apply(config([httpServer('s', [{ hostname: '*', routes: [route('r', {}, forwardTo('slow'))] }])], { slow: [upstream.port] }));
+    const port = dp.boundPort('s')!;
+    let stopping: Promise<unknown> | undefined;
+    try {
+      const idle = new RawClient(port);
+      idle.write(get('/drain-idle'));
+      const [warm] = await idle.responses('GET');
+      assert.equal(warm!.body, 'fast');
+      assert.equal(only(warm!, 'connection'), 'keep-alive');
+      // Idle too, but sends a request during the grace: it is answered, with Connection: close.
+      const late = new RawClient(port);
+      late.write(get('/drain-late-1'));
+      await late.responses('GET');
+      const busy = new RawClient(port);
+      busy.write(get('/slow'));
+      await arrival;
+      assert.ok(answeredFast.has('GET /drain-idle') && answeredFast.has('GET /drain-late-1'));
+
+      const startedAt = Date.now();
+      let shutDown = false;
+      stopping = dp.shutdown(5_000).then(() => (shutDown = true));
+
+      late.write(get('/drain-late-2'));
+      const [, lateReply] = await late.responses('GET', 'GET');
+      assert.equal(lateReply!.body, 'fast');
+      assert.equal(only(lateReply!, 'connection'), 'close');
+      assert.ok(answeredFast.has('GET /drain-late-2'));
+      await late.waitClosed();
+      // Closed after its response, not swept with the idle ones.
+      assert.equal(idle.closedAt, undefined);
+
+      await idle.waitClosed(3_000);
+      const idleFor = idle.closedAt! - startedAt;
+      assert.ok(idleFor >= 900 && idleFor < 2_000, `idle connection closed ${idleFor} ms into the drain`);
+      assert.equal(idle.text, warm!.raw, 'nothing more was sent on the idle connection');
+
+      // The busy connection outlived the idle-connection sweep.
+      assert.equal(busy.serverEnded, false);
+      assert.equal(shutDown, false);
+      release();
+      const [reply] = await busy.responses('GET');
+      const repliedAt = Date.now();
+      assert.equal(reply!.status, 200);
+      assert.equal(reply!.body, 'done');
+      assert.equal(only(reply!, 'connection'), 'close');
+      assert.equal(only(reply!, 'keep-alive'), undefined);
+      assert.ok(answeredFast.has('GET /slow'));
+      await busy.waitClosed();
+      assert.ok(busy.closedAt! - repliedAt < 1_000, `closed ${busy.closedAt! - repliedAt} ms after its response`);
+      assert.equal(busy.text, reply!.raw);
+      await stopping;
+      assert.equal(dp.stats().active, 0);
+    } finally {
+      release();
+      for (const c of openClients) c.destroy();
+      await (stopping ?? dp.shutdown(100));
+      await upstream.close();
+    }
+  });
+});
+
+describe('parseRequestHead', () => {
+  const socket = new Socket();
+  after(() => socket.destroy());
+  const VALID = ['GET /p?q=1 HTTP/1.1', 'Host: a.example', 'X-Mixed-Case:  V1 ', 'Accept: */*'];
+  const head = (lines: string[]): string => lines.join('\r\n');
+  const withField = (field: string): string => head([...VALID, field]);
+
+  it('parses a valid head into lower-case headers, raw headers as sent and distinct values', () => {
+    const req = parseRequestHead(head(VALID), socket);
+    assert.ok(req !== undefined);
+    assert.equal(req.method, 'GET');
+    assert.equal(req.url, '/p?q=1');
+    assert.equal(req.httpVersion, '1.1');
+    assert.equal(req.socket, socket);
+    assert.deepEqual({ ...req.headers }, { host: 'a.example', 'x-mixed-case': 'V1', accept: '*/*' });
+    assert.deepEqual(req.rawHeaders, ['Host', 'a.example', 'X-Mixed-Case', 'V1', 'Accept', '*/*']);
+    assert.deepEqual({ ...req.headersDistinct }, { host: ['a.example'], 'x-mixed-case': ['V1'], accept: ['*/*'] });
+  });
+
+  it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
+    for (const field of ['Content-Length: 0', 'Connection: keep-alive', 'Connection: Close', 'X-Obs-Text: caf\xe9']) {
+      assert.ok(parseRequestHead(withField(field), socket) !== undefined, field);
+    }
+  });
+
+  const rejected: [string, string][] = [
+    ['HTTP/1.0', head(['GET / HTTP/1.0', 'Host: a.example'])],
+    ['lower-case version', head(['GET / http/1.1', 'Host: a.example'])],
+    ['space in the target', head(['GET /a b HTTP/1.1', 'Host: a.example'])],
+    ['control character in a value', withField('X-A: a\x01b')],
+    ['DEL in a value', withField('X-A: a\x7fb')],
+    ['obs-fold line', head([...VALID, 'X-A: one', ' two'])],
+    ['obs-fold line with a colon', head([...VALID, 'X-A: one', '\tX-B: two'])],
+    ['Content-Length other than 0', withField('Content-Length: 5')],
+    ['Content-Length 00', withField('Content-Length: 00')],
+    ['Transfer-Encoding', withField('Transfer-Encoding: chunked')],
+    ['Expect', withField('Expect: 100-continue')],
+    ['Upgrade', withField('Upgrade: websocket')],
+    ['Connection: upgrade', withField('Connection: upgrade')],
+    ['Connection naming another field', withField('Connection: keep-alive, X-Hop')],
+    ['duplicate name, differing case', head([...VALID, 'X-A: 1', 'x-a: 2'])],
+    ['duplicate Host', withField('host: b.example')],
+    ['missing Host', head(['GET / HTTP/1.1', 'Accept: */*'])],
+    ['field name with a space', withField('X A: 1')],
+    ['line without a colon', withField('X-A')],
+  ];
+  for (const [what, text] of rejected) {
+    it(`hands off: ${what}`, () => {
+      assert.equal(parseRequestHead(text, socket), undefined);
+    });
+  }
+});
