@@ -13,7 +13,10 @@ export async function loadConfig(path: string, opts: { logger?: Logger } = {}): 
 
 export interface FileProviderOptions {
   logger: Logger;
-  /** Quiet time after the last file event before reloading; editors write in bursts. */
+  /**
+   * Quiet time after the last file event before reloading: editors and tools
+   * write in bursts (temporary file, write, rename) that land within a few ms.
+   */
   debounceMs?: number;
 }
 
@@ -38,18 +41,20 @@ export class FileProvider {
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private closed = false;
-  private lastEmitted = '';
 
   constructor(path: string, opts: FileProviderOptions) {
     this.root = resolve(path);
     this.loader = new ConfigLoader(path, opts.logger);
     this.logger = opts.logger;
-    this.debounceMs = opts.debounceMs ?? 100;
+    this.debounceMs = opts.debounceMs ?? 10;
   }
 
   async start(): Promise<LoadResult> {
+    // Watching the root before the first load means a flat tree needs no
+    // second look; directories found by the load are watched after it, and
+    // rescanned in case files landed in them first.
+    await this.syncWatchers([this.root], false);
     const { result, directories } = await this.loader.load();
-    this.lastEmitted = JSON.stringify(result);
     await this.syncWatchers(directories);
     return result;
   }
@@ -90,28 +95,28 @@ export class FileProvider {
   }
 
   private async reload(): Promise<void> {
-    const { result, directories, recheckAfterMs } = await this.loader.load();
+    const { result, changed, directories, recheckAfterMs } = await this.loader.load();
     if (this.closed) return;
     if (recheckAfterMs !== undefined) {
       clearTimeout(this.recheck);
       this.recheck = setTimeout(() => this.schedule(), recheckAfterMs);
     }
-    await this.syncWatchers(directories);
     // Touching a file, or saving it unchanged, is not worth a re-translation.
-    const serialized = JSON.stringify(result);
-    if (serialized === this.lastEmitted) return;
-    this.lastEmitted = serialized;
-    this.logger.info({ problems: result.problems.length }, 'configuration reloaded');
-    for (const listener of this.listeners) {
-      try {
-        listener(result);
-      } catch (err) {
-        this.logger.error({ err }, 'configuration change listener failed');
+    if (changed) {
+      this.logger.info({ problems: result.problems.length }, 'configuration reloaded');
+      for (const listener of this.listeners) {
+        try {
+          listener(result);
+        } catch (err) {
+          this.logger.error({ err }, 'configuration change listener failed');
+        }
       }
     }
+    // After telling the listeners: watching new directories does not hold up the change.
+    await this.syncWatchers(directories);
   }
 
-  private async syncWatchers(directories: string[]): Promise<void> {
+  private async syncWatchers(directories: string[], rescanNew = true): Promise<void> {
     // The parent catches the root itself being created, deleted or replaced by an editor's rename.
     const parent = dirname(this.root);
     const wanted = new Map<string, string | undefined>([[parent, basename(this.root)]]);
@@ -151,6 +156,6 @@ export class FileProvider {
       }
     }
     // Files may have landed in a new directory before its watcher existed.
-    if (added) this.schedule();
+    if (added && rescanNew) this.schedule();
   }
 }

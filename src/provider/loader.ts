@@ -1,10 +1,10 @@
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { emptySnapshot, SNAPSHOT_KINDS, type KubeObject, type Snapshot, type SnapshotKind } from '../resources/types.js';
 import type { Logger } from '../util/log.js';
-import { GenerationTracker, objectKey } from './generation.js';
-import { parseManifests, type Manifest } from './parse.js';
-import { compareProblems, type LoadResult, type Problem } from './problem.js';
+import { deepFreeze, GenerationTracker, objectKey } from './generation.js';
+import { parseManifests, splitDocuments, type Manifest, type ParseError } from './parse.js';
+import { compareProblems, formatProblem, type LoadResult, type Problem } from './problem.js';
 import { isNamespaced, isObject, isSnapshotKind, normalize, objectLabel, validateObject } from './validate.js';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -25,15 +25,34 @@ interface FileContribution {
   problems: Problem[];
 }
 
+/**
+ * What one YAML document yields, with lines counted from its own start so
+ * that it stays valid wherever the document moves within its file.
+ */
+interface DocumentResult {
+  /** Syntax errors: any of them makes the whole file unusable. */
+  errors: ParseError[];
+  accepted: { key: string; kind: SnapshotKind; object: KubeObject; line: number }[];
+  rejected: string[];
+  problems: ParseError[];
+}
+
 interface CachedFile {
-  text: string;
+  /** The file as read: off the JavaScript heap, and compared without decoding. */
+  bytes: Buffer;
+  /** Whether it holds nothing but whitespace. */
+  blank: boolean;
   contribution: FileContribution;
+  /** The file's documents by text: an edit re-parses and re-validates only the documents it touched. */
+  documents: Map<string, DocumentResult>;
   /** When the file was first seen empty after holding objects (see EMPTY_FILE_GRACE_MS). */
   emptySince?: number;
 }
 
 export interface LoadOutcome {
   result: LoadResult;
+  /** Whether the result differs from the previous load's: touching a file, or saving it unchanged, is no change. */
+  changed: boolean;
   /** Every directory the configuration spans, for the watcher to cover. */
   directories: string[];
   /** Load again after this long: a file is mid-save and its final content is not known yet. */
@@ -48,39 +67,114 @@ export interface LoadOutcome {
  */
 export const EMPTY_FILE_GRACE_MS = 1000;
 
+/** What a load built, kept apart from the result that callers own. */
+interface Built {
+  files: string[];
+  /** Aligned with files; undefined for a file that vanished while listed. */
+  contributions: (FileContribution | undefined)[];
+  /** Stamped, in the order their keys were chosen. */
+  objects: KubeObject[];
+  snapshot: Snapshot;
+  problems: Problem[];
+}
+
 /**
  * Reads a file or directory tree of manifests into snapshots, remembering
  * enough between calls to behave like an API server: generations, last good
  * file contents, last accepted objects.
+ *
+ * Snapshot objects are frozen, and an object that did not change is the same
+ * instance from one snapshot to the next.
  */
 export class ConfigLoader {
   private readonly files = new Map<string, CachedFile>();
   private readonly generations = new GenerationTracker();
+  /** Objects as last read (before stamping), by key. */
   private accepted = new Map<string, KubeObject>();
+  private built: Built | undefined;
 
   constructor(private readonly root: string, private readonly logger: Logger) {}
 
   async load(): Promise<LoadOutcome> {
     const problems: Problem[] = [];
-    const { files, directories } = await this.scan(problems);
+    const { files, directories } = this.scan(problems);
+    const texts = readAll(files);
 
-    const contributions: FileContribution[] = [];
     let recheckAfterMs: number | undefined;
-    for (const file of files) {
-      const contribution = await this.readContribution(file);
-      if (contribution) contributions.push(contribution);
+    const contributions = files.map((file, i) => {
+      const contribution = this.contribution(file, texts[i]!);
       const emptySince = this.files.get(file)?.emptySince;
       if (emptySince !== undefined) {
         const wait = Math.max(0, emptySince + EMPTY_FILE_GRACE_MS - Date.now());
         recheckAfterMs = Math.min(recheckAfterMs ?? wait, wait);
       }
-    }
+      return contribution;
+    });
     const present = new Set(files);
     for (const known of [...this.files.keys()]) if (!present.has(known)) this.files.delete(known);
 
+    const before = this.built;
+    const edited = problems.length === 0 && this.edit(files, contributions);
+    const built = edited ? edited.built : this.build(files, contributions, problems);
+    this.built = built;
+    // Unchanged objects keep their instances, so comparing identities finds any change.
+    const changed = edited ? edited.changed : before === undefined || !sameItems(before.objects, built.objects)
+      || !sameItems(before.problems.map(formatProblem), built.problems.map(formatProblem));
+    const snapshot = Object.fromEntries(Object.entries(built.snapshot).map(([kind, list]) => [kind, list.slice()])) as unknown as Snapshot;
+    const outcome: LoadOutcome = { result: { snapshot, problems: built.problems.slice() }, changed, directories };
+    if (recheckAfterMs !== undefined) outcome.recheckAfterMs = recheckAfterMs;
+    return outcome;
+  }
+
+  /**
+   * The last build updated for files whose objects changed in content only:
+   * the same files, each holding objects of the same keys in the same order,
+   * with no problem anywhere. That is what most edits are, and it spares
+   * them re-stamping and re-sorting every object of every other file, and
+   * says what changed without comparing everything. False when the change
+   * is of another sort.
+   */
+  private edit(files: string[], contributions: (FileContribution | undefined)[]): { built: Built; changed: boolean } | false {
+    const built = this.built;
+    if (!built || built.problems.length > 0 || !sameItems(built.files, files)) return false;
+    const edited = new Map<string, KubeObject>();
+    for (const [i, now] of contributions.entries()) {
+      const then = built.contributions[i];
+      if (now === then) continue;
+      if (!now || !then || now.problems.length > 0 || now.rejected.length > 0 || then.rejected.length > 0
+        || now.accepted.length !== then.accepted.length) return false;
+      for (const [j, a] of now.accepted.entries()) {
+        // Without problems there are no duplicates: each object is its key's only claimant.
+        if (a.key !== then.accepted[j]!.key) return false;
+        edited.set(a.key, a.object);
+      }
+    }
+    if (edited.size === 0) return { built: { ...built, contributions }, changed: false };
+    const previous = [...edited.keys()].map((key) => this.generations.stamped(key)!);
+    const stamped = this.generations.restamp(edited, new Date());
+    for (const [key, object] of edited) this.accepted.set(key, object);
+    const objects = built.objects.slice();
+    const snapshot = { ...built.snapshot };
+    const lists = snapshot as unknown as Record<string, KubeObject[]>;
+    let changed = false;
+    stamped.forEach((object, i) => {
+      const old = previous[i]!;
+      if (object === old) return;
+      changed = true;
+      objects[objects.indexOf(old)] = object;
+      const kind = SNAPSHOT_KINDS[object.kind as SnapshotKind];
+      // Same key, so same place in the sorted list.
+      if (lists[kind] === (built.snapshot as unknown as Record<string, KubeObject[]>)[kind]) lists[kind] = lists[kind]!.slice();
+      lists[kind]![lists[kind]!.indexOf(old)] = object;
+    });
+    return { built: { files, contributions, objects, snapshot, problems: built.problems }, changed };
+  }
+
+  private build(files: string[], contributions: (FileContribution | undefined)[], problems: Problem[]): Built {
     const chosen = new Map<string, KubeObject>();
     const rejected: string[] = [];
     for (const c of contributions) {
+      if (!c) continue;
       problems.push(...c.problems);
       rejected.push(...c.rejected);
       for (const a of c.accepted) {
@@ -92,28 +186,29 @@ export class ConfigLoader {
           });
           continue;
         }
-        chosen.set(a.key, structuredClone(a.object));
+        chosen.set(a.key, a.object);
       }
     }
     for (const key of rejected) {
       const previous = this.accepted.get(key);
-      if (previous && !chosen.has(key)) chosen.set(key, structuredClone(previous));
+      if (previous && !chosen.has(key)) chosen.set(key, previous);
     }
-
-    const objects = [...chosen.values()];
-    this.generations.stamp(objects, new Date());
-    this.accepted = new Map(objects.map((o) => [objectKey(o), structuredClone(o)]));
+    this.accepted = chosen;
+    const objects = this.generations.stamp(chosen, new Date());
     problems.sort(compareProblems);
-    const outcome: LoadOutcome = { result: { snapshot: buildSnapshot(objects), problems }, directories };
-    if (recheckAfterMs !== undefined) outcome.recheckAfterMs = recheckAfterMs;
-    return outcome;
+    return { files, contributions, objects, snapshot: buildSnapshot(objects), problems };
   }
 
-  /** Files in path order, so "first one wins" for duplicates is reproducible. */
-  private async scan(problems: Problem[]): Promise<{ files: string[]; directories: string[] }> {
+  /**
+   * Files in path order, so "first one wins" for duplicates is reproducible.
+   * Synchronous, like the reading (see readAll): a configuration tree is a
+   * few directories, and a reload waiting on the event loop between them
+   * waits on everything else the process does.
+   */
+  private scan(problems: Problem[]): { files: string[]; directories: string[] } {
     let rootStat;
     try {
-      rootStat = await stat(this.root);
+      rootStat = statSync(this.root);
     } catch (e) {
       problems.push({ file: this.root, message: errorText(e) });
       return { files: [], directories: [] };
@@ -123,15 +218,18 @@ export class ConfigLoader {
     const files: string[] = [];
     const directories: string[] = [];
     const visited = new Set<string>();
-    const walk = async (dir: string): Promise<void> => {
+    const walk = (dir: string): void => {
       // Symlinked directories are followed, but a cycle must not loop forever.
-      const real = await realpath(dir).catch(() => dir);
+      let real = dir;
+      try {
+        real = realpathSync(dir);
+      } catch { /* walked as named */ }
       if (visited.has(real)) return;
       visited.add(real);
       directories.push(dir);
       let entries;
       try {
-        entries = await readdir(dir, { withFileTypes: true });
+        entries = readdirSync(dir, { withFileTypes: true });
       } catch (e) {
         if (dir !== this.root || !isNotFound(e)) problems.push({ file: dir, message: errorText(e) });
         return;
@@ -141,65 +239,82 @@ export class ConfigLoader {
         // indirection of Kubernetes ConfigMap volumes (which would duplicate every file).
         if (entry.name.startsWith('.')) continue;
         const path = join(dir, entry.name);
-        const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false)));
-        if (isDir) await walk(path);
+        if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(path))) walk(path);
         else if (EXTENSIONS.has(extname(entry.name).toLowerCase())) files.push(path);
       }
     };
-    await walk(this.root);
+    walk(this.root);
     files.sort();
     directories.sort();
     return { files, directories };
   }
 
-  private async readContribution(file: string): Promise<FileContribution | undefined> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      // Gone between listing and reading: treat it as deleted.
-      if (isNotFound(e)) {
-        this.files.delete(file);
-        return undefined;
-      }
-      return this.keepLastGood(file, undefined, [{ file, message: errorText(e) }]);
+  /** `bytes` is undefined for a file gone between listing and reading, or the read error. */
+  private contribution(file: string, bytes: Buffer | Error | undefined): FileContribution | undefined {
+    if (bytes === undefined) {
+      this.files.delete(file);
+      return undefined;
     }
+    if (bytes instanceof Error) return this.keepLastGood(file, undefined, [{ file, message: errorText(bytes) }]);
     const cached = this.files.get(file);
-    if (text.trim() === '' && cached && cached.contribution.accepted.length > 0 && cached.text.trim() !== '') {
+    if (cached?.bytes.equals(bytes)) {
+      // Whatever emptied it mid-save has put the same content back.
+      delete cached.emptySince;
+      return cached.contribution;
+    }
+    const text = bytes.toString('utf8');
+    if (text.trim() === '' && cached && cached.contribution.accepted.length > 0 && !cached.blank) {
       const emptySince = cached.emptySince ?? Date.now();
       if (Date.now() - emptySince < EMPTY_FILE_GRACE_MS) {
         cached.emptySince = emptySince;
         return cached.contribution;
       }
     }
-    if (cached?.text === text) return cached.contribution;
 
-    const parsed = parseManifests(text);
-    if (parsed.errors.length > 0) {
-      const problems = parsed.errors.map((e) => ({ file, line: e.line, message: `YAML: ${e.message}` }));
-      return this.keepLastGood(file, text, problems);
+    const documents = new Map<string, DocumentResult>();
+    const contribution: FileContribution = { accepted: [], rejected: [], problems: [] };
+    const errors: Problem[] = [];
+    for (const doc of splitDocuments(text)) {
+      let result = documents.get(doc.text) ?? cached?.documents.get(doc.text);
+      if (!result) result = this.parseDocument(file, doc.text, doc.line);
+      documents.set(doc.text, result);
+      const at = (line: number | undefined) => (line === undefined ? undefined : line + doc.line - 1);
+      for (const e of result.errors) errors.push({ file, line: at(e.line), message: `YAML: ${e.message}` });
+      for (const p of result.problems) contribution.problems.push({ file, line: at(p.line), message: p.message });
+      contribution.rejected.push(...result.rejected);
+      for (const a of result.accepted) {
+        const line = at(a.line)!;
+        contribution.accepted.push({ key: a.key, kind: a.kind, object: { ...a.object, source: `${file}:${line}` }, file, line });
+      }
     }
-    const contribution: FileContribution = {
-      accepted: [], rejected: [], problems: parsed.skipped.map((e) => ({ file, line: e.line, message: e.message })),
-    };
-    for (const manifest of parsed.manifests) this.admit(file, manifest, contribution);
-    this.files.set(file, { text, contribution });
+    if (errors.length > 0) return this.keepLastGood(file, bytes, errors, documents);
+    this.files.set(file, { bytes, blank: text.trim() === '', contribution, documents });
     return contribution;
   }
 
   /** An unreadable file keeps contributing what it last did, so a half-saved edit never drops routes. */
-  private keepLastGood(file: string, text: string | undefined, problems: Problem[]): FileContribution {
+  private keepLastGood(
+    file: string, bytes: Buffer | undefined, problems: Problem[], documents = new Map<string, DocumentResult>(),
+  ): FileContribution {
     const last = this.files.get(file)?.contribution;
     const contribution = { accepted: last?.accepted ?? [], rejected: last?.rejected ?? [], problems };
     // Caching the broken text avoids re-parsing it; `undefined` never matches, so a read error is retried.
-    if (text !== undefined) this.files.set(file, { text, contribution });
+    if (bytes !== undefined) this.files.set(file, { bytes, blank: false, contribution, documents });
     return contribution;
   }
 
-  private admit(file: string, manifest: Manifest, out: FileContribution): void {
+  /** `firstLine`: where the document starts in the file, for the one log line that names a place. */
+  private parseDocument(file: string, text: string, firstLine: number): DocumentResult {
+    const parsed = parseManifests(text);
+    const out: DocumentResult = { errors: parsed.errors, accepted: [], rejected: [], problems: [...parsed.skipped] };
+    if (parsed.errors.length === 0) for (const manifest of parsed.manifests) this.admit(file, firstLine, manifest, out);
+    return out;
+  }
+
+  private admit(file: string, firstLine: number, manifest: Manifest, out: DocumentResult): void {
     const obj = manifest.value;
     const problem = (path: readonly (string | number)[], message: string) =>
-      out.problems.push({ file, line: manifest.lineOf(path), message });
+      out.problems.push({ line: manifest.lineOf(path), message });
     if (!isObject(obj)) {
       problem([], 'a manifest must be an object');
       return;
@@ -214,7 +329,7 @@ export class ConfigLoader {
       return;
     }
     if (!isSnapshotKind(kind)) {
-      this.logger.debug({ file, line: manifest.line, apiVersion, kind }, 'ignoring object of a kind Archway does not use');
+      this.logger.debug({ file, line: manifest.line + firstLine - 1, apiVersion, kind }, 'ignoring object of a kind Archway does not use');
       return;
     }
     const metadata = isObject(obj.metadata) ? obj.metadata : {};
@@ -226,19 +341,54 @@ export class ConfigLoader {
       if (typeof metadata.name === 'string') out.rejected.push(objectKey({ kind, metadata: { namespace, name: metadata.name } }));
       return;
     }
-    const object = normalize(kind, obj);
-    object.source = `${file}:${manifest.line}`;
-    out.accepted.push({ key: objectKey(object), kind, object, file, line: manifest.line });
+    // Frozen from here on: cached with the document, and shared with the snapshot's copy.
+    const object = deepFreeze(normalize(kind, obj));
+    out.accepted.push({ key: objectKey(object), kind, object, line: manifest.line });
   }
+}
+
+/**
+ * Each file's content, `undefined` if it vanished since listing, or the error
+ * reading it. Every reload reads every file (comparing contents is what makes
+ * a lost watch event harmless); for configuration-sized files, reading them
+ * in one go costs less than a thread-pool round trip for each open, stat,
+ * read and close, and keeps requests from stretching the reload.
+ */
+function readAll(files: string[]): (Buffer | Error | undefined)[] {
+  return files.map((file) => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      return isNotFound(e) ? undefined : e as Error;
+    }
+  });
+}
+
+function sameItems<T>(a: T[], b: T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function buildSnapshot(objects: KubeObject[]): Snapshot {
   const snapshot = emptySnapshot();
   const byKind = snapshot as unknown as Record<string, KubeObject[]>;
   for (const obj of objects) byKind[SNAPSHOT_KINDS[obj.kind as SnapshotKind]].push(obj);
-  const order = (o: KubeObject) => `${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
-  for (const list of Object.values(byKind)) list.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  for (const list of Object.values(byKind)) list.sort(byNamespaceAndName);
   return snapshot;
+}
+
+function byNamespaceAndName(a: KubeObject, b: KubeObject): number {
+  const x = a.metadata.namespace ?? '';
+  const y = b.metadata.namespace ?? '';
+  if (x !== y) return x < y ? -1 : 1;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function isNotFound(e: unknown): boolean {

@@ -64,6 +64,44 @@ export function parseManifests(text: string): ParsedFile {
   return { manifests, errors, skipped };
 }
 
+/** One YAML document's text and the 1-based line of the file it starts on. */
+export interface DocumentText {
+  text: string;
+  line: number;
+}
+
+// A `---` marker at the start of a line, or a directive line (`%YAML`, `%TAG`).
+const DOCUMENT_BOUNDARY = /^(?:---(?=[ \t\r\n]|$)|%)/gm;
+
+/**
+ * Splits text at its `---` document markers, so that an edit costs a parse of
+ * the documents it touched rather than of the whole file. YAML forbids a
+ * marker at the start of a line inside any scalar, so each piece parses as it
+ * would in place. Directives belong to the document after a marker; text
+ * with any comes back whole.
+ */
+export function splitDocuments(text: string): DocumentText[] {
+  const starts = [0];
+  for (const m of text.matchAll(DOCUMENT_BOUNDARY)) {
+    if (m[0] === '%') return [{ text, line: 1 }];
+    if (m.index > 0) starts.push(m.index);
+  }
+  const documents: DocumentText[] = [];
+  let line = 1;
+  for (let i = 0; i < starts.length; i++) {
+    const piece = text.slice(starts[i], starts[i + 1]);
+    documents.push({ text: piece, line });
+    line += countNewlines(piece);
+  }
+  return documents;
+}
+
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n += 1;
+  return n;
+}
+
 function listItems(value: unknown, node: Node): [unknown, Node][] | 'invalid' | undefined {
   if (!isMap(node) || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const { kind, items } = value as { kind?: unknown; items?: unknown };

@@ -79,9 +79,11 @@ export class Controller {
       logger.error({ err }, 'translation failed; keeping the previous configuration');
       return;
     }
-    metrics?.translationSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const translated = process.hrtime.bigint();
+    metrics?.translationSeconds.observe(Number(translated - started) / 1e9);
 
     const { failures } = await this.options.dataPlane.apply(result.ir);
+    const programmed = process.hrtime.bigint();
     for (const f of failures) logger.error({ server: f.serverId, gateway: f.owner, error: f.error }, 'listener could not be opened');
     this.statusEntries = withBindFailures(result.statuses, snapshot, failures, result.ir, now);
     this.currentIR = result.ir;
@@ -93,6 +95,8 @@ export class Controller {
       routes: result.ir.servers.reduce((n, s) => n + s.virtualHosts.reduce((m, v) => m + v.routes.length, 0), 0),
       failures: failures.length,
       ms: Number(process.hrtime.bigint() - started) / 1e6,
+      translateMs: Number(translated - started) / 1e6,
+      dataPlaneMs: Number(programmed - translated) / 1e6,
     }, 'configuration applied');
   }
 }

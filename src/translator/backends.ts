@@ -1,7 +1,8 @@
 import type { IRCluster, IREndpoint } from '../ir/types.js';
-import type { BackendObjectReference, Service, Snapshot } from '../resources/types.js';
+import type { BackendObjectReference, EndpointSlice, ReferenceGrant, Service, Snapshot } from '../resources/types.js';
 import { Reason } from './conditions.js';
 import { GATEWAY_GROUP } from './gateways.js';
+import { nested } from './maps.js';
 import { referencePermitted } from './references.js';
 
 export interface BackendProblem { reason: string; message: string }
@@ -9,6 +10,12 @@ export interface BackendProblem { reason: string; message: string }
 export type BackendResolution =
   | { ok: true; cluster: IRCluster }
   | { ok: false; problem: BackendProblem };
+
+/** The object that holds a backend reference: its kind and namespace decide what it may reference. */
+export interface Referrer { kind: string; namespace: string }
+
+/** What compiling a route needs of a BackendResolver. */
+export type Resolver = Pick<BackendResolver, 'resolve'>;
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -19,12 +26,28 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export class BackendResolver {
   readonly clusters: Record<string, IRCluster> = {};
   private readonly services = new Map<string, Service>();
+  /** EndpointSlices by namespace, then the Service they are labelled with. */
+  private readonly slices = new Map<string | undefined, Map<string, EndpointSlice[]>>();
+  /** Successful resolutions by Service and port, so that the thousands of references to one port cost a lookup each. */
+  private readonly resolved = new Map<Service, Map<number, BackendResolution>>();
 
-  constructor(private readonly snapshot: Snapshot) {
+  /** A copy: a resolver outlives its snapshot when the next one has the same Services and grants. */
+  private readonly referenceGrants: ReferenceGrant[];
+
+  constructor(snapshot: Snapshot) {
+    this.referenceGrants = snapshot.referenceGrants.slice();
     for (const s of snapshot.services) this.services.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
+    for (const slice of snapshot.endpointSlices) {
+      const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (service === undefined) continue;
+      const byService = nested(this.slices, slice.metadata.namespace);
+      const list = byService.get(service);
+      if (list) list.push(slice);
+      else byService.set(service, [slice]);
+    }
   }
 
-  resolve(ref: BackendObjectReference, from: { kind: string; namespace: string }): BackendResolution {
+  resolve(ref: BackendObjectReference, from: Referrer): BackendResolution {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Service';
     const namespace = ref.namespace ?? from.namespace;
@@ -35,13 +58,15 @@ export class BackendResolver {
     if (!referencePermitted(
       { group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace },
       { group: '', kind: 'Service', namespace, name: ref.name },
-      this.snapshot.referenceGrants,
+      this.referenceGrants,
     )) {
       return fail(Reason.RefNotPermitted, `${what}: no ReferenceGrant in ${namespace} allows ${from.kind}s from ${from.namespace} to reference it`);
     }
     const service = this.services.get(`${namespace}/${ref.name}`);
     if (!service) return fail(Reason.BackendNotFound, `${what}: Service not found`);
     if (ref.port === undefined) return fail(Reason.BackendNotFound, `${what}: port is required`);
+    const known = this.resolved.get(service)?.get(ref.port);
+    if (known) return known;
     const servicePort = service.spec?.ports?.find((p) => p.port === ref.port);
     if (!servicePort) return fail(Reason.BackendNotFound, `${what}: Service has no port ${ref.port}`);
 
@@ -55,7 +80,9 @@ export class BackendResolver {
       cluster = { name, protocol, endpoints: this.endpointsFor(namespace, ref.name, servicePort.name) };
       this.clusters[name] = cluster;
     }
-    return { ok: true, cluster };
+    const resolution: BackendResolution = { ok: true, cluster };
+    nested(this.resolved, service).set(ref.port, resolution);
+    return resolution;
   }
 
   /** Ready endpoints of the Service's slices whose port name matches the Service port's (kube-proxy semantics). */
@@ -63,8 +90,7 @@ export class BackendResolver {
     const wanted = portName ?? '';
     const seen = new Set<string>();
     const out: IREndpoint[] = [];
-    for (const slice of this.snapshot.endpointSlices) {
-      if (slice.metadata.namespace !== namespace || slice.metadata.labels?.[SERVICE_NAME_LABEL] !== service) continue;
+    for (const slice of this.slices.get(namespace)?.get(service) ?? []) {
       const port = slice.ports?.find((p) => (p.name ?? '') === wanted)?.port;
       if (port === undefined) continue;
       for (const ep of slice.endpoints ?? []) {

@@ -59,18 +59,35 @@ export function condition(
 /**
  * Gives each condition its lastTransitionTime: kept from the previous
  * condition of the same type when the status did not change, else `now`.
- * Output is sorted by type so that status is deterministic.
+ * Output is sorted by type so that status is deterministic. When nothing
+ * changed, the previous array itself is returned: most statuses stay the
+ * same from one translation to the next.
  */
 export function finaliseConditions(
   next: PendingCondition[], previous: Condition[] | undefined, now: string,
 ): Condition[] {
-  return next
-    .map((c) => {
-      const prior = previous?.find((p) => p.type === c.type);
-      const lastTransitionTime = prior && prior.status === c.status ? prior.lastTransitionTime : now;
-      const out: Condition = { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime };
-      if (c.observedGeneration !== undefined) out.observedGeneration = c.observedGeneration;
-      return out;
-    })
-    .sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  const sorted = next.every((c, i) => i === 0 || byType(next[i - 1]!, c) < 0) ? next : [...next].sort(byType);
+  if (previous && sameConditions(sorted, previous)) return previous;
+  return sorted.map((c) => {
+    const prior = previous?.find((p) => p.type === c.type);
+    const lastTransitionTime = prior && prior.status === c.status ? prior.lastTransitionTime : now;
+    const out: Condition = { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime };
+    if (c.observedGeneration !== undefined) out.observedGeneration = c.observedGeneration;
+    return out;
+  });
+}
+
+function byType(a: { type: string }, b: { type: string }): number {
+  return a.type < b.type ? -1 : a.type > b.type ? 1 : 0;
+}
+
+function sameConditions(next: PendingCondition[], previous: Condition[]): boolean {
+  if (next.length !== previous.length) return false;
+  for (let i = 0; i < next.length; i++) {
+    const c = next[i]!;
+    const p = previous[i]!;
+    if (c.type !== p.type || c.status !== p.status || c.reason !== p.reason || c.message !== p.message
+      || c.observedGeneration !== p.observedGeneration) return false;
+  }
+  return true;
 }

@@ -1,6 +1,6 @@
 import type { IRCors, IRHeaderMutation, IRMirror } from '../ir/types.js';
 import type { HTTPHeaderFilter, HTTPPathModifier, HTTPRouteFilter } from '../resources/types.js';
-import type { BackendProblem, BackendResolver } from './backends.js';
+import type { BackendProblem, Referrer, Resolver } from './backends.js';
 
 /** A rule's filters, validated and compiled; path modifiers stay raw until a match supplies its prefix. */
 export interface RuleFilters {
@@ -31,7 +31,7 @@ export class FilterError extends Error {}
  * `refProblems` and left out, as the spec asks for invalid references.
  */
 export function compileRuleFilters(
-  filters: HTTPRouteFilter[], backends: BackendResolver, from: { kind: string; namespace: string }, refProblems: BackendProblem[],
+  filters: HTTPRouteFilter[], backends: Resolver, from: Referrer, refProblems: BackendProblem[],
 ): RuleFilters {
   const out: RuleFilters = { mirrors: [] };
   const seen = new Set<string>();

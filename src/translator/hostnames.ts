@@ -32,18 +32,31 @@ export function intersectHostnames(listenerHostname: string | undefined, routeHo
   return [...new Set(out)];
 }
 
+/** Of `items`, the one whose hostname pattern covers `hostname` most specifically; the first of equals. */
+export function mostSpecific<T>(items: readonly T[], patternOf: (item: T) => string, hostname: string): T | undefined {
+  let best: T | undefined;
+  for (const item of items) {
+    const pattern = patternOf(item);
+    if (hostnameCovers(pattern, hostname) && (best === undefined || compareHostnameSpecificity(pattern, patternOf(best)) < 0)) best = item;
+  }
+  return best;
+}
+
 /**
  * Orders hostnames from most to least specific: exact names first, then
  * wildcards with longer suffixes, then `*`. Ties break alphabetically so the
  * order is deterministic.
  */
 export function compareHostnameSpecificity(a: string, b: string): number {
-  const rank = (h: string) => (h === '*' ? 2 : isWildcard(h) ? 1 : 0);
-  const ra = rank(a);
-  const rb = rank(b);
+  const ra = specificityRank(a);
+  const rb = specificityRank(b);
   if (ra !== rb) return ra - rb;
   if (a.length !== b.length) return b.length - a.length;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function specificityRank(h: string): number {
+  return h === '*' ? 2 : isWildcard(h) ? 1 : 0;
 }
 
 /** Do two hostname patterns share at least one concrete name? */

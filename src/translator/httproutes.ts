@@ -2,13 +2,12 @@ import type {
   IRAction, IRMatch, IRPathModifier, IRRedirectAction, IRRetry, IRRoute, IRTimeouts, IRURLRewrite, IRWeightedBackend,
 } from '../ir/types.js';
 import type {
-  HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace, ParentReference, Snapshot,
+  BackendObjectReference, HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace, ParentReference,
 } from '../resources/types.js';
-import type { BackendResolver, BackendProblem } from './backends.js';
+import type { BackendProblem, BackendResolver, Referrer, Resolver } from './backends.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
-import {
-  GATEWAY_GROUP, objectKey, type GatewayState, type ListenerState,
-} from './gateways.js';
+import { GATEWAY_GROUP, ageKey, type GatewayState, type ListenerState } from './gateways.js';
+import { nested } from './maps.js';
 import { namespaceSelected } from './namespaces.js';
 import { parseDuration } from './durations.js';
 import {
@@ -29,6 +28,13 @@ export interface Attachment {
   listener: ListenerState;
   hostnames: string[];
   entries: RouteEntry[];
+  /** The route's ageKey, for precedence among routes. */
+  age: string;
+  /**
+   * False when the route is already attached to a listener of the same owner
+   * and name: it counts there, but serves through the first one only.
+   */
+  serves: boolean;
 }
 
 export interface RouteParentStatus {
@@ -58,64 +64,82 @@ interface CompiledRule {
   retry?: IRRetry;
 }
 
+/** Route results in route order, `undefined` for a route that names no parent of ours. */
+export interface RouteResults {
+  /** The routes they are for. */
+  routes: HTTPRoute[];
+  results: (RouteResult | undefined)[];
+  /** The results that went and came since the `earlier` results given; with none given, every result came. */
+  removed: RouteResult[];
+  added: RouteResult[];
+  /** How many results at the start and at the end were carried over from `earlier` without a look. */
+  head: number;
+  tail: number;
+  /** Whether every route is frozen (those carried over were, being the same objects as before). */
+  frozen: boolean;
+}
+
+/**
+ * Binds every route to the listeners it names, counting attached routes on
+ * them. Given the results of the previous call on the same parents, backends
+ * and controller (`earlier`), the routes that are the same objects at the
+ * start and the end of the list keep their results unseen, and the counts are
+ * updated rather than redone: an edit costs about the routes it touched.
+ */
 export function translateHTTPRoutes(
-  snapshot: Snapshot, gateways: GatewayState[], backends: BackendResolver, controllerName: string,
-): RouteResult[] {
-  const parents = new Map<string, Parent>();
-  for (const g of gateways) {
-    parents.set(`Gateway/${g.key}`, { label: `Gateway ${g.key}`, listeners: g.listeners });
-    for (const ls of g.listenerSets) {
-      parents.set(`ListenerSet/${ls.key}`, {
-        label: `ListenerSet ${ls.key}`,
-        listeners: ls.listeners,
-        problem: ls.problem && { reason: Reason.NoMatchingParent, message: `ListenerSet ${ls.key} is not attached: ${ls.problem.message}` },
-      });
+  routes: HTTPRoute[], parents: ParentIndex, backends: BackendResolver, controllerName: string, earlier?: RouteResults,
+): RouteResults {
+  let head = 0;
+  let tail = 0;
+  if (earlier) {
+    const before = earlier.routes;
+    const most = Math.min(routes.length, before.length);
+    while (head < most && routes[head] === before[head]) head++;
+    while (tail < most - head && routes[routes.length - 1 - tail] === before[before.length - 1 - tail]) tail++;
+  } else {
+    // Counted afresh below: the listeners may be those of a previous call.
+    for (const byNamespace of parents.byKind.values()) {
+      for (const byName of byNamespace.values()) {
+        for (const parent of byName.values()) for (const l of parent.listeners) l.attachedRoutes = 0;
+      }
     }
   }
-  const parentOf = (ref: ParentReference, namespace: string) => ((ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP
-    ? parents.get(`${ref.kind ?? 'Gateway'}/${objectKey(ref.namespace ?? namespace, ref.name)}`) : undefined);
-  const namespaces = new Map(snapshot.namespaces.map((n) => [n.metadata.name, n]));
-  const results: RouteResult[] = [];
-  for (const route of snapshot.httpRoutes) {
-    const namespace = route.metadata.namespace ?? 'default';
-    // parentRefs to objects we do not own get no status from us.
-    const refs = (route.spec?.parentRefs ?? []).filter((ref) => parentOf(ref, namespace) !== undefined);
-    if (refs.length === 0) continue;
-
-    const gen = route.metadata.generation;
-    const { rules, invalidRules, refProblems } = compileRules(route, namespace, backends);
-    const resolvedRefs = refProblems.length === 0
-      ? condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen)
-      : condition(CondType.ResolvedRefs, false, refProblems[0]!.reason, refProblems.map((p) => p.message).join('; '), gen);
-    const totalRules = route.spec?.rules?.length ?? 0;
-
-    const result: RouteResult = { route, parents: [], attachments: [] };
-    for (const ref of refs) {
-      const outcome = attach(route, namespace, ref, parentOf(ref, namespace)!, namespaces);
-      let accepted: PendingCondition;
-      if (outcome.problem) {
-        accepted = condition(CondType.Accepted, false, outcome.problem.reason, outcome.problem.message, gen);
-      } else if (totalRules > 0 && invalidRules.length === totalRules) {
-        accepted = condition(CondType.Accepted, false, Reason.UnsupportedValue,
-          `All rules are invalid: ${invalidRules.join('; ')}`, gen);
-      } else {
-        accepted = condition(CondType.Accepted, true, Reason.Accepted, 'Route is accepted', gen);
-        for (const { listener, hostnames } of outcome.bound) {
-          result.attachments.push({ listener, hostnames, entries: buildEntries(route, rules, listener) });
-        }
-      }
-      const conditions = [accepted, resolvedRefs];
-      if (invalidRules.length > 0 && accepted.status === 'True') {
-        conditions.push(condition(CondType.PartiallyInvalid, true, Reason.UnsupportedValue,
-          `Dropped Rule${invalidRules.length > 1 ? 's' : ''}: ${invalidRules.join('; ')}`, gen));
-      }
-      result.parents.push({ parentRef: statusParentRef(ref, namespace), controllerName, conditions });
-    }
-    // A listener counts a route once, however many parentRefs bind it there.
-    for (const listener of new Set(result.attachments.map((a) => a.listener))) listener.attachedRoutes += 1;
-    results.push(result);
+  const middle: (RouteResult | undefined)[] = [];
+  for (let i = head; i < routes.length - tail; i++) middle.push(translateRoute(routes[i]!, parents, backends, controllerName));
+  let added = middle.filter((r) => r !== undefined);
+  let removed: RouteResult[] = [];
+  if (earlier) {
+    // A result both before and after (a route that only moved) neither went nor came.
+    const before = earlier.results.slice(head, earlier.results.length - tail).filter((r) => r !== undefined);
+    const now = new Set(added);
+    const then = new Set(before);
+    removed = before.filter((r) => !now.has(r));
+    added = added.filter((r) => !then.has(r));
   }
-  return results;
+  for (const r of removed) countAttachedRoute(r.attachments, -1);
+  for (const r of added) countAttachedRoute(r.attachments, 1);
+  const results = earlier
+    ? earlier.results.slice(0, head).concat(middle, earlier.results.slice(earlier.results.length - tail))
+    : middle;
+  const frozen = (earlier?.frozen ?? true) && routes.slice(head, routes.length - tail).every((r) => Object.isFrozen(r));
+  return { routes: routes.slice(), results, removed, added, head, tail, frozen };
+}
+
+function translateRoute(route: HTTPRoute, parents: ParentIndex, backends: BackendResolver, controllerName: string): RouteResult | undefined {
+  const namespace = route.metadata.namespace ?? 'default';
+  // parentRefs to objects we do not own get no status from us.
+  const targets: Target[] = [];
+  for (const ref of route.spec?.parentRefs ?? []) {
+    const parent = (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP
+      ? parents.byKind.get(ref.kind ?? 'Gateway')?.get(ref.namespace ?? namespace)?.get(ref.name) : undefined;
+    if (parent) targets.push({ ref, parent });
+  }
+  return targets.length === 0 ? undefined : bindRoute(route, namespace, targets, backends, parents.namespaces, controllerName);
+}
+
+/** A listener counts a route once, however many parentRefs bind it there. */
+function countAttachedRoute(attachments: Attachment[], delta: number): void {
+  for (const listener of new Set(attachments.map((a) => a.listener))) listener.attachedRoutes += delta;
 }
 
 /** What a parentRef can point at: a Gateway or a ListenerSet, with the listeners it declares. */
@@ -124,6 +148,193 @@ interface Parent {
   listeners: ListenerState[];
   /** Why nothing can attach to it at all. */
   problem?: { reason: string; message: string };
+  /** Everything about the parent that attaching a route reads: equal signatures, equal outcomes. */
+  signature: string;
+}
+
+interface Target {
+  ref: ParentReference;
+  parent: Parent;
+}
+
+/** What routes can attach to: Gateways and ListenerSets by kind, namespace and name, and the namespaces that selectors look at. */
+export interface ParentIndex {
+  byKind: Map<string, Map<string, Map<string, Parent>>>;
+  namespaces: Map<string, Namespace>;
+}
+
+export function parentIndex(gateways: GatewayState[], namespaces: Namespace[]): ParentIndex {
+  let namespaceLabels: string | undefined;
+  const parent = (label: string, listeners: ListenerState[], problem?: Parent['problem']): Parent => {
+    // Which namespaces a selector admits depends on their labels.
+    const selects = listeners.some((l) => l.spec.allowedRoutes?.namespaces?.from === 'Selector');
+    if (selects) namespaceLabels ??= JSON.stringify(namespaces.map((n) => [n.metadata.name, n.metadata.labels]));
+    const signature = JSON.stringify([label, problem, selects ? namespaceLabels : null, listeners.map((l) => [
+      l.spec.name, l.spec.port, l.spec.hostname, l.spec.allowedRoutes?.namespaces, l.supportedKinds, l.owner.namespace,
+    ])]);
+    return problem ? { label, listeners, problem, signature } : { label, listeners, signature };
+  };
+  const byKind = new Map<string, Map<string, Map<string, Parent>>>();
+  for (const g of gateways) {
+    nested(nested(byKind, 'Gateway'), g.namespace).set(g.gateway.metadata.name, parent(`Gateway ${g.key}`, g.listeners));
+    for (const ls of g.listenerSets) {
+      nested(nested(byKind, 'ListenerSet'), ls.namespace).set(ls.listenerSet.metadata.name, parent(
+        `ListenerSet ${ls.key}`, ls.listeners,
+        ls.problem && { reason: Reason.NoMatchingParent, message: `ListenerSet ${ls.key} is not attached: ${ls.problem.message}` },
+      ));
+    }
+  }
+  return { byKind, namespaces: new Map(namespaces.map((n) => [n.metadata.name, n])) };
+}
+
+/**
+ * A route's result kept for the next snapshot: reused whole while the route
+ * object is the same, its backend references resolve as before and each
+ * parent it names has the same signature, since nothing else goes into it.
+ * An edit to one route of thousands then costs about one route's work.
+ */
+interface BoundRoute {
+  compiled: CompiledRoute;
+  controllerName: string;
+  /** The parents of the targets it was attached to. */
+  attachedTo: Parent[];
+  parents: RouteParentStatus[];
+  /** The result last handed out, and the parents it was made for: while they are the same objects, so is it. */
+  result?: { parents: Parent[]; result: RouteResult };
+  age: string;
+  /** Attachments by the index of their target and of their listener within it. */
+  attachments: { target: number; listener: number; hostnames: string[]; entries: RouteEntry[]; serves: boolean }[];
+}
+
+// Only frozen routes are kept (the file provider freezes every object): a
+// route that might still change cannot be recognised by its identity.
+const boundRoutes = new WeakMap<HTTPRoute, BoundRoute>();
+
+function bindRoute(
+  route: HTTPRoute, namespace: string, targets: Target[], backends: BackendResolver,
+  namespaces: Map<string, Namespace>, controllerName: string,
+): RouteResult {
+  const kept = boundRoutes.get(route);
+  const compiled = compileRoute(route, namespace, backends, kept?.compiled);
+  const reusable = kept?.compiled === compiled && kept.controllerName === controllerName
+    && sameParents(targets, kept.attachedTo, (a, b) => a.signature === b.signature);
+  const bound = reusable ? kept : attachRoute(route, namespace, targets, compiled, namespaces, controllerName);
+  if (!reusable && Object.isFrozen(route)) boundRoutes.set(route, bound);
+  if (bound.result && sameParents(targets, bound.result.parents, (a, b) => a === b)) return bound.result.result;
+  const attachments: Attachment[] = [];
+  for (const { target, listener, hostnames, entries, serves } of bound.attachments) {
+    attachments.push({ listener: targets[target]!.parent.listeners[listener]!, hostnames, entries, age: bound.age, serves });
+  }
+  const result = { route, parents: bound.parents, attachments };
+  bound.result = { parents: targets.map((t) => t.parent), result };
+  return result;
+}
+
+/** Whether the targets' parents are, one for one, the `same` as `parents`. */
+function sameParents(targets: Target[], parents: Parent[], same: (a: Parent, b: Parent) => boolean): boolean {
+  return targets.length === parents.length && targets.every((t, i) => same(t.parent, parents[i]!));
+}
+
+function attachRoute(
+  route: HTTPRoute, namespace: string, targets: Target[], compiled: CompiledRoute,
+  namespaces: Map<string, Namespace>, controllerName: string,
+): BoundRoute {
+  const gen = route.metadata.generation;
+  const { invalidRules } = compiled;
+  const totalRules = route.spec?.rules?.length ?? 0;
+  const bound: BoundRoute = {
+    compiled, controllerName, attachedTo: targets.map((t) => t.parent), parents: [], age: ageKey(route), attachments: [],
+  };
+  const servedBy = new Set<string>();
+  targets.forEach(({ ref, parent }, target) => {
+    const outcome = attach(route, namespace, ref, parent, namespaces);
+    let accepted: PendingCondition;
+    if (outcome.problem) {
+      accepted = condition(CondType.Accepted, false, outcome.problem.reason, outcome.problem.message, gen);
+    } else if (totalRules > 0 && invalidRules.length === totalRules) {
+      accepted = condition(CondType.Accepted, false, Reason.UnsupportedValue,
+        `All rules are invalid: ${invalidRules.join('; ')}`, gen);
+    } else {
+      accepted = condition(CondType.Accepted, true, Reason.Accepted, 'Route is accepted', gen);
+      for (const { listener, hostnames } of outcome.bound) {
+        const { owner } = listener;
+        const listenerKey = `${owner.kind}/${owner.namespace}/${owner.name}|${listener.spec.name}`;
+        bound.attachments.push({
+          target, listener: parent.listeners.indexOf(listener), hostnames, entries: entriesFor(compiled, route, listener.spec.port),
+          serves: !servedBy.has(listenerKey),
+        });
+        servedBy.add(listenerKey);
+      }
+    }
+    const conditions = [accepted, compiled.resolvedRefs];
+    if (invalidRules.length > 0 && accepted.status === 'True') {
+      conditions.push(condition(CondType.PartiallyInvalid, true, Reason.UnsupportedValue,
+        `Dropped Rule${invalidRules.length > 1 ? 's' : ''}: ${invalidRules.join('; ')}`, gen));
+    }
+    bound.parents.push({ parentRef: statusParentRef(ref, namespace), controllerName, conditions });
+  });
+  return bound;
+}
+
+/** What a route compiles to before it meets a listener. */
+interface CompiledRoute {
+  /** The resolver whose outcomes this reflects: the same resolver means nothing to check. */
+  resolvedBy: BackendResolver;
+  rules: CompiledRule[];
+  invalidRules: string[];
+  resolvedRefs: PendingCondition;
+  /** The resolutions compiling made, in order, with all that compiling read of each. */
+  resolutions: { ref: BackendObjectReference; from: Referrer; cluster?: string; problem?: BackendProblem }[];
+  /** Entries by listener port, the one thing of a listener they depend on. */
+  entries: Map<number, RouteEntry[]>;
+}
+
+/**
+ * Compiles a route, or returns `kept` if every backend reference it resolved
+ * still resolves the same way: the route and those outcomes are all that
+ * compiling depends on. Resolving again also registers the clusters this
+ * snapshot's IR needs.
+ */
+function compileRoute(route: HTTPRoute, namespace: string, backends: BackendResolver, kept: CompiledRoute | undefined): CompiledRoute {
+  if (kept && (kept.resolvedBy === backends || resolveAgain(kept, backends))) {
+    kept.resolvedBy = backends;
+    return kept;
+  }
+
+  const resolutions: CompiledRoute['resolutions'] = [];
+  const recording: Resolver = {
+    resolve(ref, from) {
+      const resolution = backends.resolve(ref, from);
+      resolutions.push(resolution.ok ? { ref, from, cluster: resolution.cluster.name } : { ref, from, problem: resolution.problem });
+      return resolution;
+    },
+  };
+  const gen = route.metadata.generation;
+  const { rules, invalidRules, refProblems } = compileRules(route, namespace, recording);
+  const resolvedRefs = refProblems.length === 0
+    ? condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen)
+    : condition(CondType.ResolvedRefs, false, refProblems[0]!.reason, refProblems.map((p) => p.message).join('; '), gen);
+  return { resolvedBy: backends, rules, invalidRules, resolvedRefs, resolutions, entries: new Map() };
+}
+
+/** Whether every resolution compiling made comes out the same again. */
+function resolveAgain(compiled: CompiledRoute, backends: BackendResolver): boolean {
+  for (const r of compiled.resolutions) {
+    const now = backends.resolve(r.ref, r.from);
+    const same = now.ok ? now.cluster.name === r.cluster
+      : r.problem !== undefined && now.problem.reason === r.problem.reason && now.problem.message === r.problem.message;
+    if (!same) return false;
+  }
+  return true;
+}
+
+function entriesFor(compiled: CompiledRoute, route: HTTPRoute, port: number): RouteEntry[] {
+  let entries = compiled.entries.get(port);
+  if (!entries) {
+    entries = buildEntries(route, compiled.rules, port);
+    compiled.entries.set(port, entries);
+  }
+  return entries;
 }
 
 /** The parentRef as written back in status: fully qualified, so clients can compare it field by field. */
@@ -151,9 +362,9 @@ function attach(
   if (parent.problem) return { bound: [], problem: parent.problem };
   const candidates = parent.listeners.filter((l) => (ref.sectionName === undefined || l.spec.name === ref.sectionName)
     && (ref.port === undefined || l.spec.port === ref.port));
-  const target = [ref.sectionName !== undefined ? `sectionName ${ref.sectionName}` : '', ref.port !== undefined ? `port ${ref.port}` : '']
-    .filter(Boolean).join(' and ');
   if (candidates.length === 0) {
+    const target = [ref.sectionName !== undefined ? `sectionName ${ref.sectionName}` : '', ref.port !== undefined ? `port ${ref.port}` : '']
+      .filter(Boolean).join(' and ');
     return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `${parent.label} has no listener with ${target}` } };
   }
   // Listener status does not affect attachment (spec: ListenerStatus.AttachedRoutes);
@@ -186,13 +397,13 @@ function namespaceAllowed(listener: ListenerState, routeNamespace: string, names
   return namespaceSelected(allowed?.from ?? 'Same', allowed?.selector, listener.owner.namespace, routeNamespace, namespaces);
 }
 
-function compileRules(route: HTTPRoute, namespace: string, backends: BackendResolver): {
+function compileRules(route: HTTPRoute, namespace: string, backends: Resolver): {
   rules: CompiledRule[]; invalidRules: string[]; refProblems: BackendProblem[];
 } {
   const rules: CompiledRule[] = [];
   const invalidRules: string[] = [];
   const refProblems: BackendProblem[] = [];
-  const from = { kind: 'HTTPRoute', namespace };
+  const from: Referrer = { kind: 'HTTPRoute', namespace };
   (route.spec?.rules ?? []).forEach((rule, index) => {
     const label = rule.name ? `rule ${index} (${rule.name})` : `rule ${index}`;
     // Reference problems of a dropped rule say nothing about what is served.
@@ -210,7 +421,7 @@ function compileRules(route: HTTPRoute, namespace: string, backends: BackendReso
 }
 
 function compileRule(
-  rule: HTTPRouteRule, index: number, backends: BackendResolver, from: { kind: string; namespace: string }, refProblems: BackendProblem[],
+  rule: HTTPRouteRule, index: number, backends: Resolver, from: Referrer, refProblems: BackendProblem[],
 ): CompiledRule {
   const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
   checkRegexes(matches);
@@ -313,7 +524,7 @@ function compileMatch(m: HTTPRouteMatch): IRMatch {
   return out;
 }
 
-function buildEntries(route: HTTPRoute, rules: CompiledRule[], listener: ListenerState): RouteEntry[] {
+function buildEntries(route: HTTPRoute, rules: CompiledRule[], listenerPort: number): RouteEntry[] {
   const ns = route.metadata.namespace ?? 'default';
   const entries: RouteEntry[] = [];
   for (const rule of rules) {
@@ -322,7 +533,7 @@ function buildEntries(route: HTTPRoute, rules: CompiledRule[], listener: Listene
       const ir: IRRoute = {
         name: `httproute/${ns}/${route.metadata.name}/rule/${rule.index}/match/${matchIndex}`,
         match,
-        action: ruleAction(rule, listener, prefix),
+        action: ruleAction(rule, listenerPort, prefix),
       };
       const f = rule.filters;
       if (rule.name) ir.ruleName = rule.name;
@@ -351,14 +562,14 @@ function pathModifier(m: HTTPPathModifier | undefined, prefix: string): IRPathMo
   return { type: 'ReplacePrefixMatch', value: m.replacePrefixMatch ?? '/', prefix };
 }
 
-function ruleAction(rule: CompiledRule, listener: ListenerState, prefix: string): IRAction {
+function ruleAction(rule: CompiledRule, listenerPort: number, prefix: string): IRAction {
   const r = rule.filters.redirect;
   if (r) {
     const action: IRRedirectAction = { type: 'redirect', statusCode: r.statusCode ?? 302 };
     if (r.scheme) action.scheme = r.scheme;
     if (r.hostname) action.hostname = r.hostname;
     // Spec: explicit port, else the scheme's well-known port, else the listener's.
-    action.port = r.port ?? (r.scheme ? WELL_KNOWN_PORTS[r.scheme] : listener.spec.port);
+    action.port = r.port ?? (r.scheme ? WELL_KNOWN_PORTS[r.scheme] : listenerPort);
     const path = pathModifier(r.path, prefix);
     if (path) action.path = path;
     return action;

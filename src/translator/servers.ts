@@ -1,9 +1,47 @@
-import type { IRCertificate, IRCluster, IRServer, IRVirtualHost } from '../ir/types.js';
+import type { IRCertificate, IRCluster, IRRoute, IRServer, IRVirtualHost } from '../ir/types.js';
 import {
-  byAge, listenerProgrammed, mergedListeners, type GatewayState, type ListenerState,
+  listenerProgrammed, mergedListeners, type GatewayState, type ListenerState,
 } from './gateways.js';
-import { compareHostnameSpecificity, hostnameCovers } from './hostnames.js';
-import type { RouteEntry, RouteResult } from './httproutes.js';
+import { compareHostnameSpecificity, mostSpecific } from './hostnames.js';
+import type { Attachment, RouteEntry, RouteResult, RouteResults } from './httproutes.js';
+import { nested } from './maps.js';
+
+/** A route entry as a virtual host ranks it: by the route hostname that matched, then by precedence. */
+interface Ranked {
+  matched: string;
+  entry: RouteEntry;
+  /** The route's ageKey. */
+  age: string;
+  attachment: Attachment;
+}
+
+/** A virtual host as built: the attachments it draws on, their entries in precedence order, and the clusters its routes name. */
+interface BuiltHost {
+  attachments: Set<Attachment>;
+  ranked: Ranked[];
+  host: IRVirtualHost;
+  /** In order of first mention: the order the IR lists them in. */
+  clusters: string[];
+  /** How many of the routes name each cluster. */
+  clusterUses: Map<string, number>;
+}
+
+/**
+ * The attachments that serve through each listener, and how many of them
+ * name each hostname (which decides the listener's virtual hosts). Carried
+ * from one build to the next, so that an edit updates them instead of
+ * regrouping every route.
+ */
+export interface ServedAttachments {
+  byListener: Map<ListenerState, Set<Attachment>>;
+  hostnames: Map<ListenerState, Map<string, number>>;
+}
+
+// Each owning listener's virtual hosts as last built, by hostname. Listener
+// states live on while their Gateway is unchanged (see translate), and so do
+// the attachments of unchanged routes: an edit then places the few entries it
+// touched by binary search instead of sorting every route again.
+const builtHosts = new WeakMap<ListenerState, Map<string, BuiltHost>>();
 
 const PATH_TYPE_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
 
@@ -13,7 +51,9 @@ const PATH_TYPE_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as cons
  * method, most header matches, most query matches; then the oldest route,
  * then namespace/name, then rule and match order.
  */
-function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
+function comparePrecedence(x: Ranked, y: Ranked): number {
+  const a = x.entry;
+  const b = y.entry;
   const pa = a.ir.match.path;
   const pb = b.ir.match.path;
   if (pa.type !== pb.type) return PATH_TYPE_RANK[pa.type] - PATH_TYPE_RANK[pb.type];
@@ -27,7 +67,7 @@ function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
   const qa = a.ir.match.queryParams?.length ?? 0;
   const qb = b.ir.match.queryParams?.length ?? 0;
   if (qa !== qb) return qb - qa;
-  if (a.route !== b.route) return byAge(a.route, b.route);
+  if (a.route !== b.route) return x.age < y.age ? -1 : x.age > y.age ? 1 : 0;
   if (a.ruleIndex !== b.ruleIndex) return a.ruleIndex - b.ruleIndex;
   return a.matchIndex - b.matchIndex;
 }
@@ -36,16 +76,6 @@ export function serverId(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** The listener that owns requests for `hostname`: the most specific one whose hostname covers it. */
-function owningListener(listeners: ListenerState[], hostname: string): ListenerState | undefined {
-  let best: ListenerState | undefined;
-  for (const l of listeners) {
-    const pattern = l.spec.hostname ?? '*';
-    if (!hostnameCovers(pattern, hostname)) continue;
-    if (!best || compareHostnameSpecificity(pattern, best.spec.hostname ?? '*') < 0) best = l;
-  }
-  return best;
-}
 
 /**
  * Builds one IR server per bound address:port from the programmed listeners.
@@ -53,23 +83,40 @@ function owningListener(listeners: ListenerState[], hostname: string): ListenerS
  * served only by routes of the most specific listener that covers it, and
  * every listener hostname has a virtual host (possibly empty) so that a less
  * specific listener never catches its traffic.
+ *
+ * With `earlier` (what the previous build served, on the same listeners),
+ * only the attachments of `routes.removed` and `routes.added` are regrouped.
  */
 export function buildServers(
-  gateways: GatewayState[], routes: RouteResult[], clusters: Record<string, IRCluster>,
-): { servers: IRServer[]; clusters: Record<string, IRCluster> } {
-  const attachmentsByListener = new Map<ListenerState, { hostnames: string[]; entries: RouteEntry[] }[]>();
-  const seen = new Set<string>();
-  for (const r of routes) {
-    for (const a of r.attachments) {
-      const { owner } = a.listener;
-      const key = `${r.route.metadata.namespace}/${r.route.metadata.name}|${owner.kind}/${owner.namespace}/${owner.name}|${a.listener.spec.name}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const list = attachmentsByListener.get(a.listener) ?? [];
-      list.push({ hostnames: a.hostnames, entries: a.entries });
-      attachmentsByListener.set(a.listener, list);
+  gateways: GatewayState[], routes: RouteResults, clusters: Record<string, IRCluster>, earlier?: ServedAttachments,
+): { servers: IRServer[]; clusters: Record<string, IRCluster>; served: ServedAttachments } {
+  const served: ServedAttachments = earlier ?? { byListener: new Map(), hostnames: new Map() };
+  // Known only when building on `earlier`: per listener, what left and what came.
+  const changes = earlier && new Map<ListenerState, { removed: Attachment[]; added: Attachment[] }>();
+  const update = (results: RouteResult[], side: 'removed' | 'added') => {
+    for (const r of results) {
+      for (const a of r.attachments) {
+        if (!a.serves) continue;
+        const set = served.byListener.get(a.listener) ?? new Set();
+        served.byListener.set(a.listener, set);
+        const counts = nested(served.hostnames, a.listener);
+        for (const h of a.hostnames) {
+          const count = (counts.get(h) ?? 0) + (side === 'added' ? 1 : -1);
+          if (count === 0) counts.delete(h);
+          else counts.set(h, count);
+        }
+        if (side === 'added') set.add(a);
+        else set.delete(a);
+        if (changes) {
+          const change = changes.get(a.listener) ?? { removed: [], added: [] };
+          change[side].push(a);
+          changes.set(a.listener, change);
+        }
+      }
     }
-  }
+  };
+  update(routes.removed, 'removed');
+  update(routes.added, 'added');
 
   const servers: IRServer[] = [];
   const usedClusters: Record<string, IRCluster> = {};
@@ -82,14 +129,9 @@ export function buildServers(
       byPort.set(l.spec.port, group);
     }
     for (const [port, listeners] of byPort) {
-      const virtualHosts = buildVirtualHosts(listeners, attachmentsByListener);
-      for (const vh of virtualHosts) {
-        for (const route of vh.routes) {
-          for (const m of route.mirrors ?? []) usedClusters[m.cluster] = clusters[m.cluster]!;
-          if (route.action.type !== 'forward') continue;
-          for (const b of route.action.backends) if (b.cluster) usedClusters[b.cluster] = clusters[b.cluster]!;
-        }
-      }
+      const built = buildVirtualHosts(listeners, served, changes);
+      for (const b of built) for (const name of b.clusters) usedClusters[name] = clusters[name]!;
+      const virtualHosts = built.map((b) => b.host);
       const protocol = listeners[0]!.spec.protocol as IRServer['protocol'];
       const metadata = infrastructureMetadata(gw);
       for (const address of gw.addresses) {
@@ -100,7 +142,7 @@ export function buildServers(
     }
   }
   servers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { servers, clusters: usedClusters };
+  return { servers, clusters: usedClusters, served };
 }
 
 /**
@@ -109,24 +151,141 @@ export function buildServers(
  * first (spec: HTTPRoute hostnames precedence), then match precedence.
  */
 function buildVirtualHosts(
-  listeners: ListenerState[], attachments: Map<ListenerState, { hostnames: string[]; entries: RouteEntry[] }[]>,
-): IRVirtualHost[] {
+  listeners: ListenerState[], served: ServedAttachments,
+  changes: Map<ListenerState, { removed: Attachment[]; added: Attachment[] }> | undefined,
+): BuiltHost[] {
   const owners = new Map<string, ListenerState>();
   for (const l of listeners) owners.set(l.spec.hostname ?? '*', l);
   for (const l of listeners) {
-    for (const a of attachments.get(l) ?? []) {
-      for (const h of a.hostnames) if (!owners.has(h) && owningListener(listeners, h) === l) owners.set(h, l);
-    }
+    for (const h of served.hostnames.get(l)?.keys() ?? []) if (!owners.has(h) && mostSpecific(listeners, (o) => o.spec.hostname ?? '*', h) === l) owners.set(h, l);
   }
-  return [...owners.keys()].sort(compareHostnameSpecificity).map((hostname) => {
-    const ranked: { matched: string; entry: RouteEntry }[] = [];
-    for (const a of attachments.get(owners.get(hostname)!) ?? []) {
-      const matched = a.hostnames.filter((h) => hostnameCovers(h, hostname)).sort(compareHostnameSpecificity)[0];
-      if (matched !== undefined) for (const entry of a.entries) ranked.push({ matched, entry });
+  const built = new Map<ListenerState, Map<string, BuiltHost>>();
+  const hosts = [...owners.keys()].sort(compareHostnameSpecificity).map((hostname) => {
+    const owner = owners.get(hostname)!;
+    const kept = builtHosts.get(owner)?.get(hostname);
+    let host: BuiltHost;
+    if (kept && changes) {
+      const change = changes.get(owner);
+      host = change ? rankHost(hostname, kept, change.removed, change.added) : kept;
+    } else {
+      // Everything the listener serves, against what the host was last built from.
+      const current = served.byListener.get(owner) ?? new Set<Attachment>();
+      host = rankHost(hostname, kept, [...kept?.attachments ?? []].filter((a) => !current.has(a)),
+        [...current].filter((a) => !kept?.attachments.has(a)));
     }
-    ranked.sort((x, y) => compareHostnameSpecificity(x.matched, y.matched) || comparePrecedence(x.entry, y.entry));
-    return { hostname, routes: ranked.map((r) => r.entry.ir) };
+    nested(built, owner).set(hostname, host);
+    return host;
   });
+  for (const [owner, byHostname] of built) builtHosts.set(owner, byHostname);
+  return hosts;
+}
+
+/**
+ * `kept` (if any) updated: the entries of `removed` attachments taken out,
+ * those of `added` ones that cover the hostname put in place by binary
+ * search, so that an edit costs no sort and no pass over every entry.
+ */
+function rankHost(hostname: string, kept: BuiltHost | undefined, removed: Attachment[], added: Attachment[]): BuiltHost {
+  const gone = itemsFor(removed.filter((a) => kept?.attachments.has(a)), hostname);
+  const come = itemsFor(added, hostname);
+  if (kept && gone.length === 0 && come.length === 0) return kept;
+  let ranked = kept?.ranked.slice() ?? [];
+  let routes = kept?.host.routes.slice() ?? [];
+  for (const item of gone) {
+    let at = lowerBound(ranked, item);
+    if (ranked[at]?.entry !== item.entry) at = ranked.findIndex((r) => r.entry === item.entry);
+    ranked.splice(at, 1);
+    routes.splice(at, 1);
+  }
+  if (come.length <= SPLICE_LIMIT) {
+    for (const item of come) {
+      const at = lowerBound(ranked, item);
+      ranked.splice(at, 0, item);
+      routes.splice(at, 0, item.entry.ir);
+    }
+  } else {
+    ranked = mergeRanked(ranked, come);
+    routes = ranked.map((r) => r.entry.ir);
+  }
+  const attachments = new Set(kept?.attachments);
+  for (const item of gone) attachments.delete(item.attachment);
+  for (const item of come) attachments.add(item.attachment);
+  const clusterUses = new Map(kept?.clusterUses);
+  for (const item of gone) for (const name of clustersOf(item.entry.ir)) count(clusterUses, name, -1);
+  for (const item of come) for (const name of clustersOf(item.entry.ir)) count(clusterUses, name, 1);
+  return { attachments, ranked, host: { hostname, routes }, clusters: clusterNames(routes, clusterUses.size), clusterUses };
+}
+
+function count(counts: Map<string, number>, key: string, delta: number): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n === 0) counts.delete(key);
+  else counts.set(key, n);
+}
+
+/** Beyond this many new entries, one merge pass beats moving the array once per entry. */
+const SPLICE_LIMIT = 16;
+
+/** The entries of attachments that cover `hostname`, in precedence order. */
+function itemsFor(attachments: Attachment[], hostname: string): Ranked[] {
+  const items: Ranked[] = [];
+  for (const attachment of attachments) {
+    // The route's hostname that a request for this one matches.
+    const matched = mostSpecific(attachment.hostnames, (h) => h, hostname);
+    if (matched !== undefined) for (const entry of attachment.entries) items.push({ matched, entry, age: attachment.age, attachment });
+  }
+  return items.sort(compareRanked);
+}
+
+/**
+ * Where `item` is or goes in `ranked`. Entries of distinct routes never
+ * compare equal (routes are unique by namespace and name), so this is also
+ * where sorting everything would put it.
+ */
+function lowerBound(ranked: Ranked[], item: Ranked, from = 0): number {
+  let lo = from;
+  let hi = ranked.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareRanked(ranked[mid]!, item) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+
+function compareRanked(x: Ranked, y: Ranked): number {
+  return compareHostnameSpecificity(x.matched, y.matched) || comparePrecedence(x, y);
+}
+
+/** Both sorted: one pass, each of `added` placed by binary search. */
+function mergeRanked(sorted: Ranked[], added: Ranked[]): Ranked[] {
+  const out: Ranked[] = [];
+  let from = 0;
+  for (const item of added) {
+    const at = lowerBound(sorted, item, from);
+    for (; from < at; from++) out.push(sorted[from]!);
+    out.push(item);
+  }
+  for (; from < sorted.length; from++) out.push(sorted[from]!);
+  return out;
+}
+
+/**
+ * The `distinct` clusters routes name, in order of first mention. Knowing how
+ * many there are ends the scan at the last first mention, which with many
+ * routes to few Services comes early.
+ */
+function clusterNames(routes: IRRoute[], distinct: number): string[] {
+  const names = new Set<string>();
+  for (let i = 0; i < routes.length && names.size < distinct; i++) for (const name of clustersOf(routes[i]!)) names.add(name);
+  return [...names];
+}
+
+/** The clusters a route names: its mirrors', then its backends'. */
+function clustersOf(route: IRRoute): string[] {
+  const names = (route.mirrors ?? []).map((m) => m.cluster);
+  if (route.action.type === 'forward') for (const b of route.action.backends) if (b.cluster) names.push(b.cluster);
+  return names;
 }
 
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';

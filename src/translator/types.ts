@@ -17,7 +17,11 @@ export interface TranslateOptions {
   poolAssignments?: Record<string, string>;
   /** Used for lastTransitionTime of conditions that changed. */
   now: string;
-  /** Statuses from the previous translation, to keep lastTransitionTime stable. */
+  /**
+   * Statuses from the previous translation, to keep lastTransitionTime stable.
+   * Given the very array the previous call returned, the routes that did not
+   * change keep their entries without a look.
+   */
   previous?: StatusEntry[];
 }
 

@@ -25,6 +25,20 @@ test('a file caught empty mid-save keeps its objects for the grace period', asyn
   assert.equal(saved.recheckAfterMs, undefined);
 });
 
+test('a save that puts the same content back ends the grace period', async (t) => {
+  const tmp = await tempDir();
+  t.after(tmp.cleanup);
+  const file = await tmp.write('routes.yaml', route('a'));
+  const loader = new ConfigLoader(tmp.dir, silentLogger);
+  await loader.load();
+  await truncate(file, 0);
+  assert.ok((await loader.load()).recheckAfterMs !== undefined);
+  await tmp.write('routes.yaml', route('a'));
+  const saved = await loader.load();
+  assert.equal(saved.recheckAfterMs, undefined, 'no more rechecks: the file is whole again');
+  assert.equal(saved.changed, false);
+});
+
 test('an emptied file drops its objects once the grace period passes; a deleted one at once', async (t) => {
   const tmp = await tempDir();
   t.after(tmp.cleanup);

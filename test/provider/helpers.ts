@@ -43,6 +43,15 @@ ${extra}spec:
 `;
 }
 
+/** A small deterministic generator of integers below `n`, so that a failing random test can be replayed. */
+export function random(seed: number): (n: number) => number {
+  let s = seed;
+  return (n) => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % n;
+  };
+}
+
 /** Polls until `predicate` holds; watch events arrive asynchronously, so tests wait (bounded) instead of sleeping. */
 export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

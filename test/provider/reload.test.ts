@@ -121,14 +121,55 @@ test('duplicates: the first file in path order wins, whatever the reading order'
     assert.match(formatProblem(result.problems[0]), /b\/routes\.yaml:1: HTTPRoute default\/r: duplicate of the one at .*a\.yaml:1; ignored$/);
   }));
 
-test('every load returns fresh objects', () =>
+test('snapshots are frozen; an unchanged object is the same instance in the next load', () =>
   withLoader(async (t, load) => {
     await t.write('r.yaml', route('r', 80));
-    const first = (await load()).result.snapshot;
-    first.httpRoutes[0].metadata.name = 'mutated';
-    first.httpRoutes.push(first.httpRoutes[0]);
-    const second = (await load()).result.snapshot;
-    assert.deepEqual(names(second).httpRoutes, ['default/r']);
+    await t.write('s.yaml', route('s', 80));
+    const first = await load();
+    assert.equal(first.changed, true);
+    const [r, s] = first.result.snapshot.httpRoutes;
+    assert.throws(() => { r.metadata.name = 'mutated'; }, TypeError);
+    assert.throws(() => { r.spec!.rules![0].backendRefs![0].port = 1; }, TypeError);
+    first.result.snapshot.httpRoutes.push(r);
+
+    const touched = await load();
+    assert.equal(touched.changed, false, 'nothing was edited');
+    assert.deepEqual(names(touched.result.snapshot).httpRoutes, ['default/r', 'default/s'], 'the lists are fresh');
+
+    await t.write('r.yaml', route('r', 81));
+    const edited = await load();
+    assert.equal(edited.changed, true);
+    assert.notEqual(edited.result.snapshot.httpRoutes[0], r);
+    assert.equal(edited.result.snapshot.httpRoutes[1], s);
+
+    // Same content, new formatting: the object did not change.
+    await t.write('s.yaml', route('s', 80).replace('  parentRefs:\n  - name: web', '  parentRefs: [{name: web}]'));
+    const reformatted = await load();
+    assert.equal(reformatted.changed, false);
+    assert.equal(reformatted.result.snapshot.httpRoutes[1], s);
+  }));
+
+test('an edit that moves documents keeps every line right', () =>
+  withLoader(async (t, load) => {
+    const bad = 'apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {ports: [{port: 0}]}\n';
+    await t.write('f.yaml', `${route('a')}---\n${route('b')}---\n${bad}`);
+    const before = (await load()).result;
+    assert.deepEqual(before.snapshot.httpRoutes.map((o) => o.source?.split(':').pop()), ['1', '13']);
+    assert.deepEqual(before.problems.map((p) => p.line), [28]);
+
+    // Two more lines in the first document: the unchanged ones after it move down.
+    await t.write('f.yaml', `${route('a', 80, '  labels:\n    x: y\n')}---\n${route('b')}---\n${bad}`);
+    const after = (await load()).result;
+    assert.deepEqual(after.snapshot.httpRoutes.map((o) => o.source?.split(':').pop()), ['1', '15']);
+    assert.deepEqual(after.problems.map((p) => p.line), [30]);
+  }));
+
+test('a file with YAML directives is read as a whole, with the same lines', () =>
+  withLoader(async (t, load) => {
+    await t.write('d.yaml', `%YAML 1.2\n---\n${route('a')}---\n${route('b')}`);
+    const { result } = await load();
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.snapshot.httpRoutes.map((o) => o.source?.split(':').pop()), ['3', '15']);
   }));
 
 test('reports the directories it spans, for watching', () =>

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { ConfigLoader } from '../../src/provider/loader.js';
+import type { Snapshot } from '../../src/resources/types.js';
+import { translate, type TranslateResult } from '../../src/translator/index.js';
+import { silentLogger } from '../../src/util/log.js';
+import { random } from '../provider/helpers.js';
+
+// The translator reuses work from its previous call for objects that are the
+// same frozen instances (the file provider's snapshots share unchanged
+// objects). Whatever it reuses, the output must be what translating unfrozen
+// copies from scratch gives, byte for byte.
+
+type Doc = Record<string, unknown>;
+
+const NAMESPACES = ['ns-a', 'ns-b', 'ns-c'];
+
+function gatewayDocs(variant: number): Doc[] {
+  return [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'archway' }, spec: { controllerName: 'archway.dev/gateway-controller' } },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'archway',
+        listeners: [
+          { name: 'http', protocol: 'HTTP', port: 8080, allowedRoutes: { namespaces: { from: 'All' } } },
+          { name: 'foo', protocol: 'HTTP', port: 8080, hostname: variant % 2 ? '*.foo.com' : 'a.foo.com', allowedRoutes: { namespaces: { from: 'All' } } },
+          { name: 'picky', protocol: 'HTTP', port: 8081, allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { team: 'x' } } } } },
+        ],
+      },
+    },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'own', namespace: 'ns-a' },
+      spec: { gatewayClassName: 'archway', listeners: [{ name: 'http', protocol: 'HTTP', port: 9090 }] },
+    },
+  ];
+}
+
+function namespaceDocs(ns: string, labelled: boolean, port: number, grant: boolean): Doc[] {
+  const docs: Doc[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: labelled ? { team: 'x' } : { team: 'y' } } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: ns }, spec: { ports: [{ name: 'http', port }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'svc-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'svc' } },
+      addressType: 'IPv4', ports: [{ name: 'http', port: 3000 }], endpoints: [{ addresses: ['127.0.0.1'] }],
+    },
+  ];
+  if (grant) {
+    docs.push({
+      apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'from-all', namespace: ns },
+      spec: { from: NAMESPACES.map((f) => ({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: f })), to: [{ group: '', kind: 'Service' }] },
+    });
+  }
+  return docs;
+}
+
+/** A route drawn from a few shapes that exercise different parts of the translator. */
+function routeDoc(ns: string, name: string, pick: (n: number) => number): Doc {
+  const parentRefs = [[{ name: 'web', namespace: 'default' }], [{ name: 'web', namespace: 'default', sectionName: 'foo' }],
+    [{ name: 'web', namespace: 'default' }, { name: 'own', namespace: 'ns-a' }], [{ name: 'web', namespace: 'default', port: 8081 }]][pick(4)];
+  const hostnames = [undefined, ['a.foo.com'], ['*.foo.com', 'b.bar.com'], ['c.bar.com'], [`${name}.solo.com`]][pick(5)];
+  const backend = [{ name: 'svc', port: 80 }, { name: 'svc', namespace: NAMESPACES[pick(3)], port: 80 }, { name: 'missing', port: 80 }][pick(3)];
+  const path = `/${name}${'x'.repeat(pick(3))}`;
+  const rules: Doc[] = [{ matches: [{ path: { type: ['PathPrefix', 'Exact'][pick(2)], value: path } }], backendRefs: [backend] }];
+  if (pick(4) === 0) rules.push({ matches: [{ path: { type: 'PathPrefix', value: `${path}/old` } }], filters: [{ type: 'RequestRedirect', requestRedirect: { statusCode: 301 } }] });
+  if (pick(6) === 0) rules.push({ matches: [{ path: { type: 'RegularExpression', value: '([' } }], backendRefs: [backend] });
+  if (pick(5) === 0) rules.push({ matches: [{ path: { type: 'PathPrefix', value: path }, method: 'POST', headers: [{ name: 'x-v', value: '2' }] }], backendRefs: [backend] });
+  const spec: Doc = { parentRefs, rules };
+  if (hostnames) spec.hostnames = hostnames;
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: ns }, spec };
+}
+
+interface Model {
+  gatewayVariant: number;
+  namespaces: Map<string, { labelled: boolean; port: number; grant: boolean; routes: Doc[] }>;
+}
+
+async function write(dir: string, model: Model): Promise<void> {
+  const render = (docs: Doc[]) => docs.map((d) => stringify(d)).join('---\n');
+  await writeFile(join(dir, 'gateway.yaml'), render(gatewayDocs(model.gatewayVariant)));
+  for (const [ns, n] of model.namespaces) {
+    await writeFile(join(dir, `${ns}.yaml`), render([...namespaceDocs(ns, n.labelled, n.port, n.grant), ...n.routes]));
+  }
+}
+
+/** One random edit: mostly to routes, sometimes to what routes depend on. */
+function edit(model: Model, pick: (n: number) => number, serial: number): string {
+  const ns = NAMESPACES[pick(NAMESPACES.length)]!;
+  const n = model.namespaces.get(ns)!;
+  const i = pick(Math.max(1, n.routes.length));
+  switch (pick(12)) {
+    case 0: n.routes.push(routeDoc(ns, `new-${serial}`, pick)); return `add a route to ${ns}`;
+    case 1: n.routes.splice(i, 1); return `remove route ${i} of ${ns}`;
+    case 2: model.gatewayVariant += 1; return 'change a Gateway listener';
+    case 3: n.port = n.port === 80 ? 81 : 80; return `change the Service port in ${ns}`;
+    case 4: n.grant = !n.grant; return `toggle the ReferenceGrant in ${ns}`;
+    case 5: n.labelled = !n.labelled; return `relabel ${ns}`;
+    case 6: return 'nothing';
+    default: {
+      const name = (n.routes[i]?.metadata as { name: string } | undefined)?.name ?? `new-${serial}`;
+      n.routes[i] = routeDoc(ns, name, pick);
+      return `rewrite route ${name} of ${ns}`;
+    }
+  }
+}
+
+/** A copy whose conditions all changed status at another time. */
+function aged(result: TranslateResult): TranslateResult {
+  const copy = structuredClone(result);
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'lastTransitionTime') (value as Record<string, unknown>)[k] = '2025-12-31T00:00:00Z';
+        else visit(v);
+      }
+    }
+  };
+  visit(copy.statuses);
+  return copy;
+}
+
+function reference(snapshot: Snapshot, previous: TranslateResult | undefined, now: string): TranslateResult {
+  // Copies are not frozen, so nothing of them can be reused: the translation is done from scratch.
+  return translate(structuredClone(snapshot), { controllerName: 'archway.dev/gateway-controller', bindAddress: '127.0.0.1', now, previous: previous?.statuses });
+}
+
+for (const seed of [1, 2, 3]) {
+  test(`reusing work across snapshots changes nothing (seed ${seed})`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'archway-reuse-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const pick = random(seed);
+    const model: Model = { gatewayVariant: 0, namespaces: new Map() };
+    for (const ns of NAMESPACES) {
+      model.namespaces.set(ns, { labelled: ns !== 'ns-c', port: 80, grant: ns === 'ns-b', routes: Array.from({ length: 12 }, (_, j) => routeDoc(ns, `r-${j}`, pick)) });
+    }
+    const loader = new ConfigLoader(dir, silentLogger);
+    let previous: TranslateResult | undefined;
+    for (let step = 0; step < 60; step++) {
+      const what = step === 0 ? 'initial' : edit(model, pick, step);
+      await write(dir, model);
+      const { result } = await loader.load();
+      assert.deepEqual(result.problems.filter((p) => !p.message.includes('does not compile')), [], what);
+      const now = `2026-01-01T00:${String(step).padStart(2, '0')}:00Z`;
+      // Now and then the previous statuses come back as a copy, and older, as from another process.
+      const prior = step % 7 === 3 && previous ? aged(previous) : previous;
+      const options = { controllerName: 'archway.dev/gateway-controller', bindAddress: '127.0.0.1', now, previous: prior?.statuses };
+      const reused = translate(result.snapshot, options);
+      assert.equal(JSON.stringify(reused), JSON.stringify(reference(result.snapshot, prior, now)), `step ${step}: ${what}`);
+      previous = reused;
+    }
+  });
+}
