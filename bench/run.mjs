@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Archway benchmark harness. See bench/README.md.
 //
-//   node bench/run.mjs [--quick] [--only <workload|dataplane|controlplane>[,…]]
+//   node bench/run.mjs [--quick] [--only <workload|dataplane|multicore|zero-downtime|controlplane>[,…]]
 //                      [--rounds N] [--duration S] [--proxies a,b] [--backend nginx|node]
-//                      [--no-install] [--keep-tmp]
+//                      [--no-install] [--keep-tmp] [--churn-seconds S]
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backendNginxConf, ROUTE_COUNT, routeOf, ROUTE_TARGET, SMALL_BODY } from './lib/configs.mjs';
 import { runControlPlane } from './lib/controlplane.mjs';
+import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
 import { busyPercent, childPids, coreTimes, cpuByPid, cpuSeconds, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stopProc, waitFor } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
@@ -53,13 +54,14 @@ const { values: opts } = parseArgs({
     backend: { type: 'string', default: 'nginx' },
     'no-install': { type: 'boolean', default: false },
     'keep-tmp': { type: 'boolean', default: false },
+    'churn-seconds': { type: 'string' },
     'quiet-wait': { type: 'string', default: '20' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opts.help) {
-  console.log(`node bench/run.mjs [--quick] [--only <workload|dataplane|controlplane>[,...]] [--rounds N] [--duration S]
-                   [--proxies archway,nginx,haproxy,http-proxy,fastify] [--backend nginx|node] [--no-install] [--keep-tmp]
+  console.log(`node bench/run.mjs [--quick] [--only <workload|dataplane|multicore|zero-downtime|controlplane>[,...]] [--rounds N] [--duration S]
+                   [--proxies archway,nginx,haproxy,http-proxy,fastify] [--backend nginx|node] [--no-install] [--keep-tmp] [--churn-seconds S]
 workloads: ${WORKLOADS.map((w) => w.id).join(', ')}`);
   process.exit(0);
 }
@@ -67,14 +69,17 @@ const rounds = Number(opts.rounds ?? (opts.quick ? 1 : 3));
 const duration = Number(opts.duration ?? (opts.quick ? 3 : 10));
 const warmup = opts.quick ? 1 : 3;
 const only = (opts.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+const SECTIONS = ['dataplane', 'multicore', 'zero-downtime', 'controlplane'];
 for (const o of only) {
-  if (!['dataplane', 'controlplane'].includes(o) && !WORKLOADS.some((w) => w.id === o)) {
-    console.error(`unknown --only ${o}; expected dataplane, controlplane or one of ${WORKLOADS.map((w) => w.id).join(', ')}`);
+  if (!SECTIONS.includes(o) && !WORKLOADS.some((w) => w.id === o)) {
+    console.error(`unknown --only ${o}; expected one of ${SECTIONS.join(', ')} or a workload: ${WORKLOADS.map((w) => w.id).join(', ')}`);
     process.exit(2);
   }
 }
 const workloads = only.length === 0 || only.includes('dataplane') ? WORKLOADS : WORKLOADS.filter((w) => only.includes(w.id));
-const runData = only.length === 0 || only.some((o) => o !== 'controlplane');
+const runData = workloads.length > 0 && (only.length === 0 || only.some((o) => o === 'dataplane' || WORKLOADS.some((w) => w.id === o)));
+const runMulti = only.length === 0 || only.includes('multicore');
+const runZero = only.length === 0 || only.includes('zero-downtime');
 const runControl = only.length === 0 || only.includes('controlplane');
 const wantedProxies = opts.proxies ? opts.proxies.split(',') : undefined;
 
@@ -370,7 +375,7 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'archway-bench-'));
   tmpDir = tmp;
   const env = {
-    root: ROOT, tmp, proxyCpu: PROXY_CPU,
+    root: ROOT, tmp, proxyCpu: PROXY_CPU, loadCpu: LOAD_CPU,
     port: await freePort(), tlsPort: await freePort(), adminPort: await freePort(), a: await freePort(), b: await freePort(),
   };
   env.crt = join(tmp, 'tls.crt');
@@ -411,9 +416,18 @@ async function main() {
       result.dataPlane = { workloads: workloads.map(({ script, ...w }) => ({ ...w, script: script ? 'lua/upload.lua' : undefined })), ...dp };
       result.dataPlane.backendPeakRssMiB = (memKiB(backend.pid)?.hwm ?? 0) / 1024;
     }
+    if (runMulti) {
+      log('\n== multi-core (every process on both CPUs) ==');
+      result.multiCore = await runMultiCore(env, { log, rounds, duration, warmup });
+    }
+    if (runZero) {
+      log('\n== zero downtime (Archway only) ==');
+      result.zeroDowntime = await runZeroDowntime(env, { log }).catch((err) => ({ error: err.message }));
+    }
     if (runControl) {
       log('\n== control plane (Archway only) ==');
-      result.controlPlane = await runControlPlane(env, { quick: opts.quick, log });
+      const churnSeconds = opts['churn-seconds'] === undefined ? undefined : Number(opts['churn-seconds']);
+      result.controlPlane = await runControlPlane(env, { quick: opts.quick, log, churnSeconds });
     }
   } finally {
     await stopProc(backend);
@@ -436,6 +450,12 @@ async function main() {
     md.push('### Archway vs the best Node peer', '', archwayVsNodeTable(result.dataPlane.summary), '');
     const errs = Object.entries(result.dataPlane.summary).flatMap(([w, ps]) => Object.entries(ps).filter(([, s]) => s.error).map(([p, s]) => `- ${w} / ${p}: ${s.error.replace(/\s+/g, ' ').slice(0, 400)}`));
     if (errs.length) md.push('### Errors', '', ...errs, '');
+  }
+  if (result.multiCore) {
+    md.push('## Multi-core', '', `Small GET, keep-alive, ${result.multiCore.conns} connections; the proxy, wrk (-t2) and the backend may all use both CPUs, so absolute numbers are lower than a dedicated core would give; the ratios show what a second data-plane process adds.`, '', multiCoreTable(result.multiCore), '');
+  }
+  if (result.zeroDowntime) {
+    md.push('## Zero downtime (Archway, --workers 2)', '', 'wrk keeps 32 keep-alive connections busy throughout; any non-2xx response or socket error counts as a failure.', '', zeroDowntimeTable(result.zeroDowntime), '');
   }
   if (result.controlPlane) md.push('## Control plane (Archway)', '', controlPlaneTable(result.controlPlane), '');
   const text = md.join('\n');

@@ -2,7 +2,8 @@
 //  - file change → changed route answering 200, with 10 / 1,000 / 5,000
 //    HTTPRoutes present (namespaces × 100 routes, one file per namespace)
 //  - startup to ready, translation time (archway_translation_seconds) and the
-//    "configuration applied" log line's ms (translate + data-plane swap)
+//    "configuration applied" log line's ms (translate + data-plane swap), with
+//    its data-plane share (dataPlaneMs)
 //  - peak RSS (VmHWM) at each scale
 //  - a churn loop (create / modify / delete 100 routes) with RSS before/after
 
@@ -58,14 +59,13 @@ async function pollStatus(port, path, want, agent, timeoutMs) {
 
 const ns = (i) => `ns-${String(i).padStart(2, '0')}`;
 
-export async function runControlPlane(env, { quick, log }) {
+export async function runControlPlane(env, { quick, log, churnSeconds = quick ? 10 : 60 }) {
   const scales = [
     { routes: 10, namespaces: 1, perNamespace: 10 },
     { routes: 1000, namespaces: 10, perNamespace: 100 },
     { routes: 5000, namespaces: 50, perNamespace: 100 },
   ];
   const changes = quick ? 8 : 20;
-  const churnSeconds = quick ? 10 : 60;
   const results = { changesPerScale: changes, scales: [], churn: undefined };
 
   for (const scale of scales) {
@@ -81,7 +81,7 @@ export async function runControlPlane(env, { quick, log }) {
       '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'info'], {
       onStderrLine(line) {
         if (!line.includes('configuration applied')) return;
-        try { const j = JSON.parse(line); applies.push({ at: performance.now(), ms: j.ms, routes: j.routes }); } catch { /* not JSON */ }
+        try { const j = JSON.parse(line); applies.push({ at: performance.now(), ms: j.ms, dataPlaneMs: j.dataPlaneMs, routes: j.routes }); } catch { /* not JSON */ }
       },
     });
     const agent = keepAliveAgent();
@@ -102,6 +102,7 @@ export async function runControlPlane(env, { quick, log }) {
 
       const latencies = [];
       const applyMs = [];
+      const dataPlaneMs = [];
       const all0 = cpuByPid();
       const t1 = performance.now();
       let failed = 0;
@@ -115,18 +116,22 @@ export async function runControlPlane(env, { quick, log }) {
         latencies.push(performance.now() - start);
         // Let the apply log line land, then pause so changes do not coalesce in the debounce window.
         await waitFor('apply log line', async () => (applies.length > seen ? true : undefined), { timeoutMs: 5000, intervalMs: 5 }).catch(() => {});
-        for (const a of applies.slice(seen)) applyMs.push(a.ms);
+        for (const a of applies.slice(seen)) {
+          applyMs.push(a.ms);
+          if (a.dataPlaneMs !== undefined) dataPlaneMs.push(a.dataPlaneMs);
+        }
         await sleep(150);
       }
       entry.otherCpuPct = (100 * foreignCpuSeconds(all0, cpuByPid(), new Set([process.pid, proc.pid, ...env.backendPids()]))) / ((performance.now() - t1) / 1000);
       const after = await scrapeTranslation(env.adminPort);
       entry.changeToServedMs = { median: median(latencies), p99: percentile(latencies, 99), min: Math.min(...latencies), max: Math.max(...latencies), n: latencies.length, failed };
       entry.applyLogMs = { median: median(applyMs), p99: percentile(applyMs, 99), n: applyMs.length };
+      entry.dataPlaneMs = { median: median(dataPlaneMs), p99: percentile(dataPlaneMs, 99), n: dataPlaneMs.length };
       entry.translationMs = after.count > before.count ? { mean: ((after.sum - before.sum) / (after.count - before.count)) * 1000, n: after.count - before.count } : undefined;
       const mem = memKiB(proc.pid);
       entry.peakRssMiB = mem ? mem.hwm / 1024 : undefined;
       entry.rssMiB = mem ? mem.rss / 1024 : undefined;
-      log(`  ${String(scale.routes).padStart(5)} routes: ready ${fmt(entry.startupToReadyMs)} ms, change→200 median ${fmt(entry.changeToServedMs.median)} ms p99 ${fmt(entry.changeToServedMs.p99)} ms, apply ${fmt(entry.applyLogMs.median)} ms, translate ${fmt(entry.translationMs?.mean)} ms, VmHWM ${fmt(entry.peakRssMiB)} MiB, other processes ${fmt(entry.otherCpuPct)}% of a core`);
+      log(`  ${String(scale.routes).padStart(5)} routes: ready ${fmt(entry.startupToReadyMs)} ms, change→200 median ${fmt(entry.changeToServedMs.median)} ms p99 ${fmt(entry.changeToServedMs.p99)} ms, apply ${fmt(entry.applyLogMs.median)} ms (data plane ${fmt(entry.dataPlaneMs.median)} ms), translate ${fmt(entry.translationMs?.mean)} ms, VmHWM ${fmt(entry.peakRssMiB)} MiB, other processes ${fmt(entry.otherCpuPct)}% of a core`);
 
       if (scale.routes === 1000) results.churn = await churn(env, dir, proc, agent, applies, churnSeconds, log);
     } catch (err) {
