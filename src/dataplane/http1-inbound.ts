@@ -238,12 +238,7 @@ export class FastConnection {
     tracked.add(this);
     socket.setNoDelay(true);
     socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
-    socket.on('data', onData);
-    socket.on('timeout', onTimeout);
-    socket.on('drain', onDrain);
-    socket.on('error', onError);
-    socket.on('end', onEnd);
-    socket.on('close', onClose);
+    for (const [event, listener] of SOCKET_LISTENERS) socket.on(event, listener);
   }
 
   /** Not in the middle of a response: closing it now loses nothing the server has read. */
@@ -320,12 +315,7 @@ export class FastConnection {
     const socket = this.socket;
     this.tracked.delete(this);
     socket.pause();
-    socket.off('data', onData);
-    socket.off('timeout', onTimeout);
-    socket.off('drain', onDrain);
-    socket.off('error', onError);
-    socket.off('end', onEnd);
-    socket.off('close', onClose);
+    for (const [event, listener] of SOCKET_LISTENERS) socket.off(event, listener);
     socket.setTimeout(0);
     if (this.buffered !== undefined) socket.unshift(this.buffered);
     this.buffered = undefined;
@@ -433,3 +423,8 @@ function onEnd(this: TaggedSocket): void {
 function onClose(this: TaggedSocket): void {
   this[kConnection].onClose();
 }
+
+/** What a fast connection listens to on its socket, for life or until it hands the socket off. */
+const SOCKET_LISTENERS: readonly (readonly [string, (this: TaggedSocket, ...args: any[]) => void])[] = [
+  ['data', onData], ['timeout', onTimeout], ['drain', onDrain], ['error', onError], ['end', onEnd], ['close', onClose],
+];
