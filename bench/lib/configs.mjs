@@ -166,7 +166,7 @@ endpoints: [{addresses: [127.0.0.1]}]
 
 // ---------------------------------------------------------------- nginx
 
-export function nginxProxyConf({ shape, tmp, port, tlsPort, a, b, crt, key }) {
+export function nginxProxyConf({ shape, tmp, port, tlsPort, a, b, crt, key, workers = 1 }) {
   // proxy_set_header at a lower level replaces every inherited one, so the
   // split location repeats the common ones.
   const common = `proxy_set_header Host $http_host;
@@ -213,7 +213,7 @@ ${blocks.join('\n')}`;
     location / { proxy_pass http://backend_a; }
   }`;
   }
-  return `worker_processes 1;
+  return `worker_processes ${workers};
 daemon off;
 user root;
 pid ${tmp}/nginx-proxy.pid;

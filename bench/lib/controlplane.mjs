@@ -7,10 +7,10 @@
 //  - peak RSS (VmHWM) at each scale
 //  - a churn loop (create / modify / delete 100 routes) with RSS before/after
 
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatewayYaml, serviceYaml } from './configs.mjs';
-import { cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor } from './util.mjs';
+import { cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor, writeAtomic } from './util.mjs';
 
 /** One namespace's file: a Service + EndpointSlice and `count` HTTPRoutes. `override` replaces route 0's path. */
 function namespaceYaml(ns, count, backendPort, { prefix = `/${ns}`, override } = {}) {
@@ -28,13 +28,6 @@ spec:
 `);
   }
   return docs.join('---\n');
-}
-
-/** Writes through a temporary name and renames, as editors and kubectl-like tools do, so no reader sees a half file. */
-function writeAtomic(file, text) {
-  const tmp = join(file, '..', `.${file.split('/').pop()}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 async function scrapeTranslation(adminPort) {

@@ -13,7 +13,38 @@ function workdir(env, name) {
   return d;
 }
 
-const nodeArgs = [];
+/**
+ * Archway serving `files` (name → text) from its own directory, pinned to
+ * `cpus`, with `workers` data-plane processes; resolves once /readyz says so.
+ */
+export async function startArchway(env, { name, cpus, workers, files }) {
+  const dir = workdir(env, name);
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+  const proc = startPinned(name, cpus, process.execPath, [join(env.root, 'bin/archway.js'), 'serve',
+    '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', String(workers)]);
+  await waitFor(`${name} /readyz`, async () => {
+    if (proc.exited) throw new Error(`archway exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
+    return (await fetchOnce({ port: env.adminPort, path: '/readyz' })).status === 200 ? true : undefined;
+  }, { timeoutMs: 30000 });
+  return { proc, dir };
+}
+
+/** nginx proxying `shape` with `workers` worker processes pinned to `cpus`; resolves with the workers' pids once they run. */
+export async function startNginx(env, { name, cpus, shape, workers }) {
+  const dir = workdir(env, name);
+  mkdirSync(join(env.tmp, 'nginx-proxy-body'), { recursive: true });
+  mkdirSync(join(env.tmp, 'nginx-proxy-temp'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxProxyConf({ shape, ...env, workers }));
+  const proc = startPinned(name, cpus, 'nginx', ['-c', conf, '-p', dir, '-e', join(env.tmp, 'nginx-proxy-error.log')]);
+  // The master only supervises; the workers carry the traffic.
+  const workerPids = await waitFor('nginx workers', async () => {
+    if (proc.exited) throw new Error(`nginx exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
+    const w = childPids(proc.pid);
+    return w.length >= workers ? w : undefined;
+  });
+  return { proc, workerPids };
+}
 
 export const PROXIES = [
   {
@@ -22,14 +53,8 @@ export const PROXIES = [
     available: () => true,
     supports: () => true,
     async start(shape, env) {
-      const dir = workdir(env, `archway-${shape}`);
-      for (const [f, text] of Object.entries(archwayFiles({ shape, ...env }))) writeFileSync(join(dir, f), text);
-      const proc = startPinned('archway', env.proxyCpu, process.execPath, [...nodeArgs, join(env.root, 'bin/archway.js'), 'serve',
-        '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1']);
-      await waitFor('archway /readyz', async () => {
-        if (proc.exited) throw new Error(`archway exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
-        return (await fetchOnce({ port: env.adminPort, path: '/readyz' })).status === 200 ? true : undefined;
-      }, { timeoutMs: 30000 });
+      // One data-plane process, like the one nginx worker and the one HAProxy thread.
+      const { proc } = await startArchway(env, { name: `archway-${shape}`, cpus: env.proxyCpu, workers: 1, files: archwayFiles({ shape, ...env }) });
       return { proc, trafficPids: () => [proc.pid], stop: () => stopProc(proc) };
     },
   },
@@ -39,19 +64,8 @@ export const PROXIES = [
     available: () => haveCommand('nginx') || 'nginx is not installed',
     supports: () => true,
     async start(shape, env) {
-      const dir = workdir(env, `nginx-${shape}`);
-      mkdirSync(join(env.tmp, 'nginx-proxy-body'), { recursive: true });
-      mkdirSync(join(env.tmp, 'nginx-proxy-temp'), { recursive: true });
-      const conf = join(dir, 'nginx.conf');
-      writeFileSync(conf, nginxProxyConf({ shape, ...env }));
-      const proc = startPinned('nginx', env.proxyCpu, 'nginx', ['-c', conf, '-p', dir, '-e', join(env.tmp, 'nginx-proxy-error.log')]);
-      // The master only supervises; the single worker carries the traffic.
-      const workers = await waitFor('nginx worker', async () => {
-        if (proc.exited) throw new Error(`nginx exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
-        const w = childPids(proc.pid);
-        return w.length > 0 ? w : undefined;
-      });
-      return { proc, trafficPids: () => workers, stop: () => stopProc(proc) };
+      const { proc, workerPids } = await startNginx(env, { name: `nginx-${shape}`, cpus: env.proxyCpu, shape, workers: 1 });
+      return { proc, trafficPids: () => workerPids, stop: () => stopProc(proc) };
     },
   },
   {

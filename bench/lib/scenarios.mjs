@@ -5,50 +5,25 @@
 //    worker stopped (SIGTERM) under load in turn; wrk must see no non-2xx
 //    response and no socket error
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { archwayFiles, nginxProxyConf, SMALL_BODY } from './configs.mjs';
-import { childPids, cpuSeconds, fetchOnce, median, sleep, startPinned, stopProc, waitFor } from './util.mjs';
+import { archwayFiles, SMALL_BODY } from './configs.mjs';
+import { startArchway, startNginx } from './proxies.mjs';
+import { childPids, cpuSeconds, fetchOnce, median, sleep, stopProc, waitFor, writeAtomic } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 const ALL_CPUS = '0,1';
 
-function writeAtomic(file, text) {
-  const tmp = join(file, '..', `.${file.split('/').pop()}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
-/** Starts Archway on the basic shape with `workers` data-plane processes; `routes` replaces routes.yaml. */
-async function startArchway(env, { cpus, workers, name, routes }) {
-  const dir = join(env.tmp, name);
-  mkdirSync(dir, { recursive: true });
+/** Archway on the basic shape (`routes` replacing its routes.yaml), once it answers /small. */
+async function startServingArchway(env, { name, cpus, workers, routes }) {
   const files = archwayFiles({ shape: 'basic', ...env });
   if (routes) files['routes.yaml'] = routes;
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-  const proc = startPinned(name, cpus, process.execPath, [join(env.root, 'bin/archway.js'), 'serve', '--config', dir,
-    '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', String(workers)]);
-  await waitFor(`${name} ready`, async () => {
-    if (proc.exited) throw new Error(`archway exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
-    return (await fetchOnce({ port: env.adminPort, path: '/readyz' })).status === 200 ? true : undefined;
-  }, { timeoutMs: 30000 });
-  await waitFor(`${name} serving`, async () => ((await fetchOnce({ port: env.port, path: '/small' })).status === 200 ? true : undefined));
+  const { proc, dir } = await startArchway(env, { name, cpus, workers, files });
+  await untilServing(env, name);
   return { proc, dir, pids: () => [proc.pid, ...childPids(proc.pid)] };
 }
 
-async function startNginx(env, workers) {
-  const dir = join(env.tmp, `nginx-${workers}w`);
-  mkdirSync(dir, { recursive: true });
-  mkdirSync(join(env.tmp, 'nginx-proxy-body'), { recursive: true });
-  mkdirSync(join(env.tmp, 'nginx-proxy-temp'), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxProxyConf({ shape: 'basic', ...env }).replace(/worker_processes\s+\d+;/, `worker_processes ${workers};`));
-  const proc = startPinned(`nginx-${workers}w`, ALL_CPUS, 'nginx', ['-c', conf, '-p', dir, '-e', join(env.tmp, 'nginx-proxy-error.log')]);
-  await waitFor('nginx serving', async () => {
-    if (proc.exited) throw new Error(`nginx exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
-    return (await fetchOnce({ port: env.port, path: '/small' })).status === 200 ? true : undefined;
-  });
-  return { proc, pids: () => [proc.pid, ...childPids(proc.pid)] };
+function untilServing(env, name) {
+  return waitFor(`${name} serving`, async () => ((await fetchOnce({ port: env.port, path: '/small' })).status === 200 ? true : undefined));
 }
 
 /**
@@ -58,9 +33,16 @@ async function startNginx(env, workers) {
  */
 export async function runMultiCore(env, { log, rounds, duration, warmup, conns = 64 }) {
   const contenders = [
-    { id: 'nginx-2w', label: 'nginx, 2 workers', start: () => startNginx(env, 2) },
-    { id: 'archway-1w', label: 'Archway --workers 1', start: () => startArchway(env, { cpus: ALL_CPUS, workers: 1, name: 'archway-mc1' }) },
-    { id: 'archway-2w', label: 'Archway --workers 2', start: () => startArchway(env, { cpus: ALL_CPUS, workers: 2, name: 'archway-mc2' }) },
+    {
+      id: 'nginx-2w', label: 'nginx, 2 workers',
+      start: async () => {
+        const { proc } = await startNginx(env, { name: 'nginx-mc2', cpus: ALL_CPUS, shape: 'basic', workers: 2 });
+        await untilServing(env, 'nginx-mc2');
+        return { proc, pids: () => [proc.pid, ...childPids(proc.pid)] };
+      },
+    },
+    { id: 'archway-1w', label: 'Archway --workers 1', start: () => startServingArchway(env, { cpus: ALL_CPUS, workers: 1, name: 'archway-mc1' }) },
+    { id: 'archway-2w', label: 'Archway --workers 2', start: () => startServingArchway(env, { cpus: ALL_CPUS, workers: 2, name: 'archway-mc2' }) },
   ];
   const raw = Object.fromEntries(contenders.map((c) => [c.id, []]));
   const url = `http://127.0.0.1:${env.port}/small`;
@@ -122,7 +104,7 @@ spec:
 export async function runZeroDowntime(env, { log, changes = 20, workers = 2 }) {
   const url = `http://127.0.0.1:${env.port}/small`;
   const result = {};
-  const h = await startArchway(env, { cpus: env.proxyCpu, workers, name: 'archway-zd', routes: taggedRoute('g0') });
+  const h = await startServingArchway(env, { cpus: env.proxyCpu, workers, name: 'archway-zd', routes: taggedRoute('g0') });
   try {
     // --- route changes
     const seconds = Math.max(10, Math.ceil(changes * 0.6));

@@ -2,10 +2,11 @@
 // memory readings, statistics. Every wait here has a deadline.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -213,4 +214,11 @@ export function foreignCpuSeconds(before, after, ours) {
     total += Math.max(0, s - (before.get(pid) ?? 0));
   }
   return total;
+}
+
+/** Writes through a temporary name and renames, as editors and kubectl-like tools do, so no reader sees a half file. */
+export function writeAtomic(file, text) {
+  const tmp = join(dirname(file), `.${basename(file)}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }
