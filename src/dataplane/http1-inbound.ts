@@ -50,7 +50,6 @@ function httpDate(): string {
 /** A bodyless HTTP/1.1 request, shaped like the parts of IncomingMessage the data plane reads. */
 export class FastRequest {
   readonly httpVersion = '1.1';
-  readonly complete = true;
   constructor(
     readonly method: string,
     readonly url: string,

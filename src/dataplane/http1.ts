@@ -70,11 +70,6 @@ export class Http1Endpoint {
     for (const c of this.all) c.socket.destroy();
   }
 
-  /** Whether any connection is still open. */
-  get active(): boolean {
-    return this.all.size > 0;
-  }
-
   release(conn: Connection): void {
     if (this.closed) conn.socket.destroy();
     else this.idle.push(conn);

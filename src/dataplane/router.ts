@@ -145,16 +145,16 @@ function buildPathIndex(routes: readonly CompiledRoute[]): PathIndex {
   return index;
 }
 
+/** The non-empty candidate lists of one lookup; reused, as lookups never overlap. */
+const found: number[][] = [];
+
+function take(list: number[] | undefined): void {
+  if (list !== undefined && list.length > 0) found.push(list);
+}
+
 /** Route positions the path can match, ascending; shared arrays are never modified. */
 function candidates(index: PathIndex, path: string): readonly number[] {
-  // Usually one list is non-empty and is returned as it is; only a mix is merged (each route is in one list).
-  let single: number[] | undefined;
-  let merged: number[] | undefined;
-  const take = (list: number[] | undefined): void => {
-    if (list === undefined || list.length === 0) return;
-    if (single === undefined) single = list;
-    else (merged ??= [...single]).push(...list);
-  };
+  found.length = 0;
   take(index.regex);
   take(index.exact.get(path));
   let node: PrefixNode | undefined = index.prefixes;
@@ -169,8 +169,14 @@ function candidates(index: PathIndex, path: string): readonly number[] {
     take(node.routes);
     start = end + 1;
   }
-  if (merged !== undefined) return merged.sort((a, b) => a - b);
-  return single ?? NONE;
+  // Usually one list is non-empty and is returned as it is; only a mix is merged (each route is in one list).
+  if (found.length === 0) return NONE;
+  if (found.length === 1) return found[0]!;
+  return found.flat().sort(ascending);
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
 }
 
 interface PatternEntry {
