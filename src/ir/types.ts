@@ -17,7 +17,12 @@ export interface IRServer {
   id: string;
   address: string;
   port: number;
-  protocol: 'HTTP' | 'HTTPS';
+  /**
+   * HTTP and HTTPS serve `virtualHosts`; TLS routes connections by the
+   * ClientHello's server name (`tlsRoutes`); TCP and UDP send every
+   * connection or client session to `streamRoute`.
+   */
+  protocol: 'HTTP' | 'HTTPS' | 'TLS' | 'TCP' | 'UDP';
   /** `namespace/name` of the Gateway that owns the socket, for logs and metrics. */
   owner: string;
   /**
@@ -35,6 +40,41 @@ export interface IRServer {
    * and never falls through to a less specific one.
    */
   virtualHosts: IRVirtualHost[];
+  /**
+   * TLS only: routes by server name, in the same specificity order as
+   * virtual hosts. A connection whose server name matches none (or that
+   * sends none and there is no `*` entry) is closed.
+   */
+  tlsRoutes?: IRTLSRoute[];
+  /** TCP and UDP only: absent when no route is attached, and then connections are closed and datagrams dropped. */
+  streamRoute?: IRStreamRoute;
+}
+
+export interface IRTLSRoute {
+  /** Exact name, `*.suffix` (one or more labels), or `*`. */
+  hostname: string;
+  /** `tlsroute/<namespace>/<name>`, for logs and metrics. */
+  name: string;
+  /**
+   * Absent: passthrough; the client's TLS bytes, ClientHello included, go
+   * to the backend untouched. Present: TLS is terminated here with these
+   * certificates and the plaintext bytes go to the backend.
+   */
+  terminate?: IRServerTLS;
+  backends: IRStreamBackend[];
+}
+
+export interface IRStreamRoute {
+  /** `tcproute/<namespace>/<name>` or `udproute/<namespace>/<name>`. */
+  name: string;
+  backends: IRStreamBackend[];
+}
+
+export interface IRStreamBackend {
+  /** Weight-0 entries are omitted by the translator. */
+  weight: number;
+  /** Absent when the backendRef is invalid: a connection that picks it is closed, a datagram dropped. */
+  cluster?: string;
 }
 
 export interface IRServerTLS {
