@@ -88,7 +88,7 @@ export const PROXIES = [
     supports: (shape) => shape !== 'routes' || 'n/a: a proxy library without a router',
     async start(shape, env) {
       const cfg = { mode: shape, port: env.port, tlsPort: env.tlsPort, a: env.a, b: env.b, crt: env.crt, key: env.key };
-      const proc = startPinned('http-proxy', env.proxyCpu, process.execPath, [...nodeArgs, '--no-deprecation', join(env.root, 'bench/peers/http-proxy.mjs'), JSON.stringify(cfg)]);
+      const proc = startPinned('http-proxy', env.proxyCpu, process.execPath, ['--no-deprecation', join(env.root, 'bench/peers/http-proxy.mjs'), JSON.stringify(cfg)]);
       return { proc, trafficPids: () => [proc.pid], stop: () => stopProc(proc) };
     },
   },
@@ -99,7 +99,7 @@ export const PROXIES = [
     supports: (shape) => shape !== 'routes' || 'n/a: one upstream per registration; no header-match routing without custom code',
     async start(shape, env) {
       const cfg = { mode: shape, port: env.port, tlsPort: env.tlsPort, a: env.a, b: env.b, crt: env.crt, key: env.key };
-      const proc = startPinned('fastify', env.proxyCpu, process.execPath, [...nodeArgs, join(env.root, 'bench/peers/fastify.mjs'), JSON.stringify(cfg)]);
+      const proc = startPinned('fastify', env.proxyCpu, process.execPath, [join(env.root, 'bench/peers/fastify.mjs'), JSON.stringify(cfg)]);
       return { proc, trafficPids: () => [proc.pid], stop: () => stopProc(proc) };
     },
   },
