@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Archway benchmark harness. See bench/README.md.
 //
-//   node bench/run.mjs [--quick] [--only <workload|dataplane|multicore|zero-downtime|controlplane>[,…]]
+//   node bench/run.mjs [--quick] [--only <workload|dataplane|latency|multicore|zero-downtime|controlplane>[,…]]
 //                      [--rounds N] [--duration S] [--proxies a,b] [--backend nginx|node]
 //                      [--no-install] [--keep-tmp] [--churn-seconds S]
 
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backendNginxConf, ROUTE_COUNT, routeOf, ROUTE_TARGET, SMALL_BODY } from './lib/configs.mjs';
 import { runControlPlane } from './lib/controlplane.mjs';
+import { latencyTable, runLatency } from './lib/latency.mjs';
 import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
 import { busyPercent, childPids, coreTimes, cpuByPid, cpuSeconds, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stopProc, waitFor } from './lib/util.mjs';
@@ -60,7 +61,7 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  console.log(`node bench/run.mjs [--quick] [--only <workload|dataplane|multicore|zero-downtime|controlplane>[,...]] [--rounds N] [--duration S]
+  console.log(`node bench/run.mjs [--quick] [--only <workload|dataplane|latency|multicore|zero-downtime|controlplane>[,...]] [--rounds N] [--duration S]
                    [--proxies archway,nginx,haproxy,http-proxy,fastify] [--backend nginx|node] [--no-install] [--keep-tmp] [--churn-seconds S]
 workloads: ${WORKLOADS.map((w) => w.id).join(', ')}`);
   process.exit(0);
@@ -69,7 +70,7 @@ const rounds = Number(opts.rounds ?? (opts.quick ? 1 : 3));
 const duration = Number(opts.duration ?? (opts.quick ? 3 : 10));
 const warmup = opts.quick ? 1 : 3;
 const only = (opts.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
-const SECTIONS = ['dataplane', 'multicore', 'zero-downtime', 'controlplane'];
+const SECTIONS = ['dataplane', 'latency', 'multicore', 'zero-downtime', 'controlplane'];
 for (const o of only) {
   if (!SECTIONS.includes(o) && !WORKLOADS.some((w) => w.id === o)) {
     console.error(`unknown --only ${o}; expected one of ${SECTIONS.join(', ')} or a workload: ${WORKLOADS.map((w) => w.id).join(', ')}`);
@@ -78,6 +79,7 @@ for (const o of only) {
 }
 const workloads = only.length === 0 || only.includes('dataplane') ? WORKLOADS : WORKLOADS.filter((w) => only.includes(w.id));
 const runData = workloads.length > 0 && (only.length === 0 || only.some((o) => o === 'dataplane' || WORKLOADS.some((w) => w.id === o)));
+const runLatencySection = only.length === 0 || only.includes('latency');
 const runMulti = only.length === 0 || only.includes('multicore');
 const runZero = only.length === 0 || only.includes('zero-downtime');
 const runControl = only.length === 0 || only.includes('controlplane');
@@ -91,7 +93,7 @@ function setup() {
   // The harness itself (probes, control-plane polling) stays on the load CPU.
   run('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)]);
 
-  const missing = [['wrk', 'wrk'], ['nginx', 'nginx-light'], ['haproxy', 'haproxy']].filter(([cmd]) => !haveCommand(cmd));
+  const missing = [['wrk', 'wrk'], ['h2load', 'nghttp2-client'], ['nginx', 'nginx-light'], ['haproxy', 'haproxy']].filter(([cmd]) => !haveCommand(cmd));
   if (missing.length > 0 && !opts['no-install']) {
     const pkgs = missing.map(([, p]) => p);
     log(`setup: apt-get install -y ${pkgs.join(' ')}`);
@@ -139,6 +141,7 @@ function versions() {
     nginx: haveCommand('nginx') ? v('nginx', ['-v'], /nginx\/[\d.]+/) : undefined,
     haproxy: haveCommand('haproxy') ? v('haproxy', ['-v'], /HAProxy version [\d.\w+-]+/) : undefined,
     wrk: v('wrk', ['-v'], /wrk \S+/),
+    h2load: haveCommand('h2load') ? v('h2load', ['--version'], /h2load nghttp2\/[\d.]+/) : undefined,
     'http-proxy': pkg('http-proxy'),
     fastify: pkg('fastify'),
     '@fastify/http-proxy': pkg('@fastify/http-proxy'),
@@ -416,6 +419,16 @@ async function main() {
       result.dataPlane = { workloads: workloads.map(({ script, ...w }) => ({ ...w, script: script ? 'lua/upload.lua' : undefined })), ...dp };
       result.dataPlane.backendPeakRssMiB = (memKiB(backend.pid)?.hwm ?? 0) / 1024;
     }
+    if (runLatencySection) {
+      if (!haveCommand('h2load')) {
+        result.skipped.latency = 'h2load (nghttp2-client) is not installed';
+        log('skipping the latency section: h2load is not installed');
+      } else {
+        log('\n== latency at a fixed offered load (small GET, h2load) ==');
+        const workload = WORKLOADS.find((w) => w.id === 'get-c32');
+        result.latency = await runLatency(env, { log, proxies, duration, warmup, cpu: LOAD_CPU, workload }).catch((err) => ({ error: err.message }));
+      }
+    }
     if (runMulti) {
       log('\n== multi-core (every process on both CPUs) ==');
       result.multiCore = await runMultiCore(env, { log, rounds, duration, warmup });
@@ -450,6 +463,10 @@ async function main() {
     md.push('### Archway vs the best Node peer', '', archwayVsNodeTable(result.dataPlane.summary), '');
     const errs = Object.entries(result.dataPlane.summary).flatMap(([w, ps]) => Object.entries(ps).filter(([, s]) => s.error).map(([p, s]) => `- ${w} / ${p}: ${s.error.replace(/\s+/g, ' ').slice(0, 400)}`));
     if (errs.length) md.push('### Errors', '', ...errs, '');
+  }
+  if (result.latency) {
+    md.push('## Latency at a fixed offered load', '', result.latency.error ? `error: ${result.latency.error}` : `Small GET over ${result.latency.conns} keep-alive connections, every proxy offered the same request rate by h2load (HTTP/1.1, a fixed rate per connection): a fraction of the ${Math.round(result.latency.nginxClosedLoopRps).toLocaleString('en-US')} req/s nginx sustained closed-loop (wrk) on this workload. Percentiles from h2load's per-request log. "behind" = served under 95 % of the offered rate: the proxy could not keep up, so its latencies are not at that load.`, '');
+    if (!result.latency.error) md.push(latencyTable(result.latency), '');
   }
   if (result.multiCore) {
     md.push('## Multi-core', '', `Small GET, keep-alive, ${result.multiCore.conns} connections; the proxy, wrk (-t2) and the backend may all use both CPUs, so absolute numbers are lower than a dedicated core would give; the ratios show what a second data-plane process adds.`, '', multiCoreTable(result.multiCore), '');

@@ -1,0 +1,120 @@
+// Latency at a fixed offered load. wrk keeps every connection busy, so its
+// p99 at saturation mostly restates throughput (a slower proxy queues more).
+// Here each proxy gets the same request rate, a fraction of what nginx
+// sustains, from h2load (HTTP/1.1, --rps per connection), and its latency
+// percentiles are computed from h2load's per-request log.
+
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fetchOnce, percentile, sleep, waitFor } from './util.mjs';
+import { runWrk } from './wrk.mjs';
+
+/** Offered rates, as fractions of nginx's closed-loop req/s on the same workload. */
+export const LATENCY_FRACTIONS = [0.25, 0.5, 0.75];
+const CONNS = 32;
+
+/** Runs h2load at `rate` req/s over CONNS connections; resolves with latency percentiles (ms) from its log. */
+function runH2load({ cpu, url, rate, seconds, logFile }) {
+  const perConn = Math.max(1, Math.round(rate / CONNS));
+  const args = ['-c', cpu, 'h2load', '--h1', '-c', String(CONNS), `--rps=${perConn}`, '-D', String(seconds), '--warm-up-time=1', `--log-file=${logFile}`, url];
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { out += c; });
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      if (code !== 0) { reject(new Error(`h2load exited ${code}: ${out.slice(-1000)}`)); return; }
+      // Each line: start time (µs), status, duration (µs).
+      const durations = [];
+      let failed = 0;
+      for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+        if (!line) continue;
+        const [, status, us] = line.split('\t');
+        if (!(Number(status) >= 200 && Number(status) < 300)) failed += 1;
+        durations.push(Number(us) / 1000);
+      }
+      rmSync(logFile, { force: true });
+      durations.sort((a, b) => a - b);
+      const failedLine = out.match(/requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
+      resolve({
+        offered: perConn * CONNS,
+        achieved: durations.length / seconds,
+        p50: percentile(durations, 50),
+        p99: percentile(durations, 99),
+        p999: percentile(durations, 99.9),
+        max: durations.at(-1),
+        failed: failed + (failedLine ? Number(failedLine[1]) + Number(failedLine[2]) + Number(failedLine[3]) : 0),
+      });
+    });
+  });
+}
+
+function untilServing(env, workload, name) {
+  return waitFor(`${name} serving ${workload.path}`, async () => ((await fetchOnce({ port: env.port, path: workload.path })).status === 200 ? true : undefined), { timeoutMs: 20000 });
+}
+
+/**
+ * For each proxy: started once, warmed up, then measured at every fraction
+ * of nginx's closed-loop rate. nginx's rate comes from a wrk run first.
+ */
+export async function runLatency(env, { log, proxies, duration, warmup, cpu, workload }) {
+  const url = `http://127.0.0.1:${env.port}${workload.path}`;
+  const nginx = proxies.find((p) => p.name === 'nginx');
+  if (!nginx) throw new Error('the latency section needs nginx as the reference');
+  let reference;
+  {
+    const h = await nginx.start(workload.shape, env);
+    try {
+      await untilServing(env, workload, 'nginx');
+      await runWrk({ cpu, url, conns: CONNS, seconds: warmup });
+      reference = (await runWrk({ cpu, url, conns: CONNS, seconds: duration })).rps;
+    } finally {
+      await h.stop();
+    }
+  }
+  log(`  nginx closed-loop reference: ${Math.round(reference)} req/s at ${CONNS} connections`);
+  const rows = [];
+  for (const p of proxies) {
+    let h;
+    try {
+      h = await p.start(workload.shape, env);
+      await untilServing(env, workload, p.name);
+      await runWrk({ cpu, url, conns: CONNS, seconds: warmup });
+      await sleep(200);
+      for (const fraction of LATENCY_FRACTIONS) {
+        const r = await runH2load({ cpu, url, rate: fraction * reference, seconds: duration, logFile: join(env.tmp, `h2load-${p.name}.log`) });
+        rows.push({ proxy: p.name, label: p.label, fraction, ...r });
+        log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+      }
+    } catch (err) {
+      rows.push({ proxy: p.name, label: p.label, error: err.message });
+      log(`  ${p.name.padEnd(10)} FAILED: ${err.message.split('\n')[0]}`);
+    } finally {
+      await h?.stop();
+      await sleep(300);
+    }
+  }
+  return { workload: workload.id, conns: CONNS, nginxClosedLoopRps: reference, fractions: LATENCY_FRACTIONS, rows };
+}
+
+export function latencyTable(result) {
+  const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
+  const lines = [
+    '| offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const fraction of result.fractions) {
+    const ng = result.rows.find((r) => r.proxy === 'nginx' && r.fraction === fraction);
+    for (const r of result.rows.filter((x) => x.fraction === fraction)) {
+      // A proxy that served clearly less than offered could not keep up: its percentiles are not at this load.
+      const behind = r.achieved < 0.95 * r.offered ? ' (behind)' : '';
+      lines.push(`| ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} |`);
+    }
+  }
+  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | |`);
+  return lines.join('\n');
+}
