@@ -4,7 +4,7 @@ import type { IRConfig, IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { ClusterRegistry } from './clusters.js';
 import { Listener, type CompiledServer } from './listener.js';
-import { compileRouteTable } from './router.js';
+import { compileRouteTable, RouteCompiler } from './router.js';
 import { Counters, type DataPlaneStats } from './stats.js';
 import { compileTls } from './tls.js';
 
@@ -29,6 +29,7 @@ export class DataPlane {
   private readonly counters = new Counters();
   private readonly clusters = new ClusterRegistry();
   private readonly listeners = new Map<string, Listener>();
+  private readonly routes = new RouteCompiler((name) => this.clusters.get(name));
   /** Applies run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -84,6 +85,7 @@ export class DataPlane {
     };
 
     const retiredPools = this.clusters.update(ir.clusters);
+    if (retiredPools.length > 0) this.routes.forget();
     const compiled: CompiledServer[] = [];
     for (const s of ir.servers) {
       try {
@@ -137,7 +139,7 @@ export class DataPlane {
 
   private compile(s: IRServer): CompiledServer {
     const previous = this.listeners.get(s.id);
-    const table = compileRouteTable(s, (name) => this.clusters.get(name));
+    const table = compileRouteTable(s, this.routes);
     const tls = s.protocol === 'HTTPS' ? compileTls(s.tls, previous?.compiledTls()) : undefined;
     return { ir: s, table, tls };
   }

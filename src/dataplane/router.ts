@@ -196,11 +196,50 @@ export interface RouteTable {
 
 type ClusterLookup = (name: string) => ClusterPool | undefined;
 
+/**
+ * Compiles routes, remembering each by its IR object: a config that hands
+ * back the same route object (the translator and the IR decoder both do for
+ * unchanged routes) gets the same compiled route without the work. A
+ * compiled route holds the cluster pools it resolved, so the cache is
+ * dropped whenever a pool is retired.
+ */
+export class RouteCompiler {
+  private cache = new WeakMap<IRRoute, CompiledRoute>();
+  private missed = false;
+  private readonly lookup: ClusterLookup;
+
+  constructor(lookup: ClusterLookup) {
+    // A route that named a cluster with no pool is not kept: the pool may exist next time.
+    this.lookup = (name) => {
+      const pool = lookup(name);
+      if (pool === undefined) this.missed = true;
+      return pool;
+    };
+  }
+
+  forget(): void {
+    this.cache = new WeakMap();
+  }
+
+  compile(r: IRRoute): CompiledRoute {
+    let compiled = this.cache.get(r);
+    if (compiled !== undefined) return compiled;
+    this.missed = false;
+    try {
+      compiled = compileRoute(r, this.lookup);
+    } catch (err) {
+      throw new Error(`route ${r.name}: ${(err as Error).message}`);
+    }
+    if (!this.missed) this.cache.set(r, compiled);
+    return compiled;
+  }
+}
+
 const NONE: readonly never[] = Object.freeze([]);
 
 /** Throws on anything the data plane cannot serve (bad regex, invalid header). */
-export function compileRouteTable(server: IRServer, lookup: ClusterLookup): RouteTable {
-  const virtualHosts = server.virtualHosts.map((vh) => compileVirtualHost(vh, lookup));
+export function compileRouteTable(server: IRServer, compiler: RouteCompiler): RouteTable {
+  const virtualHosts = server.virtualHosts.map((vh) => compileVirtualHost(vh, compiler));
   const exact = new Map<string, number>();
   const patterns: PatternEntry[] = [];
   virtualHosts.forEach((vh, index) => {
@@ -212,14 +251,8 @@ export function compileRouteTable(server: IRServer, lookup: ClusterLookup): Rout
   return { virtualHosts, exact, patterns };
 }
 
-function compileVirtualHost(vh: IRVirtualHost, lookup: ClusterLookup): CompiledVirtualHost {
-  const routes = vh.routes.map((r) => {
-    try {
-      return compileRoute(r, lookup);
-    } catch (err) {
-      throw new Error(`route ${r.name}: ${(err as Error).message}`);
-    }
-  });
+function compileVirtualHost(vh: IRVirtualHost, compiler: RouteCompiler): CompiledVirtualHost {
+  const routes = vh.routes.map((r) => compiler.compile(r));
   return { hostname: vh.hostname.toLowerCase(), routes, index: routes.length >= INDEX_MIN_ROUTES ? buildPathIndex(routes) : undefined };
 }
 

@@ -3,6 +3,7 @@
 // the primary starts a replacement for a worker that exits on its own.
 
 import { DataPlane } from '../dataplane/index.js';
+import { IRDecoder } from '../ir/delta.js';
 import type { IRConfig } from '../ir/types.js';
 import { createLogger } from '../util/log.js';
 import type { FromWorker, ToWorker } from './workers.js';
@@ -11,6 +12,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 const logger = createLogger().child({ worker: process.pid });
 const dataPlane = new DataPlane({ logger });
+const decoder = new IRDecoder();
 let draining: Promise<void> | undefined;
 
 function reply(msg: FromWorker): void {
@@ -34,7 +36,15 @@ process.on('message', (msg: ToWorker) => {
         reply({ type: 'applied', seq: msg.seq, failures: [] });
         break;
       }
-      dataPlane.apply(JSON.parse(msg.ir) as IRConfig).then(
+      let config: IRConfig;
+      try {
+        config = decoder.decode(msg.ir);
+      } catch (err) {
+        logger.warn({ err }, 'configuration delta not usable; asking for the whole configuration');
+        reply({ type: 'applied', seq: msg.seq, failures: [], resync: true });
+        break;
+      }
+      dataPlane.apply(config).then(
         ({ failures }) => reply({ type: 'applied', seq: msg.seq, failures }),
         (err: unknown) => {
           logger.error({ err }, 'apply failed');

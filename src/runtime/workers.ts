@@ -10,14 +10,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { DataPlaneStats } from '../dataplane/index.js';
+import { IREncoder } from '../ir/delta.js';
 import type { IRConfig } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import type { ServerFailure } from './controller.js';
 
 /**
- * Messages from primary to worker. The IR travels as JSON text, serialised
- * once per apply: cloning a string for each worker is a copy, cloning the
- * object graph would be a walk of every route per worker on the primary.
+ * Messages from primary to worker. The IR travels as text from IREncoder,
+ * made once per apply (cloning a string for each worker is a copy, cloning
+ * the object graph would be a walk of every route per worker), and holding
+ * only the routes the workers do not have yet.
  */
 export type ToWorker =
   | { type: 'apply'; seq: number; ir: string }
@@ -27,7 +29,8 @@ export type ToWorker =
 /** Messages from worker to primary. */
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'applied'; seq: number; failures: ServerFailure[] }
+  /** `resync`: the worker could not use a delta (it holds other routes) and needs the whole config. */
+  | { type: 'applied'; seq: number; failures: ServerFailure[]; resync?: boolean }
   | { type: 'stats'; seq: number; stats: DataPlaneStats };
 
 /** A restart loop (a worker that dies at once, every time) is slowed to this pace. */
@@ -48,8 +51,9 @@ export interface WorkerPoolOptions {
 
 export class WorkerPool {
   private readonly members = new Map<number, Member>();
-  /** The latest IR, as sent (JSON). */
-  private latest: string | undefined;
+  private readonly encoder = new IREncoder();
+  /** The latest config applied, for workers that (re)start or fall out of step. */
+  private latest: IRConfig | undefined;
   private seq = 0;
   private stopping = false;
   private lastSpawn = 0;
@@ -66,11 +70,14 @@ export class WorkerPool {
   }
 
   async apply(config: IRConfig): Promise<{ failures: ServerFailure[] }> {
-    const ir = JSON.stringify(config);
-    this.latest = ir;
+    const ir = this.encoder.encode(config);
+    this.latest = config;
     await this.started;
     const ready = [...this.members.values()].filter((m) => m.ready);
-    const replies = await Promise.all(ready.map((m) => this.ask(m, (seq) => ({ type: 'apply', seq, ir }))));
+    const replies = await Promise.all(ready.map(async (m) => {
+      const reply = await this.ask(m, (seq) => ({ type: 'apply', seq, ir }));
+      return reply?.type === 'applied' && reply.resync ? this.bringUpToDate(m) : reply;
+    }));
     // Every worker binds through the primary's one socket, so they report the same failures.
     const failures = new Map<string, ServerFailure>();
     for (const r of replies) if (r?.type === 'applied') for (const f of r.failures) failures.set(f.serverId, f);
@@ -138,12 +145,7 @@ export class WorkerPool {
     if (msg.type === 'ready') {
       // Brought up to date before it counts, so an apply never waits on a worker that has nothing yet;
       // an apply that starts meanwhile skips this worker, so it is sent here too.
-      let sent: string | undefined;
-      while (this.latest !== undefined && this.latest !== sent) {
-        const ir = this.latest;
-        sent = ir;
-        await this.ask(member, (seq) => ({ type: 'apply', seq, ir }));
-      }
+      await this.bringUpToDate(member);
       member.ready = true;
       if ([...this.members.values()].filter((m) => m.ready).length >= this.options.count) this.markStarted();
       this.options.logger.info({ worker: member.worker.id, pid: member.worker.process.pid }, 'data-plane worker ready');
@@ -152,6 +154,18 @@ export class WorkerPool {
     const reply = member.waiting.get(msg.seq);
     member.waiting.delete(msg.seq);
     reply?.(msg);
+  }
+
+  /** Sends the whole latest config (again, if an apply lands meanwhile); resolves with the last reply. */
+  private async bringUpToDate(member: Member): Promise<FromWorker | undefined> {
+    let sent: IRConfig | undefined;
+    let reply: FromWorker | undefined;
+    while (this.latest !== undefined && this.latest !== sent) {
+      sent = this.latest;
+      const ir = this.encoder.encode(sent, { full: true });
+      reply = await this.ask(member, (seq) => ({ type: 'apply', seq, ir }));
+    }
+    return reply;
   }
 
   private onExit(member: Member, code: number | null, signal: string | null): void {

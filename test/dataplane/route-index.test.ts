@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IRRoute } from '../../src/ir/types.js';
-import { compileRouteTable, selectRoute, type MatchInput } from '../../src/dataplane/router.js';
+import { compileRouteTable, RouteCompiler, selectRoute, type MatchInput } from '../../src/dataplane/router.js';
+import { ClusterPool } from '../../src/dataplane/clusters.js';
 import { direct, httpServer, route } from './helpers.js';
 
 const SEGMENTS = ['a', 'b', 'ab', 'api', 'v1', '', 'x'];
@@ -43,7 +44,7 @@ describe('route path index', () => {
       if (rand() < 0.3) match.headers = [{ name: 'x-pick', type: 'Exact', value: 'yes' }];
       routes.push(route(`r${i}`, match, direct(`r${i}`)));
     }
-    const table = compileRouteTable(httpServer('s', [{ hostname: '*', routes }]), () => undefined);
+    const table = compileRouteTable(httpServer('s', [{ hostname: '*', routes }]), new RouteCompiler(() => undefined));
     const vh = table.virtualHosts[0]!;
     assert.ok(vh.index, 'a table this size is indexed');
     const scan = { ...vh, index: undefined };
@@ -60,7 +61,27 @@ describe('route path index', () => {
   });
 
   it('keeps small tables as a plain scan', () => {
-    const table = compileRouteTable(httpServer('s', [{ hostname: '*', routes: [route('only', {}, direct('x'))] }]), () => undefined);
+    const table = compileRouteTable(httpServer('s', [{ hostname: '*', routes: [route('only', {}, direct('x'))] }]), new RouteCompiler(() => undefined));
     assert.equal(table.virtualHosts[0]!.index, undefined);
+  });
+});
+
+describe('RouteCompiler', () => {
+  it('reuses the compiled form of the same route object until forgotten; never caches a route whose cluster is missing', () => {
+    const pools = new Map<string, ClusterPool>();
+    const compiler = new RouteCompiler((name) => pools.get(name));
+    const direct1 = route('d', {}, direct('x'));
+    const first = compiler.compile(direct1);
+    assert.equal(compiler.compile(direct1), first);
+    assert.notEqual(compiler.compile({ ...direct1 }), first, 'an equal but other object is compiled anew');
+    compiler.forget();
+    assert.notEqual(compiler.compile(direct1), first);
+
+    const forward: IRRoute = { name: 'f', match: { path: { type: 'PathPrefix', value: '/' } }, action: { type: 'forward', backends: [{ weight: 1, cluster: 'ns/svc:80' }] } };
+    const missing = compiler.compile(forward);
+    pools.set('ns/svc:80', new ClusterPool({ name: 'ns/svc:80', protocol: 'http1', endpoints: [] }));
+    const found = compiler.compile(forward);
+    assert.notEqual(found, missing);
+    assert.equal(compiler.compile(forward), found);
   });
 });
