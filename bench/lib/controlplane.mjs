@@ -50,6 +50,7 @@ async function pollStatus(port, path, want, agent, timeoutMs) {
   return false;
 }
 
+const round1 = (x) => Math.round(x * 10) / 10;
 const ns = (i) => `ns-${String(i).padStart(2, '0')}`;
 
 export async function runControlPlane(env, { quick, log, churnSeconds = quick ? 10 : 60 }) {
@@ -94,6 +95,7 @@ export async function runControlPlane(env, { quick, log, churnSeconds = quick ? 
       entry.initialTranslationMs = before.count > 0 ? (before.sum / before.count) * 1000 : undefined;
 
       const latencies = [];
+      const samples = [];
       const applyMs = [];
       const dataPlaneMs = [];
       const all0 = cpuByPid();
@@ -106,18 +108,23 @@ export async function runControlPlane(env, { quick, log, churnSeconds = quick ? 
         const start = performance.now();
         const ok = await pollStatus(env.port, `${path}/x`, 200, agent, 60000);
         if (!ok) { failed += 1; continue; }
-        latencies.push(performance.now() - start);
+        const served = performance.now() - start;
+        latencies.push(served);
         // Let the apply log line land, then pause so changes do not coalesce in the debounce window.
         await waitFor('apply log line', async () => (applies.length > seen ? true : undefined), { timeoutMs: 5000, intervalMs: 5 }).catch(() => {});
         for (const a of applies.slice(seen)) {
           applyMs.push(a.ms);
           if (a.dataPlaneMs !== undefined) dataPlaneMs.push(a.dataPlaneMs);
         }
+        // Where the time went: until the apply was logged (file watch, debounce, load, translate, data plane), and the apply itself.
+        const a = applies[seen];
+        samples.push({ servedMs: round1(served), appliedAtMs: a ? round1(a.at - start) : undefined, applyMs: a ? round1(a.ms) : undefined, dataPlaneMs: a?.dataPlaneMs === undefined ? undefined : round1(a.dataPlaneMs) });
         await sleep(150);
       }
       entry.otherCpuPct = (100 * foreignCpuSeconds(all0, cpuByPid(), new Set([process.pid, proc.pid, ...env.backendPids()]))) / ((performance.now() - t1) / 1000);
       const after = await scrapeTranslation(env.adminPort);
       entry.changeToServedMs = { median: median(latencies), p99: percentile(latencies, 99), min: Math.min(...latencies), max: Math.max(...latencies), n: latencies.length, failed };
+      entry.samples = samples;
       entry.applyLogMs = { median: median(applyMs), p99: percentile(applyMs, 99), n: applyMs.length };
       entry.dataPlaneMs = { median: median(dataPlaneMs), p99: percentile(dataPlaneMs, 99), n: dataPlaneMs.length };
       entry.translationMs = after.count > before.count ? { mean: ((after.sum - before.sum) / (after.count - before.count)) * 1000, n: after.count - before.count } : undefined;
