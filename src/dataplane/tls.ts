@@ -6,8 +6,20 @@ import { createSecureContext, type SecureContext, type SecureContextOptions } fr
 import type { IRCertificate, IRServerTLS } from '../ir/types.js';
 
 const MIN_VERSION = 'TLSv1.2';
+/**
+ * TLS 1.2 suites: forward-secret AEAD only (Mozilla's "intermediate" list).
+ * Node's default adds CBC-mode suites through HIGH. TLS 1.3 suites are
+ * configured apart and all of them qualify.
+ */
+const CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
-export const TLS_SERVER_DEFAULTS = { minVersion: MIN_VERSION, ALPNProtocols: ['http/1.1'] } as const;
+/** Until downstream HTTP/2 over TLS is served, ALPN offers only http/1.1. */
+export const TLS_SERVER_DEFAULTS = { minVersion: MIN_VERSION, ciphers: CIPHERS, honorCipherOrder: true, ALPNProtocols: ['http/1.1'] } as const;
 
 export interface CompiledTls {
   /** The IR it was built from, to skip rebuilding when an apply leaves it unchanged. */
@@ -56,7 +68,7 @@ export function compileTls(tls: IRServerTLS | undefined, previous: CompiledTls |
 }
 
 function contextOptions(c: IRCertificate): SecureContextOptions {
-  return { cert: c.certPem, key: c.keyPem, minVersion: MIN_VERSION };
+  return { cert: c.certPem, key: c.keyPem, minVersion: MIN_VERSION, ciphers: CIPHERS, honorCipherOrder: true };
 }
 
 function sameCertificates(a: readonly IRCertificate[], b: readonly IRCertificate[]): boolean {

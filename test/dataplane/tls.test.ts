@@ -96,6 +96,19 @@ describe('https', () => {
     await assert.rejects(handshake(port, 'a.example.com', ['h2']));
   });
 
+  it('speaks TLS 1.2+ with forward-secret AEAD suites only', async () => {
+    const attempt = (opts: { maxVersion?: 'TLSv1.1' | 'TLSv1.2'; ciphers?: string }): Promise<string> => new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port, servername: 'a.example.com', rejectUnauthorized: false, ...opts }, () => {
+        resolve(s.getCipher().name);
+        s.end();
+      });
+      s.on('error', (err: NodeJS.ErrnoException) => resolve(`error: ${err.code ?? err.message}`));
+    });
+    assert.equal(await attempt({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), 'ECDHE-ECDSA-AES128-GCM-SHA256');
+    assert.match(await attempt({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' }), /^error/, 'CBC suite refused');
+    assert.match(await attempt({ maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), /^error/, 'TLS 1.1 refused');
+  });
+
   it('routes by Host, not by SNI', async () => {
     assert.equal(await get(port, 'a.example.com', 'a.example.com'), 'vhost-a');
     assert.equal(await get(port, 'a.example.com', 'b.example.com'), 'vhost-any');
