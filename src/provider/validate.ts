@@ -3,7 +3,12 @@ import { GatewayClass as GatewayClassV1 } from '@kubernetes-models/gateway-api/g
 import { HTTPRoute as HTTPRouteV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { ListenerSet as ListenerSetV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ListenerSet';
 import { ReferenceGrant as ReferenceGrantV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ReferenceGrant';
+import { TLSRoute as TLSRouteV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/TLSRoute';
 import { ReferenceGrant as ReferenceGrantV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/ReferenceGrant';
+import { TCPRoute as TCPRouteV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/TCPRoute';
+import { TLSRoute as TLSRouteV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/TLSRoute';
+import { UDPRoute as UDPRouteV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/UDPRoute';
+import { TLSRoute as TLSRouteV1alpha3 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha3/TLSRoute';
 import { Gateway as GatewayV1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/Gateway';
 import { GatewayClass as GatewayClassV1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/GatewayClass';
 import { HTTPRoute as HTTPRouteV1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/HTTPRoute';
@@ -35,7 +40,11 @@ const GATEWAY_API = 'gateway.networking.k8s.io';
 
 interface KindRule {
   namespaced: boolean;
-  /** apiVersion → validation; only versions a real cluster would serve are listed. */
+  /**
+   * apiVersion → validation; only versions a real cluster would serve are
+   * listed: those of the standard channel CRDs, and the older route versions
+   * the experimental channel CRDs of v1.6.1 still serve.
+   */
   versions: Record<string, Check>;
 }
 
@@ -44,6 +53,9 @@ const KIND_RULES: Record<SnapshotKind, KindRule> = {
   Gateway: gatewayApi(true, { v1: GatewayV1, v1beta1: GatewayV1beta1 }),
   ListenerSet: gatewayApi(true, { v1: ListenerSetV1 }),
   HTTPRoute: gatewayApi(true, { v1: HTTPRouteV1, v1beta1: HTTPRouteV1beta1 }),
+  TLSRoute: gatewayApi(true, { v1: TLSRouteV1, v1alpha2: TLSRouteV1alpha2, v1alpha3: TLSRouteV1alpha3 }),
+  TCPRoute: streamRouteV1(gatewayApi(true, { v1alpha2: TCPRouteV1alpha2 })),
+  UDPRoute: streamRouteV1(gatewayApi(true, { v1alpha2: UDPRouteV1alpha2 })),
   ReferenceGrant: gatewayApi(true, {
     v1: ReferenceGrantV1, v1beta1: ReferenceGrantV1beta1, v1alpha2: ReferenceGrantV1alpha2,
   }),
@@ -60,6 +72,24 @@ function gatewayApi(namespaced: boolean, models: Record<string, ModelClass>): Ki
     versions[`${GATEWAY_API}/${version}`] = (obj) => schemaIssues(model, obj);
   }
   return { namespaced, versions };
+}
+
+/**
+ * Adds v1 to a TCPRoute or UDPRoute rule. The models package has only their
+ * v1alpha2 schema; in the v1.6.1 CRDs v1 is that schema with at most one
+ * rule, so a v1 object is checked as v1alpha2 and then for its rule count.
+ */
+function streamRouteV1(rule: KindRule): KindRule {
+  const v1alpha2 = rule.versions[`${GATEWAY_API}/v1alpha2`]!;
+  const v1: Check = (obj) => {
+    const issues = v1alpha2({ ...obj, apiVersion: `${GATEWAY_API}/v1alpha2` });
+    const rules = isObject(obj.spec) ? obj.spec.rules : undefined;
+    if (Array.isArray(rules) && rules.length > 1) {
+      issues.push({ path: ['spec', 'rules'], message: `${renderPath(['spec', 'rules'])} must NOT have more than 1 item` });
+    }
+    return issues;
+  };
+  return { ...rule, versions: { [`${GATEWAY_API}/v1`]: v1, ...rule.versions } };
 }
 
 export function isSnapshotKind(kind: string): kind is SnapshotKind {

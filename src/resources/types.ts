@@ -141,8 +141,11 @@ export interface BackendObjectReference {
   port?: number;
 }
 
-export interface HTTPBackendRef extends BackendObjectReference {
+export interface BackendRef extends BackendObjectReference {
   weight?: number;
+}
+
+export interface HTTPBackendRef extends BackendRef {
   filters?: HTTPRouteFilter[];
 }
 
@@ -169,6 +172,27 @@ export interface HTTPRouteSpec {
   rules?: HTTPRouteRule[];
 }
 export type HTTPRoute = KubeObject<'HTTPRoute', HTTPRouteSpec>;
+
+/** A rule of a TLSRoute, TCPRoute or UDPRoute: no matches, only where connections go. */
+export interface StreamRouteRule {
+  name?: string;
+  backendRefs?: BackendRef[];
+}
+
+export interface TLSRouteSpec {
+  parentRefs?: ParentReference[];
+  /** SNI names; required from v1, optional in v1alpha2. */
+  hostnames?: string[];
+  rules?: StreamRouteRule[];
+}
+export type TLSRoute = KubeObject<'TLSRoute', TLSRouteSpec>;
+
+export interface StreamRouteSpec {
+  parentRefs?: ParentReference[];
+  rules?: StreamRouteRule[];
+}
+export type TCPRoute = KubeObject<'TCPRoute', StreamRouteSpec>;
+export type UDPRoute = KubeObject<'UDPRoute', StreamRouteSpec>;
 
 export interface ReferenceGrantSpec {
   from: { group: string; kind: string; namespace: string }[];
@@ -217,6 +241,9 @@ export interface Snapshot {
   gateways: Gateway[];
   listenerSets: ListenerSet[];
   httpRoutes: HTTPRoute[];
+  tlsRoutes: TLSRoute[];
+  tcpRoutes: TCPRoute[];
+  udpRoutes: UDPRoute[];
   referenceGrants: ReferenceGrant[];
   namespaces: Namespace[];
   services: Service[];
@@ -226,8 +253,8 @@ export interface Snapshot {
 
 export function emptySnapshot(): Snapshot {
   return {
-    gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], referenceGrants: [],
-    namespaces: [], services: [], endpointSlices: [], secrets: [],
+    gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], tlsRoutes: [], tcpRoutes: [], udpRoutes: [],
+    referenceGrants: [], namespaces: [], services: [], endpointSlices: [], secrets: [],
   };
 }
 
@@ -237,6 +264,9 @@ export const SNAPSHOT_KINDS = {
   Gateway: 'gateways',
   ListenerSet: 'listenerSets',
   HTTPRoute: 'httpRoutes',
+  TLSRoute: 'tlsRoutes',
+  TCPRoute: 'tcpRoutes',
+  UDPRoute: 'udpRoutes',
   ReferenceGrant: 'referenceGrants',
   Namespace: 'namespaces',
   Service: 'services',

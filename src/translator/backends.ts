@@ -17,6 +17,12 @@ export interface Referrer { kind: string; namespace: string }
 /** What compiling a route needs of a BackendResolver. */
 export type Resolver = Pick<BackendResolver, 'resolve'>;
 
+/** What a Service port's protocol must be for a backend (HTTP needs TCP). */
+export type Transport = 'TCP' | 'UDP';
+
+/** HTTP traffic, or opaque TCP or UDP streams whose application protocol is none of our business. */
+type Use = 'HTTP' | Transport;
+
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /**
@@ -28,8 +34,14 @@ export class BackendResolver {
   private readonly services = new Map<string, Service>();
   /** EndpointSlices by namespace, then the Service they are labelled with. */
   private readonly slices = new Map<string | undefined, Map<string, EndpointSlice[]>>();
-  /** Successful resolutions by Service and port, so that the thousands of references to one port cost a lookup each. */
-  private readonly resolved = new Map<Service, Map<number, BackendResolution>>();
+  /**
+   * Successful resolutions by use, Service and port, so that the thousands of
+   * references to one port cost a lookup each. By use, because a port HTTP
+   * cannot speak to still carries streams.
+   */
+  private readonly resolved: Record<Use, Map<Service, Map<number, BackendResolution>>> = {
+    HTTP: new Map(), TCP: new Map(), UDP: new Map(),
+  };
 
   /** A copy: a resolver outlives its snapshot when the next one has the same Services and grants. */
   private readonly referenceGrants: ReferenceGrant[];
@@ -47,7 +59,17 @@ export class BackendResolver {
     }
   }
 
+  /** A backend for HTTP traffic: a TCP Service port whose appProtocol the data plane speaks. */
   resolve(ref: BackendObjectReference, from: Referrer): BackendResolution {
+    return this.resolveFor('HTTP', ref, from);
+  }
+
+  /** A backend for the bytes of TCP connections or UDP datagrams, as they come. */
+  resolveStream(ref: BackendObjectReference, from: Referrer, transport: Transport): BackendResolution {
+    return this.resolveFor(transport, ref, from);
+  }
+
+  private resolveFor(use: Use, ref: BackendObjectReference, from: Referrer): BackendResolution {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Service';
     const namespace = ref.namespace ?? from.namespace;
@@ -65,33 +87,45 @@ export class BackendResolver {
     const service = this.services.get(`${namespace}/${ref.name}`);
     if (!service) return fail(Reason.BackendNotFound, `${what}: Service not found`);
     if (ref.port === undefined) return fail(Reason.BackendNotFound, `${what}: port is required`);
-    const known = this.resolved.get(service)?.get(ref.port);
+    const known = this.resolved[use].get(service)?.get(ref.port);
     if (known) return known;
-    const servicePort = service.spec?.ports?.find((p) => p.port === ref.port);
-    if (!servicePort) return fail(Reason.BackendNotFound, `${what}: Service has no port ${ref.port}`);
+    // A Service may declare a port number twice, once per protocol (DNS does).
+    const numbered = (service.spec?.ports ?? []).filter((p) => p.port === ref.port);
+    if (numbered.length === 0) return fail(Reason.BackendNotFound, `${what}: Service has no port ${ref.port}`);
+    const transport: Transport = use === 'UDP' ? 'UDP' : 'TCP';
+    const servicePort = numbered.find((p) => (p.protocol ?? 'TCP') === transport);
+    if (!servicePort) {
+      const actual = numbered[0]!.protocol ?? 'TCP';
+      return fail(Reason.BackendNotFound, `${what}: port ${ref.port} of the Service is ${actual}, not ${transport}`);
+    }
 
     const protocol = clusterProtocol(servicePort.appProtocol);
-    if (!protocol) {
+    if (!protocol && use === 'HTTP') {
       return fail(Reason.UnsupportedProtocol, `${what}: appProtocol ${servicePort.appProtocol} of port ${ref.port} is not supported`);
     }
-    const name = `${namespace}/${ref.name}:${ref.port}`;
+    // TCP and UDP clusters of one port number lead to different endpoints.
+    const name = `${namespace}/${ref.name}:${ref.port}${transport === 'UDP' ? '/udp' : ''}`;
     let cluster = this.clusters[name];
     if (!cluster) {
-      cluster = { name, protocol, endpoints: this.endpointsFor(namespace, ref.name, servicePort.name) };
+      // Stream servers pass bytes whatever the cluster protocol says, so a port HTTP could not use gets the default.
+      cluster = { name, protocol: protocol ?? 'http1', endpoints: this.endpointsFor(namespace, ref.name, servicePort.name, transport) };
       this.clusters[name] = cluster;
     }
     const resolution: BackendResolution = { ok: true, cluster };
-    nested(this.resolved, service).set(ref.port, resolution);
+    nested(this.resolved[use], service).set(ref.port, resolution);
     return resolution;
   }
 
-  /** Ready endpoints of the Service's slices whose port name matches the Service port's (kube-proxy semantics). */
-  private endpointsFor(namespace: string, service: string, portName: string | undefined): IREndpoint[] {
+  /**
+   * Ready endpoints of the Service's slices whose port name and protocol
+   * match the Service port's (kube-proxy semantics).
+   */
+  private endpointsFor(namespace: string, service: string, portName: string | undefined, transport: Transport): IREndpoint[] {
     const wanted = portName ?? '';
     const seen = new Set<string>();
     const out: IREndpoint[] = [];
     for (const slice of this.slices.get(namespace)?.get(service) ?? []) {
-      const port = slice.ports?.find((p) => (p.name ?? '') === wanted)?.port;
+      const port = slice.ports?.find((p) => (p.name ?? '') === wanted && (p.protocol ?? 'TCP') === transport)?.port;
       if (port === undefined) continue;
       for (const ep of slice.endpoints ?? []) {
         if (ep.conditions?.ready === false) continue;

@@ -16,7 +16,20 @@ export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const ROUTE_KINDS_BY_PROTOCOL: Record<string, string[]> = {
   HTTP: ['HTTPRoute'],
   HTTPS: ['HTTPRoute'],
+  TLS: ['TLSRoute'],
+  TCP: ['TCPRoute'],
+  UDP: ['UDPRoute'],
 };
+
+/** The transport a listener's socket speaks: listeners of different transports never share a socket. */
+export function transportOf(protocol: string): 'TCP' | 'UDP' {
+  return protocol === 'UDP' ? 'UDP' : 'TCP';
+}
+
+/** HTTPS listeners, and TLS ones unless in Passthrough mode (the mode defaults to Terminate), hold certificates. */
+export function terminatesTLS(spec: ListenerSpec): boolean {
+  return (spec.protocol === 'HTTPS' || spec.protocol === 'TLS') && spec.tls?.mode !== 'Passthrough';
+}
 
 interface Problem { reason: string; message: string }
 
@@ -234,7 +247,11 @@ function buildListenerState(gateway: GatewayState, owner: ListenerOwner, spec: L
     return listener;
   }
   resolveRouteKinds(listener, kindsForProtocol);
-  if (spec.protocol === 'HTTPS') resolveCertificate(listener, snapshot);
+  if (spec.protocol === 'HTTPS' && spec.tls?.mode === 'Passthrough') {
+    listener.acceptProblem = { reason: Reason.UnsupportedValue, message: 'tls.mode Passthrough is not valid on an HTTPS listener' };
+  } else if (terminatesTLS(spec)) {
+    resolveCertificate(listener, snapshot);
+  }
   return listener;
 }
 
@@ -262,14 +279,10 @@ function resolveRouteKinds(listener: ListenerState, kindsForProtocol: string[]):
 }
 
 function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
-  const tls = listener.spec.tls;
-  if (tls?.mode === 'Passthrough') {
-    listener.acceptProblem = { reason: Reason.UnsupportedValue, message: 'tls.mode Passthrough is not valid on an HTTPS listener' };
-    return;
-  }
-  const refs = tls?.certificateRefs ?? [];
+  const refs = listener.spec.tls?.certificateRefs ?? [];
   if (refs.length === 0) {
-    listener.refsProblem = { reason: Reason.InvalidCertificateRef, message: 'an HTTPS listener needs tls.certificateRefs' };
+    const what = listener.spec.protocol === 'HTTPS' ? 'an HTTPS listener' : 'a TLS listener in mode Terminate';
+    listener.refsProblem = { reason: Reason.InvalidCertificateRef, message: `${what} needs tls.certificateRefs` };
     return;
   }
   const ownerNamespace = listener.owner.namespace;
@@ -313,7 +326,8 @@ function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
 }
 
 /**
- * Listeners that share a port must agree on protocol and differ in hostname.
+ * Listeners that share a port and transport must agree on protocol and
+ * differ in hostname (TCP and UDP ones, which have none, cannot share).
  * Within one owner no listener wins a clash: all indistinct listeners are
  * conflicted (spec: "MUST NOT pick one conflicting Listener as the winner").
  * Across owners the ListenerSet precedence applies: listeners of the Gateway,
@@ -334,9 +348,9 @@ function markListenerConflicts(listeners: ListenerState[]): void {
     }
   }
   for (const [port, group] of kept) {
-    if (group[0]?.spec.protocol !== 'HTTPS') continue;
-    for (const l of group) {
-      const overlapping = group.filter((o) => o !== l && hostnamesOverlap(o.spec.hostname ?? '*', l.spec.hostname ?? '*'));
+    const https = group.filter((l) => l.spec.protocol === 'HTTPS');
+    for (const l of https) {
+      const overlapping = https.filter((o) => o !== l && hostnamesOverlap(o.spec.hostname ?? '*', l.spec.hostname ?? '*'));
       if (overlapping.length > 0) {
         l.overlappingTLS = `hostname ${l.spec.hostname ?? '(any)'} overlaps ${overlapping.map(listenerLabel).join(', ')} on port ${port}`;
       }
@@ -344,16 +358,26 @@ function markListenerConflicts(listeners: ListenerState[]): void {
   }
 }
 
-/** Why `l` cannot share its port with `others`, or undefined when it can. */
+/**
+ * Why `l` cannot share its port with `others`, or undefined when it can.
+ * One socket serves one protocol, so HTTPS and TLS listeners (whose
+ * connections only a ClientHello could tell apart) conflict too; TLS ones in
+ * Terminate and Passthrough mode do not (TLSRouteModeMixed).
+ */
 function clash(l: ListenerState, others: ListenerState[]): Problem | undefined {
   const port = l.spec.port;
-  const otherProtocol = others.find((o) => o.spec.protocol !== l.spec.protocol);
+  const transport = transportOf(l.spec.protocol);
+  const sharing = others.filter((o) => transportOf(o.spec.protocol) === transport);
+  const otherProtocol = sharing.find((o) => o.spec.protocol !== l.spec.protocol);
   if (otherProtocol) {
     return { reason: Reason.ProtocolConflict, message: `port ${port} is also used with protocol ${otherProtocol.spec.protocol} by ${listenerLabel(otherProtocol)}` };
   }
-  const sameHostname = others.find((o) => (o.spec.hostname ?? '') === (l.spec.hostname ?? ''));
+  // TCP and UDP listeners have no hostname: they are told apart by port alone (spec: "Distinct Listeners").
+  const hostnamed = transport === 'TCP' && l.spec.protocol !== 'TCP';
+  const sameHostname = sharing.find((o) => !hostnamed || (o.spec.hostname ?? '') === (l.spec.hostname ?? ''));
   if (sameHostname) {
-    return { reason: Reason.HostnameConflict, message: `port ${port} and hostname ${l.spec.hostname ?? '(any)'} are also used by ${listenerLabel(sameHostname)}` };
+    const what = hostnamed ? `port ${port} and hostname ${l.spec.hostname ?? '(any)'} are` : `port ${port} is`;
+    return { reason: Reason.HostnameConflict, message: `${what} also used by ${listenerLabel(sameHostname)}` };
   }
   return undefined;
 }
@@ -377,28 +401,31 @@ function isWildcardAddress(address: string): boolean {
 }
 
 /**
- * Two Gateways never share a socket: a listener whose address:port an older
- * Gateway already binds is not programmed. A wildcard address collides with
- * every address on the same port, as the kernel would refuse the bind.
+ * Two Gateways never share a socket: a listener whose address, port and
+ * transport an older Gateway already binds is not programmed. A wildcard
+ * address collides with every address on the same port, as the kernel would
+ * refuse the bind.
  */
 function markPortCollisions(states: GatewayState[]): void {
-  const held: { address: string; port: number; owner: string }[] = [];
+  const held: { address: string; port: number; transport: string; owner: string }[] = [];
   for (const gw of states) {
     if (gw.acceptProblem || gw.addressProblem) continue;
-    const claimed: { address: string; port: number }[] = [];
+    const claimed: { address: string; port: number; transport: string }[] = [];
     for (const l of mergedListeners(gw)) {
       if (l.acceptProblem || l.conflict) continue;
+      const transport = transportOf(l.spec.protocol);
+      const socket = (address: string) => `${address}:${l.spec.port}${transport === 'UDP' ? '/udp' : ''}`;
       for (const address of gw.addresses) {
-        const holder = held.find((h) => h.port === l.spec.port && h.owner !== gw.key
+        const holder = held.find((h) => h.port === l.spec.port && h.transport === transport && h.owner !== gw.key
           && (h.address === address || isWildcardAddress(h.address) || isWildcardAddress(address)));
         if (holder) {
           l.portProblem = {
             reason: Reason.PortUnavailable,
-            message: `${address}:${l.spec.port} is already bound by Gateway ${holder.owner} (${holder.address}:${holder.port})`,
+            message: `${socket(address)} is already bound by Gateway ${holder.owner} (${socket(holder.address)})`,
           };
           break;
         }
-        claimed.push({ address, port: l.spec.port });
+        claimed.push({ address, port: l.spec.port, transport });
       }
     }
     for (const c of claimed) held.push({ ...c, owner: gw.key });
@@ -418,7 +445,7 @@ function listenerAccepts(l: ListenerState): boolean {
 export function listenerProgrammed(l: ListenerState): boolean {
   if (!listenerAccepts(l) || l.portProblem || l.gateway.addresses.length === 0) return false;
   const certificateProblem = l.refsProblem?.reason === Reason.InvalidCertificateRef || l.refsProblem?.reason === Reason.RefNotPermitted;
-  return !certificateProblem && (l.spec.protocol !== 'HTTPS' || l.certificate !== undefined);
+  return !certificateProblem && (!terminatesTLS(l.spec) || l.certificate !== undefined);
 }
 
 export function listenerConditions(l: ListenerState, gen: number | undefined): PendingCondition[] {

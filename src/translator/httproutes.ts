@@ -2,18 +2,19 @@ import type {
   IRAction, IRMatch, IRPathModifier, IRRedirectAction, IRRetry, IRRoute, IRTimeouts, IRURLRewrite, IRWeightedBackend,
 } from '../ir/types.js';
 import type {
-  BackendObjectReference, HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace, ParentReference,
+  BackendObjectReference, HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace,
 } from '../resources/types.js';
 import type { BackendProblem, BackendResolver, Referrer, Resolver } from './backends.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
-import { GATEWAY_GROUP, ageKey, type GatewayState, type ListenerState } from './gateways.js';
-import { nested } from './maps.js';
-import { namespaceSelected } from './namespaces.js';
+import { ageKey, type ListenerState } from './gateways.js';
 import { parseDuration } from './durations.js';
 import {
   FilterError, checkPathModifier, compileBackendFilters, compileRuleFilters, type RuleFilters,
 } from './filters.js';
-import { intersectHostnames } from './hostnames.js';
+import {
+  attach, countAttachedRoute, indexedListeners, resolvedRefsCondition, routeTargets, statusParentRef,
+  type Parent, type ParentIndex, type RouteParentStatus, type Target,
+} from './routes.js';
 
 /** One compiled match of one rule, with what precedence ordering needs. */
 export interface RouteEntry {
@@ -35,12 +36,6 @@ export interface Attachment {
    * and name: it counts there, but serves through the first one only.
    */
   serves: boolean;
-}
-
-export interface RouteParentStatus {
-  parentRef: Record<string, unknown>;
-  controllerName: string;
-  conditions: PendingCondition[];
 }
 
 export interface RouteResult {
@@ -98,11 +93,7 @@ export function translateHTTPRoutes(
     while (tail < most - head && routes[routes.length - 1 - tail] === before[before.length - 1 - tail]) tail++;
   } else {
     // Counted afresh below: the listeners may be those of a previous call.
-    for (const byNamespace of parents.byKind.values()) {
-      for (const byName of byNamespace.values()) {
-        for (const parent of byName.values()) for (const l of parent.listeners) l.attachedRoutes = 0;
-      }
-    }
+    for (const l of indexedListeners(parents)) l.attachedRoutes = 0;
   }
   const middle: (RouteResult | undefined)[] = [];
   for (let i = head; i < routes.length - tail; i++) middle.push(translateRoute(routes[i]!, parents, backends, controllerName));
@@ -127,64 +118,8 @@ export function translateHTTPRoutes(
 
 function translateRoute(route: HTTPRoute, parents: ParentIndex, backends: BackendResolver, controllerName: string): RouteResult | undefined {
   const namespace = route.metadata.namespace ?? 'default';
-  // parentRefs to objects we do not own get no status from us.
-  const targets: Target[] = [];
-  for (const ref of route.spec?.parentRefs ?? []) {
-    const parent = (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP
-      ? parents.byKind.get(ref.kind ?? 'Gateway')?.get(ref.namespace ?? namespace)?.get(ref.name) : undefined;
-    if (parent) targets.push({ ref, parent });
-  }
+  const targets = routeTargets(route.spec?.parentRefs, namespace, parents);
   return targets.length === 0 ? undefined : bindRoute(route, namespace, targets, backends, parents.namespaces, controllerName);
-}
-
-/** A listener counts a route once, however many parentRefs bind it there. */
-function countAttachedRoute(attachments: Attachment[], delta: number): void {
-  for (const listener of new Set(attachments.map((a) => a.listener))) listener.attachedRoutes += delta;
-}
-
-/** What a parentRef can point at: a Gateway or a ListenerSet, with the listeners it declares. */
-interface Parent {
-  label: string;
-  listeners: ListenerState[];
-  /** Why nothing can attach to it at all. */
-  problem?: { reason: string; message: string };
-  /** Everything about the parent that attaching a route reads: equal signatures, equal outcomes. */
-  signature: string;
-}
-
-interface Target {
-  ref: ParentReference;
-  parent: Parent;
-}
-
-/** What routes can attach to: Gateways and ListenerSets by kind, namespace and name, and the namespaces that selectors look at. */
-export interface ParentIndex {
-  byKind: Map<string, Map<string, Map<string, Parent>>>;
-  namespaces: Map<string, Namespace>;
-}
-
-export function parentIndex(gateways: GatewayState[], namespaces: Namespace[]): ParentIndex {
-  let namespaceLabels: string | undefined;
-  const parent = (label: string, listeners: ListenerState[], problem?: Parent['problem']): Parent => {
-    // Which namespaces a selector admits depends on their labels.
-    const selects = listeners.some((l) => l.spec.allowedRoutes?.namespaces?.from === 'Selector');
-    if (selects) namespaceLabels ??= JSON.stringify(namespaces.map((n) => [n.metadata.name, n.metadata.labels]));
-    const signature = JSON.stringify([label, problem, selects ? namespaceLabels : null, listeners.map((l) => [
-      l.spec.name, l.spec.port, l.spec.hostname, l.spec.allowedRoutes?.namespaces, l.supportedKinds, l.owner.namespace,
-    ])]);
-    return problem ? { label, listeners, problem, signature } : { label, listeners, signature };
-  };
-  const byKind = new Map<string, Map<string, Map<string, Parent>>>();
-  for (const g of gateways) {
-    nested(nested(byKind, 'Gateway'), g.namespace).set(g.gateway.metadata.name, parent(`Gateway ${g.key}`, g.listeners));
-    for (const ls of g.listenerSets) {
-      nested(nested(byKind, 'ListenerSet'), ls.namespace).set(ls.listenerSet.metadata.name, parent(
-        `ListenerSet ${ls.key}`, ls.listeners,
-        ls.problem && { reason: Reason.NoMatchingParent, message: `ListenerSet ${ls.key} is not attached: ${ls.problem.message}` },
-      ));
-    }
-  }
-  return { byKind, namespaces: new Map(namespaces.map((n) => [n.metadata.name, n])) };
 }
 
 /**
@@ -247,7 +182,7 @@ function attachRoute(
   };
   const servedBy = new Set<string>();
   targets.forEach(({ ref, parent }, target) => {
-    const outcome = attach(route, namespace, ref, parent, namespaces);
+    const outcome = attach('HTTPRoute', route.spec?.hostnames, namespace, ref, parent, namespaces);
     let accepted: PendingCondition;
     if (outcome.problem) {
       accepted = condition(CondType.Accepted, false, outcome.problem.reason, outcome.problem.message, gen);
@@ -311,10 +246,9 @@ function compileRoute(route: HTTPRoute, namespace: string, backends: BackendReso
   };
   const gen = route.metadata.generation;
   const { rules, invalidRules, refProblems } = compileRules(route, namespace, recording);
-  const resolvedRefs = refProblems.length === 0
-    ? condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen)
-    : condition(CondType.ResolvedRefs, false, refProblems[0]!.reason, refProblems.map((p) => p.message).join('; '), gen);
-  return { resolvedBy: backends, rules, invalidRules, resolvedRefs, resolutions, entries: new Map() };
+  return {
+    resolvedBy: backends, rules, invalidRules, resolvedRefs: resolvedRefsCondition(refProblems, gen), resolutions, entries: new Map(),
+  };
 }
 
 /** Whether every resolution compiling made comes out the same again. */
@@ -335,66 +269,6 @@ function entriesFor(compiled: CompiledRoute, route: HTTPRoute, port: number): Ro
     compiled.entries.set(port, entries);
   }
   return entries;
-}
-
-/** The parentRef as written back in status: fully qualified, so clients can compare it field by field. */
-function statusParentRef(ref: ParentReference, routeNamespace: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    group: ref.group ?? GATEWAY_GROUP,
-    kind: ref.kind ?? 'Gateway',
-    namespace: ref.namespace ?? routeNamespace,
-    name: ref.name,
-  };
-  if (ref.sectionName !== undefined) out.sectionName = ref.sectionName;
-  if (ref.port !== undefined) out.port = ref.port;
-  return out;
-}
-
-interface AttachOutcome {
-  bound: { listener: ListenerState; hostnames: string[] }[];
-  problem?: { reason: string; message: string };
-}
-
-/** Finds the listeners of one parent that accept the route, or why none does. */
-function attach(
-  route: HTTPRoute, namespace: string, ref: ParentReference, parent: Parent, namespaces: Map<string, Namespace>,
-): AttachOutcome {
-  if (parent.problem) return { bound: [], problem: parent.problem };
-  const candidates = parent.listeners.filter((l) => (ref.sectionName === undefined || l.spec.name === ref.sectionName)
-    && (ref.port === undefined || l.spec.port === ref.port));
-  if (candidates.length === 0) {
-    const target = [ref.sectionName !== undefined ? `sectionName ${ref.sectionName}` : '', ref.port !== undefined ? `port ${ref.port}` : '']
-      .filter(Boolean).join(' and ');
-    return { bound: [], problem: { reason: Reason.NoMatchingParent, message: `${parent.label} has no listener with ${target}` } };
-  }
-  // Listener status does not affect attachment (spec: ListenerStatus.AttachedRoutes);
-  // listeners that cannot be programmed are left out of the IR instead.
-  const allowed = candidates.filter((l) => l.supportedKinds.some((k) => k.group === GATEWAY_GROUP && k.kind === 'HTTPRoute')
-    && namespaceAllowed(l, namespace, namespaces));
-  if (allowed.length === 0) {
-    return {
-      bound: [],
-      problem: { reason: Reason.NotAllowedByListeners, message: `No listener of ${parent.label} allows HTTPRoutes from namespace ${namespace}` },
-    };
-  }
-  const bound = allowed
-    .map((listener) => ({ listener, hostnames: intersectHostnames(listener.spec.hostname, route.spec?.hostnames) }))
-    .filter((b) => b.hostnames.length > 0);
-  if (bound.length === 0) {
-    return {
-      bound,
-      problem: {
-        reason: Reason.NoMatchingListenerHostname,
-        message: `No hostname of the route (${(route.spec?.hostnames ?? []).join(', ')}) matches a listener of ${parent.label}`,
-      },
-    };
-  }
-  return { bound };
-}
-
-function namespaceAllowed(listener: ListenerState, routeNamespace: string, namespaces: Map<string, Namespace>): boolean {
-  const allowed = listener.spec.allowedRoutes?.namespaces;
-  return namespaceSelected(allowed?.from ?? 'Same', allowed?.selector, listener.owner.namespace, routeNamespace, namespaces);
 }
 
 function compileRules(route: HTTPRoute, namespace: string, backends: Resolver): {

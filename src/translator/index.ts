@@ -1,5 +1,5 @@
 import { IR_VERSION } from '../ir/types.js';
-import type { Condition, Snapshot } from '../resources/types.js';
+import type { Condition, ObjectMeta, Snapshot } from '../resources/types.js';
 import { BackendResolver } from './backends.js';
 import { finaliseConditions, type PendingCondition } from './conditions.js';
 import {
@@ -7,9 +7,11 @@ import {
   supportedFeaturesStatus, translateGatewayClasses, translateGateways,
   type GatewayClassState, type GatewayState, type ListenerState,
 } from './gateways.js';
-import { parentIndex, translateHTTPRoutes, type ParentIndex, type RouteResult, type RouteResults } from './httproutes.js';
+import { translateHTTPRoutes, type RouteResult, type RouteResults } from './httproutes.js';
 import { nested } from './maps.js';
+import { parentIndex, type ParentIndex, type RouteParentStatus } from './routes.js';
 import { buildServers, type ServedAttachments } from './servers.js';
+import { translateStreamRoutes } from './streamroutes.js';
 import type { StatusEntry, TranslateOptions, TranslateResult } from './types.js';
 
 export type { StatusEntry, TranslateOptions, TranslateResult } from './types.js';
@@ -44,7 +46,7 @@ interface Translation {
   /** Aligned with routes.results. */
   routeStatuses: (StatusEntry | undefined)[];
   statuses: StatusEntry[];
-  /** How many of `statuses` come before the routes'. */
+  /** How many of `statuses` come before the HTTPRoutes'. */
   ownerStatuses: number;
 }
 let lastTranslation: Translation | undefined;
@@ -66,7 +68,9 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const base = earlier?.phase === phase && earlier.backends === backends && earlier.controllerName === options.controllerName
     ? earlier : undefined;
   const routes = translateHTTPRoutes(snapshot.httpRoutes, phase.parents, backends, options.controllerName, base?.routes);
-  const { servers, clusters, served } = buildServers(gateways, routes, backends.clusters, base?.served);
+  // After the HTTPRoutes, which may first zero every listener's count.
+  const streams = translateStreamRoutes(snapshot, phase.parents, backends, options.controllerName);
+  const { servers, clusters, served } = buildServers(gateways, routes, streams, backends.clusters, base?.served);
 
   const { results, head, tail } = routes;
   // Given back the statuses it made, the routes carried over unseen keep
@@ -129,7 +133,9 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
       });
     }
   }
-  const routeStatus = (r: RouteResult | undefined) => (r ? statusOfRoute(r, previous, finalise) : undefined);
+  for (const r of streams) statuses.push(statusOfRoute(r.kind, r.route.metadata, r.parents, previous, finalise));
+  const routeStatus = (r: RouteResult | undefined) =>
+    (r ? statusOfRoute('HTTPRoute', r.route.metadata, r.parents, previous, finalise) : undefined);
   const routeStatuses = carried
     ? carried.routeStatuses.slice(0, head).concat(
       results.slice(head, results.length - tail).map(routeStatus), carried.routeStatuses.slice(carried.routeStatuses.length - tail))
@@ -145,14 +151,14 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
 
 /** An unchanged status is the previous entry itself: no copy for the thousands of routes an edit did not touch. */
 function statusOfRoute(
-  r: RouteResult, previous: StatusIndex, finalise: (next: PendingCondition[], before: Condition[] | undefined) => Condition[],
+  kind: string, meta: ObjectMeta, routeParents: RouteParentStatus[], previous: StatusIndex,
+  finalise: (next: PendingCondition[], before: Condition[] | undefined) => Condition[],
 ): StatusEntry {
-  const meta = r.route.metadata;
-  const before = previous.get('HTTPRoute', meta.namespace, meta.name);
+  const before = previous.get(kind, meta.namespace, meta.name);
   const beforeParents = (before?.status.parents ?? []) as RouteParentEntry[];
-  let unchanged = before !== undefined && before.metadata.generation === meta.generation && beforeParents.length === r.parents.length;
+  let unchanged = before !== undefined && before.metadata.generation === meta.generation && beforeParents.length === routeParents.length;
   const parents: RouteParentEntry[] = [];
-  for (const p of r.parents) {
+  for (const p of routeParents) {
     const prior = beforeParents.find((b) => sameParentRef(b.parentRef, p.parentRef));
     const conditions = finalise(p.conditions, prior?.conditions);
     const entry = prior && conditions === prior.conditions && prior.controllerName === p.controllerName
@@ -162,7 +168,7 @@ function statusOfRoute(
   }
   return unchanged ? before! : {
     apiVersion: API_VERSION,
-    kind: 'HTTPRoute',
+    kind,
     metadata: { name: meta.name, namespace: meta.namespace, generation: meta.generation },
     status: { parents },
   };

@@ -1,10 +1,13 @@
-import type { IRCertificate, IRCluster, IRRoute, IRServer, IRVirtualHost } from '../ir/types.js';
+import type {
+  IRCertificate, IRCluster, IRRoute, IRServer, IRStreamBackend, IRStreamRoute, IRTLSRoute, IRVirtualHost,
+} from '../ir/types.js';
 import {
-  listenerProgrammed, mergedListeners, type GatewayState, type ListenerState,
+  listenerProgrammed, mergedListeners, terminatesTLS, transportOf, type GatewayState, type ListenerState,
 } from './gateways.js';
 import { compareHostnameSpecificity, mostSpecific } from './hostnames.js';
 import type { Attachment, RouteEntry, RouteResult, RouteResults } from './httproutes.js';
 import { nested } from './maps.js';
+import type { StreamRouteResult } from './streamroutes.js';
 
 /** A route entry as a virtual host ranks it: by the route hostname that matched, then by precedence. */
 interface Ranked {
@@ -72,23 +75,25 @@ function comparePrecedence(x: Ranked, y: Ranked): number {
   return a.matchIndex - b.matchIndex;
 }
 
-export function serverId(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+/** `address:port`, with `/udp` for UDP: a UDP socket may have the port number of a TCP one. */
+export function serverId(address: string, port: number, transport: 'TCP' | 'UDP'): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}${transport === 'UDP' ? '/udp' : ''}`;
 }
 
-
 /**
- * Builds one IR server per bound address:port from the programmed listeners.
- * Listener isolation falls out of virtual host ownership: a hostname is
- * served only by routes of the most specific listener that covers it, and
- * every listener hostname has a virtual host (possibly empty) so that a less
- * specific listener never catches its traffic.
+ * Builds one IR server per bound address, port and transport from the
+ * programmed listeners. Listener isolation falls out of virtual host
+ * ownership: a hostname is served only by routes of the most specific
+ * listener that covers it, and every listener hostname has a virtual host
+ * (possibly empty) so that a less specific listener never catches its traffic.
  *
  * With `earlier` (what the previous build served, on the same listeners),
- * only the attachments of `routes.removed` and `routes.added` are regrouped.
+ * only the HTTPRoute attachments of `routes.removed` and `routes.added` are
+ * regrouped; stream routes are placed afresh.
  */
 export function buildServers(
-  gateways: GatewayState[], routes: RouteResults, clusters: Record<string, IRCluster>, earlier?: ServedAttachments,
+  gateways: GatewayState[], routes: RouteResults, streams: StreamRouteResult[], clusters: Record<string, IRCluster>,
+  earlier?: ServedAttachments,
 ): { servers: IRServer[]; clusters: Record<string, IRCluster>; served: ServedAttachments } {
   const served: ServedAttachments = earlier ?? { byListener: new Map(), hostnames: new Map() };
   // Known only when building on `earlier`: per listener, what left and what came.
@@ -118,25 +123,54 @@ export function buildServers(
   update(routes.removed, 'removed');
   update(routes.added, 'added');
 
+  const streamsByListener = new Map<ListenerState, StreamServing[]>();
+  for (const result of streams) {
+    for (const { listener, hostnames } of result.attachments) {
+      const list = streamsByListener.get(listener) ?? [];
+      list.push({ result, hostnames });
+      streamsByListener.set(listener, list);
+    }
+  }
+
   const servers: IRServer[] = [];
   const usedClusters: Record<string, IRCluster> = {};
+  const useStreamClusters = (backends: IRStreamBackend[]) => {
+    for (const b of backends) if (b.cluster) usedClusters[b.cluster] = clusters[b.cluster]!;
+  };
   for (const gw of gateways) {
-    const byPort = new Map<number, ListenerState[]>();
+    // Listeners that share a port and transport share a socket; conflicts have left them one protocol.
+    const bySocket = new Map<string, ListenerState[]>();
     for (const l of mergedListeners(gw)) {
       if (!listenerProgrammed(l)) continue;
-      const group = byPort.get(l.spec.port) ?? [];
+      const key = `${l.spec.port}/${transportOf(l.spec.protocol)}`;
+      const group = bySocket.get(key) ?? [];
       group.push(l);
-      byPort.set(l.spec.port, group);
+      bySocket.set(key, group);
     }
-    for (const [port, listeners] of byPort) {
-      const built = buildVirtualHosts(listeners, served, changes);
-      for (const b of built) for (const name of b.clusters) usedClusters[name] = clusters[name]!;
-      const virtualHosts = built.map((b) => b.host);
+    for (const listeners of bySocket.values()) {
+      const port = listeners[0]!.spec.port;
       const protocol = listeners[0]!.spec.protocol as IRServer['protocol'];
+      let virtualHosts: IRVirtualHost[] = [];
+      let tlsRoutes: IRTLSRoute[] | undefined;
+      let streamRoute: IRStreamRoute | undefined;
+      if (protocol === 'HTTP' || protocol === 'HTTPS') {
+        const built = buildVirtualHosts(listeners, served, changes);
+        for (const b of built) for (const name of b.clusters) usedClusters[name] = clusters[name]!;
+        virtualHosts = built.map((b) => b.host);
+      } else if (protocol === 'TLS') {
+        tlsRoutes = serverNameRoutes(listeners, streamsByListener);
+        for (const r of tlsRoutes) useStreamClusters(r.backends);
+      } else {
+        streamRoute = oldestStreamRoute(listeners.flatMap((l) => streamsByListener.get(l) ?? []));
+        if (streamRoute) useStreamClusters(streamRoute.backends);
+      }
       const metadata = infrastructureMetadata(gw);
       for (const address of gw.addresses) {
-        const server: IRServer = { id: serverId(address, port), address, port, protocol, owner: gw.key, metadata, virtualHosts };
+        const id = serverId(address, port, transportOf(protocol));
+        const server: IRServer = { id, address, port, protocol, owner: gw.key, metadata, virtualHosts };
         if (protocol === 'HTTPS') server.tls = { certificates: serverCertificates(listeners) };
+        if (tlsRoutes) server.tlsRoutes = tlsRoutes;
+        if (streamRoute) server.streamRoute = streamRoute;
         servers.push(server);
       }
     }
@@ -286,6 +320,50 @@ function clustersOf(route: IRRoute): string[] {
   const names = (route.mirrors ?? []).map((m) => m.cluster);
   if (route.action.type === 'forward') for (const b of route.action.backends) if (b.cluster) names.push(b.cluster);
   return names;
+}
+
+/** A stream route as one listener serves it: by these hostnames (TLS), or by its port alone. */
+interface StreamServing {
+  result: StreamRouteResult;
+  hostnames: string[];
+}
+
+/**
+ * The server names of TLS listeners on one socket, most specific first, each
+ * with the route that serves it. As with virtual hosts, a name belongs to
+ * the most specific listener that covers it; of the routes naming it there,
+ * the oldest wins (spec: conflicts between Routes). An entry of a Terminate
+ * listener carries that listener's certificate, so that Terminate and
+ * Passthrough listeners can share the port.
+ */
+function serverNameRoutes(listeners: ListenerState[], served: Map<ListenerState, StreamServing[]>): IRTLSRoute[] {
+  const winners = new Map<string, { listener: ListenerState; result: StreamRouteResult }>();
+  for (const listener of listeners) {
+    for (const { result, hostnames } of served.get(listener) ?? []) {
+      for (const hostname of hostnames) {
+        if (mostSpecific(listeners, (l) => l.spec.hostname ?? '*', hostname) !== listener) continue;
+        const held = winners.get(hostname);
+        if (!held || result.age < held.result.age) winners.set(hostname, { listener, result });
+      }
+    }
+  }
+  return [...winners.keys()].sort(compareHostnameSpecificity).map((hostname) => {
+    const { listener, result } = winners.get(hostname)!;
+    const route: IRTLSRoute = { hostname, name: result.name, backends: result.backends };
+    if (terminatesTLS(listener.spec)) route.terminate = { certificates: serverCertificates([listener]) };
+    return route;
+  });
+}
+
+/**
+ * A TCP or UDP socket passes everything to one route: the oldest of those
+ * attached (conformance TCPRouteMultipleRoutesAttachment), the others only
+ * counting as attached.
+ */
+function oldestStreamRoute(attached: StreamServing[]): IRStreamRoute | undefined {
+  let oldest: StreamRouteResult | undefined;
+  for (const { result } of attached) if (!oldest || result.age < oldest.age) oldest = result;
+  return oldest && { name: oldest.name, backends: oldest.backends };
 }
 
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';

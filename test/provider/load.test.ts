@@ -17,6 +17,9 @@ test('loads a directory tree of YAML and JSON, including List documents', async 
     gateways: ['default/web'],
     listenerSets: [],
     httpRoutes: ['shop/shop'],
+    tlsRoutes: [],
+    tcpRoutes: [],
+    udpRoutes: [],
     referenceGrants: ['default/allow-shop'],
     namespaces: ['/shop'],
     services: ['shop/shop'],
@@ -94,6 +97,40 @@ spec:
       `${file}:17: HTTPRoute default/r: spec.rules[0].matches[0].path.type must be one of: Exact, PathPrefix, RegularExpression`,
       `${file}:22: HTTPRoute default/r: spec.rules[0].filters[0].requestHeaderModifier.set[0].name must match pattern "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$"`,
     ]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('TLSRoute, TCPRoute and UDPRoute load in every version the v1.6.1 CRDs serve, with each version\'s schema', async () => {
+  const t = await tempDir();
+  try {
+    const doc = (kind: string, version: string, name: string, spec: string) =>
+      `apiVersion: gateway.networking.k8s.io/${version}\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
+    const rule = '  - backendRefs:\n    - {name: svc, port: 443}\n';
+    const file = await t.write('routes.yaml', [
+      doc('TLSRoute', 'v1', 'tls-v1', `  hostnames: [a.example.com]\n  rules:\n${rule}`),
+      doc('TLSRoute', 'v1alpha2', 'tls-alpha2', `  rules:\n${rule}${rule}`),
+      doc('TLSRoute', 'v1alpha3', 'tls-alpha3', `  hostnames: [a.example.com]\n  rules:\n${rule}`),
+      doc('TLSRoute', 'v1', 'tls-no-hostnames', `  rules:\n${rule}`),
+      doc('TCPRoute', 'v1', 'tcp-v1', `  rules:\n${rule}`),
+      doc('TCPRoute', 'v1alpha2', 'tcp-alpha2', `  rules:\n${rule}${rule}`),
+      doc('TCPRoute', 'v1', 'tcp-two-rules', `  rules:\n${rule}${rule}`),
+      doc('UDPRoute', 'v1', 'udp-v1', `  rules:\n  - backendRefs:\n    - {name: dns, port: 53, weight: 2}\n`),
+      doc('UDPRoute', 'v1alpha2', 'udp-alpha2', `  rules:\n  - backendRefs: []\n`),
+      doc('UDPRoute', 'v1beta1', 'udp-beta1', `  rules:\n${rule}`),
+    ].join('---\n'));
+    const { snapshot, problems } = await loadConfig(file);
+    assert.deepEqual(problems.map(formatProblem), [
+      `${file}:36: TLSRoute default/tls-no-hostnames: spec.hostnames is required`,
+      `${file}:66: TCPRoute default/tcp-two-rules: spec.rules must NOT have more than 1 item`,
+      `${file}:87: UDPRoute default/udp-alpha2: spec.rules[0].backendRefs must NOT have less than 1 item`,
+      `${file}:89: UDPRoute default/udp-beta1: apiVersion gateway.networking.k8s.io/v1beta1 is not served for UDPRoute (supported: gateway.networking.k8s.io/v1, gateway.networking.k8s.io/v1alpha2)`,
+    ]);
+    assert.deepEqual(names(snapshot).tlsRoutes, ['default/tls-alpha2', 'default/tls-alpha3', 'default/tls-v1']);
+    assert.deepEqual(names(snapshot).tcpRoutes, ['default/tcp-alpha2', 'default/tcp-v1']);
+    assert.deepEqual(names(snapshot).udpRoutes, ['default/udp-v1']);
+    assert.equal(snapshot.udpRoutes[0].spec?.rules?.[0].backendRefs?.[0].weight, 2);
   } finally {
     await t.cleanup();
   }

@@ -76,6 +76,11 @@ for (const name of cases) {
           ...(route.action.type === 'forward' ? route.action.backends.flatMap((b) => (b.cluster ? [b.cluster] : [])) : [])];
         for (const cluster of named) assert.ok(ir.clusters[cluster], `${route.name} names cluster ${cluster}, which the IR lacks`);
       }
+      for (const route of [...server.tlsRoutes ?? [], ...server.streamRoute ? [server.streamRoute] : []]) {
+        for (const { cluster } of route.backends) {
+          if (cluster) assert.ok(ir.clusters[cluster], `${route.name} names cluster ${cluster}, which the IR lacks`);
+        }
+      }
     }
 
     // Spec: every condition carries the generation of the object it describes.

@@ -30,6 +30,11 @@ function gatewayDocs(variant: number): Doc[] {
           { name: 'http', protocol: 'HTTP', port: 8080, allowedRoutes: { namespaces: { from: 'All' } } },
           { name: 'foo', protocol: 'HTTP', port: 8080, hostname: variant % 2 ? '*.foo.com' : 'a.foo.com', allowedRoutes: { namespaces: { from: 'All' } } },
           { name: 'picky', protocol: 'HTTP', port: 8081, allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { team: 'x' } } } } },
+          {
+            name: 'tls', protocol: 'TLS', port: 8443, ...(variant % 3 ? { hostname: '*.foo.com' } : {}),
+            tls: { mode: 'Passthrough' }, allowedRoutes: { namespaces: { from: 'All' } },
+          },
+          { name: 'tcp', protocol: 'TCP', port: 9000, allowedRoutes: { namespaces: { from: 'All' } } },
         ],
       },
     },
@@ -52,7 +57,10 @@ function namespaceDocs(ns: string, labelled: boolean, port: number, grant: boole
   if (grant) {
     docs.push({
       apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'from-all', namespace: ns },
-      spec: { from: NAMESPACES.map((f) => ({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: f })), to: [{ group: '', kind: 'Service' }] },
+      spec: {
+        from: NAMESPACES.flatMap((f) => ['HTTPRoute', 'TLSRoute', 'TCPRoute'].map((kind) => ({ group: 'gateway.networking.k8s.io', kind, namespace: f }))),
+        to: [{ group: '', kind: 'Service' }],
+      },
     });
   }
   return docs;
@@ -74,16 +82,28 @@ function routeDoc(ns: string, name: string, pick: (n: number) => number): Doc {
   return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: ns }, spec };
 }
 
+/** A TLSRoute or TCPRoute; a few creation times, so that which one serves a name or port depends on age and name. */
+function streamRouteDoc(ns: string, name: string, pick: (n: number) => number): Doc {
+  // The generator's low bits alternate: an even choice comes from a wider range.
+  const tls = pick(10) < 5;
+  const parentRefs = [[{ name: 'web', namespace: 'default' }], [{ name: 'web', namespace: 'default', sectionName: tls ? 'tls' : 'tcp' }]][pick(9) % 2];
+  const backend = [{ name: 'svc', port: 80 }, { name: 'svc', namespace: NAMESPACES[pick(3)], port: 80 }, { name: 'missing', port: 80 }][pick(3)];
+  const spec: Doc = { parentRefs, rules: [{ backendRefs: [backend] }] };
+  if (tls) spec.hostnames = [['a.foo.com'], ['*.foo.com', 'b.bar.com'], ['c.bar.com']][pick(3)];
+  const metadata = { name, namespace: ns, creationTimestamp: `2026-01-01T00:00:0${pick(3)}Z` };
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: tls ? 'TLSRoute' : 'TCPRoute', metadata, spec };
+}
+
 interface Model {
   gatewayVariant: number;
-  namespaces: Map<string, { labelled: boolean; port: number; grant: boolean; routes: Doc[] }>;
+  namespaces: Map<string, { labelled: boolean; port: number; grant: boolean; routes: Doc[]; streams: Doc[] }>;
 }
 
 async function write(dir: string, model: Model): Promise<void> {
   const render = (docs: Doc[]) => docs.map((d) => stringify(d)).join('---\n');
   await writeFile(join(dir, 'gateway.yaml'), render(gatewayDocs(model.gatewayVariant)));
   for (const [ns, n] of model.namespaces) {
-    await writeFile(join(dir, `${ns}.yaml`), render([...namespaceDocs(ns, n.labelled, n.port, n.grant), ...n.routes]));
+    await writeFile(join(dir, `${ns}.yaml`), render([...namespaceDocs(ns, n.labelled, n.port, n.grant), ...n.routes, ...n.streams]));
   }
 }
 
@@ -92,7 +112,7 @@ function edit(model: Model, pick: (n: number) => number, serial: number): string
   const ns = NAMESPACES[pick(NAMESPACES.length)]!;
   const n = model.namespaces.get(ns)!;
   const i = pick(Math.max(1, n.routes.length));
-  switch (pick(12)) {
+  switch (pick(14)) {
     case 0: n.routes.push(routeDoc(ns, `new-${serial}`, pick)); return `add a route to ${ns}`;
     case 1: n.routes.splice(i, 1); return `remove route ${i} of ${ns}`;
     case 2: model.gatewayVariant += 1; return 'change a Gateway listener';
@@ -100,6 +120,14 @@ function edit(model: Model, pick: (n: number) => number, serial: number): string
     case 4: n.grant = !n.grant; return `toggle the ReferenceGrant in ${ns}`;
     case 5: n.labelled = !n.labelled; return `relabel ${ns}`;
     case 6: return 'nothing';
+    case 7: n.streams.push(streamRouteDoc(ns, `stream-${serial}`, pick)); return `add a stream route to ${ns}`;
+    case 8: {
+      const j = pick(Math.max(1, n.streams.length));
+      if (pick(3) === 0) { n.streams.splice(j, 1); return `remove stream route ${j} of ${ns}`; }
+      const name = (n.streams[j]?.metadata as { name: string } | undefined)?.name ?? `stream-${serial}`;
+      n.streams[j] = streamRouteDoc(ns, name, pick);
+      return `rewrite stream route ${name} of ${ns}`;
+    }
     default: {
       const name = (n.routes[i]?.metadata as { name: string } | undefined)?.name ?? `new-${serial}`;
       n.routes[i] = routeDoc(ns, name, pick);
@@ -136,7 +164,11 @@ for (const seed of [1, 2, 3]) {
     const pick = random(seed);
     const model: Model = { gatewayVariant: 0, namespaces: new Map() };
     for (const ns of NAMESPACES) {
-      model.namespaces.set(ns, { labelled: ns !== 'ns-c', port: 80, grant: ns === 'ns-b', routes: Array.from({ length: 12 }, (_, j) => routeDoc(ns, `r-${j}`, pick)) });
+      model.namespaces.set(ns, {
+        labelled: ns !== 'ns-c', port: 80, grant: ns === 'ns-b',
+        routes: Array.from({ length: 12 }, (_, j) => routeDoc(ns, `r-${j}`, pick)),
+        streams: Array.from({ length: 3 }, (_, j) => streamRouteDoc(ns, `s-${j}`, pick)),
+      });
     }
     const loader = new ConfigLoader(dir, silentLogger);
     let previous: TranslateResult | undefined;
