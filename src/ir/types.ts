@@ -13,7 +13,7 @@ export interface IRConfig {
 }
 
 export interface IRServer {
-  /** `address:port`; unique within the config. */
+  /** `address:port` (`address:port/udp` for UDP, which may share a port number with TCP); unique within the config. */
   id: string;
   address: string;
   port: number;
