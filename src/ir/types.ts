@@ -84,6 +84,25 @@ export interface IRServerTLS {
    * default for clients that send no SNI or an unknown name.
    */
   certificates: IRCertificate[];
+  /** Client certificates asked for and checked (Gateway spec.tls.frontend, resolved for this port). */
+  clientValidation?: IRClientValidation;
+  /**
+   * Answer 421 to a request whose Host belongs to another listener of this
+   * port than the one its connection's server name chose (a coalesced
+   * connection): each entry is one listener's hostname pattern, in the same
+   * specificity order as virtual hosts.
+   */
+  listenerHostnames?: string[];
+}
+
+export interface IRClientValidation {
+  /** PEM bundle of the CAs a client certificate must chain to. */
+  caPem: string;
+  /**
+   * AllowValidOnly: a connection without a valid client certificate fails
+   * the handshake. AllowInsecureFallback: it is served anyway.
+   */
+  mode: 'AllowValidOnly' | 'AllowInsecureFallback';
 }
 
 export interface IRCertificate {
@@ -241,6 +260,19 @@ export interface IRCluster {
    */
   protocol: 'http1' | 'h2c' | 'ws';
   endpoints: IREndpoint[];
+  /** Present when a BackendTLSPolicy applies: connections to the endpoints are TLS. */
+  tls?: IRUpstreamTLS;
+}
+
+export interface IRUpstreamTLS {
+  /** Sent as SNI; also the name the certificate must match when `subjectAltNames` is absent. */
+  serverName: string;
+  /** PEM bundle of trusted CAs; absent: the system's trust store (wellKnownCACertificates: System). */
+  caPem?: string;
+  /** When present, the certificate must carry one of these instead of `serverName`. */
+  subjectAltNames?: { type: 'Hostname' | 'URI'; value: string }[];
+  /** Presented to the backend (Gateway spec.tls.backend.clientCertificateRef). */
+  clientCertificate?: { certPem: string; keyPem: string };
 }
 
 export interface IREndpoint {
