@@ -83,7 +83,7 @@ export function objectKey(obj: { kind: string; metadata: { namespace?: string; n
   return `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
 
-// Kinds without a spec (Secret, EndpointSlice) keep their desired state at the top level.
+// Kinds without a spec (Secret, ConfigMap, EndpointSlice) keep their desired state at the top level.
 function desiredState(obj: KubeObject): unknown {
   if (obj.spec !== undefined) return obj.spec;
   const { metadata: _m, status: _s, source: _src, ...rest } = obj as KubeObject & { status?: unknown };

@@ -64,6 +64,7 @@ const KIND_RULES: Record<SnapshotKind, KindRule> = {
   Service: { namespaced: true, versions: { v1: checkService } },
   EndpointSlice: { namespaced: true, versions: { 'discovery.k8s.io/v1': checkEndpointSlice } },
   Secret: { namespaced: true, versions: { v1: checkSecret } },
+  ConfigMap: { namespaced: true, versions: { v1: checkConfigMap } },
 };
 
 function gatewayApi(namespaced: boolean, models: Record<string, ModelClass>): KindRule {
@@ -296,6 +297,13 @@ function checkSecret(obj: Json): Issue[] {
     }
   }
   return issues;
+}
+
+function checkConfigMap(obj: Json): Issue[] {
+  const data = obj.data;
+  if (data === undefined || data === null) return [];
+  if (!isObject(data)) return [typeIssue(['data'], 'a map')];
+  return Object.entries(data).filter(([, v]) => typeof v !== 'string').map(([k]) => typeIssue(['data', k], 'a string'));
 }
 
 function portIssues(path: FieldPath, value: unknown, required: boolean): Issue[] {

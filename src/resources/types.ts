@@ -235,6 +235,11 @@ export interface Secret extends KubeObject<'Secret', never> {
   data?: Record<string, string>;
 }
 
+/** CA bundles for client and backend certificate validation come from ConfigMaps. */
+export interface ConfigMap extends KubeObject<'ConfigMap', never> {
+  data?: Record<string, string>;
+}
+
 /** Everything the translator sees, at one instant. */
 export interface Snapshot {
   gatewayClasses: GatewayClass[];
@@ -249,12 +254,13 @@ export interface Snapshot {
   services: Service[];
   endpointSlices: EndpointSlice[];
   secrets: Secret[];
+  configMaps: ConfigMap[];
 }
 
 export function emptySnapshot(): Snapshot {
   return {
     gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], tlsRoutes: [], tcpRoutes: [], udpRoutes: [],
-    referenceGrants: [], namespaces: [], services: [], endpointSlices: [], secrets: [],
+    referenceGrants: [], namespaces: [], services: [], endpointSlices: [], secrets: [], configMaps: [],
   };
 }
 
@@ -272,6 +278,7 @@ export const SNAPSHOT_KINDS = {
   Service: 'services',
   EndpointSlice: 'endpointSlices',
   Secret: 'secrets',
+  ConfigMap: 'configMaps',
 } as const satisfies Record<string, keyof Snapshot>;
 
 export type SnapshotKind = keyof typeof SNAPSHOT_KINDS;

@@ -25,6 +25,7 @@ test('loads a directory tree of YAML and JSON, including List documents', async 
     services: ['shop/shop'],
     endpointSlices: ['shop/shop-1'],
     secrets: ['default/web-cert'],
+    configMaps: ['default/unrelated'],
   });
   const [gateway] = snapshot.gateways;
   assert.equal(gateway.source, `${join(dir, 'gateway.yaml')}:9`);
@@ -168,6 +169,20 @@ kind: EndpointSlice
 metadata:
   name: old
 addressType: IPv4
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ca
+data:
+  ca.crt: "-----BEGIN CERTIFICATE-----"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: bad-ca
+data:
+  ca.crt: 12
 `);
     const { snapshot, problems } = await loadConfig(file);
     assert.deepEqual(problems.map(formatProblem), [
@@ -175,8 +190,11 @@ addressType: IPv4
       `${file}:21: EndpointSlice default/eps: addressType must be one of: IPv4, IPv6, FQDN`,
       `${file}:23: EndpointSlice default/eps: endpoints[0].addresses must be a non-empty list of strings`,
       `${file}:25: EndpointSlice default/old: apiVersion discovery.k8s.io/v1beta1 is not served for EndpointSlice (supported: discovery.k8s.io/v1)`,
+      `${file}:43: ConfigMap default/bad-ca: data["ca.crt"] must be a string`,
     ]);
     assert.deepEqual(names(snapshot).secrets, ['default/broken-pem']);
+    assert.deepEqual(names(snapshot).configMaps, ['default/ca']);
+    assert.equal(snapshot.configMaps[0].data?.['ca.crt'], '-----BEGIN CERTIFICATE-----');
     assert.equal(snapshot.secrets[0].data?.['tls.crt'], 'garbage');
   } finally {
     await t.cleanup();
@@ -237,7 +255,7 @@ metadata:
 test('ignores unknown kinds with one debug line, hidden files and other extensions', async () => {
   const t = await tempDir();
   try {
-    await t.write('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+    await t.write('cm.yaml', 'apiVersion: v1\nkind: PodDisruptionBudget\nmetadata: {name: c}\n');
     await t.write('.hidden.yaml', route('hidden'));
     await t.write('..data/routes.yaml', route('configmap-indirection'));
     await t.write('notes.txt', route('txt'));
@@ -247,7 +265,7 @@ test('ignores unknown kinds with one debug line, hidden files and other extensio
     assert.deepEqual(problems, []);
     assert.deepEqual(names(snapshot).httpRoutes, []);
     assert.equal(lines.length, 1);
-    assert.equal(JSON.parse(lines[0]).kind, 'ConfigMap');
+    assert.equal(JSON.parse(lines[0]).kind, 'PodDisruptionBudget');
   } finally {
     await t.cleanup();
   }
