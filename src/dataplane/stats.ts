@@ -11,6 +11,26 @@ export interface DataPlaneStats {
   aborted: number;
   /** Upstream connect failures, timeouts and resets. */
   upstreamErrors: number;
+  /** TLS, TCP and UDP servers. Optional so that stats summed by code that predates them still type-check. */
+  l4?: L4Stats;
+}
+
+export interface L4Stats {
+  /** TLS and TCP connections accepted. */
+  connections: number;
+  /** Of those, the ones not closed yet. */
+  activeConnections: number;
+  /**
+   * Connections closed before a backend connection was opened: no route or
+   * server name match, invalid backend, no endpoints, not TLS, hello
+   * timeout, failed handshake (terminate), client gone first.
+   */
+  rejectedConnections: number;
+  /** UDP client sessions opened. */
+  udpSessions: number;
+  activeUdpSessions: number;
+  /** Datagrams thrown away: no route or backend, session limit reached, send queue full. */
+  udpDropped: number;
 }
 
 export class Counters {
@@ -20,6 +40,14 @@ export class Counters {
     responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
     aborted: 0,
     upstreamErrors: 0,
+  };
+  private readonly l4: L4Stats = {
+    connections: 0,
+    activeConnections: 0,
+    rejectedConnections: 0,
+    udpSessions: 0,
+    activeUdpSessions: 0,
+    udpDropped: 0,
   };
 
   requestStarted(): void {
@@ -45,7 +73,33 @@ export class Counters {
     this.s.upstreamErrors++;
   }
 
+  streamOpened(): void {
+    this.l4.connections++;
+    this.l4.activeConnections++;
+  }
+
+  streamClosed(): void {
+    this.l4.activeConnections--;
+  }
+
+  streamRejected(): void {
+    this.l4.rejectedConnections++;
+  }
+
+  udpSessionOpened(): void {
+    this.l4.udpSessions++;
+    this.l4.activeUdpSessions++;
+  }
+
+  udpSessionClosed(): void {
+    this.l4.activeUdpSessions--;
+  }
+
+  udpDropped(): void {
+    this.l4.udpDropped++;
+  }
+
   snapshot(): DataPlaneStats {
-    return { ...this.s, responses: { ...this.s.responses } };
+    return { ...this.s, responses: { ...this.s.responses }, l4: { ...this.l4 } };
   }
 }

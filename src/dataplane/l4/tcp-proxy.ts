@@ -1,0 +1,86 @@
+// Splicing a client socket to a new backend connection. Bytes go both ways
+// with backpressure: a side whose peer's write buffer is full is paused until
+// the peer drains, so at most about one high-water mark per direction is held.
+// A FIN is passed on (both sockets are half-open), and each direction ends on
+// its own. A side that closes before both its directions ended cleanly (an
+// error, a reset, a timeout, a destroy) takes the other down with it.
+//
+// The handlers are shared functions reading the peer from the socket, so a
+// connection costs no closures.
+
+import { Socket } from 'node:net';
+import type { Logger } from '../../util/log.js';
+import type { Counters } from '../stats.js';
+
+export interface SpliceSettings {
+  connectTimeoutMs: number;
+  /** Applied to the backend socket once connected; the caller sets the client socket's own. */
+  idleTimeoutMs: number;
+  counters: Counters;
+  logger: Logger;
+}
+
+const kPeer = Symbol('peer');
+const kSettings = Symbol('settings');
+type Peered = Socket & { [kPeer]?: Socket; [kSettings]?: SpliceSettings };
+
+/** Connects to `address:port` and splices `client` to it; returns the backend socket. `client` may be paused with bytes put back: they go first. */
+export function splice(client: Socket, address: string, port: number, settings: SpliceSettings): Socket {
+  const upstream = new Socket({ allowHalfOpen: true }) as Peered;
+  upstream[kPeer] = client;
+  upstream[kSettings] = settings;
+  (client as Peered)[kPeer] = upstream;
+  upstream.setTimeout(settings.connectTimeoutMs);
+  upstream.on('timeout', onUpstreamTimeout);
+  upstream.on('error', onUpstreamError);
+  upstream.once('connect', onUpstreamConnect);
+  forward(client);
+  forward(upstream);
+  // Bytes the client sends meanwhile queue in the connecting socket, within its high-water mark.
+  upstream.connect({ port, host: address, noDelay: true });
+  client.resume();
+  return upstream;
+}
+
+function forward(s: Socket): void {
+  s.on('data', onData);
+  s.on('drain', onDrain);
+  s.on('end', onEnd);
+  s.on('close', onClose);
+}
+
+function onData(this: Peered, chunk: Buffer): void {
+  if (!this[kPeer]!.write(chunk)) this.pause();
+}
+
+function onDrain(this: Peered): void {
+  this[kPeer]!.resume();
+}
+
+function onEnd(this: Peered): void {
+  this[kPeer]!.end();
+}
+
+function onClose(this: Peered): void {
+  if (!this.readableEnded || !this.writableFinished) this[kPeer]!.destroy();
+}
+
+function onUpstreamConnect(this: Peered): void {
+  this.setTimeout(this[kSettings]!.idleTimeoutMs);
+}
+
+function onUpstreamTimeout(this: Peered): void {
+  if (this.connecting) {
+    const settings = this[kSettings]!;
+    settings.counters.upstreamError();
+    settings.logger.debug('backend connect timeout');
+  }
+  this.destroy();
+}
+
+function onUpstreamError(this: Peered, err: Error): void {
+  const settings = this[kSettings]!;
+  settings.counters.upstreamError();
+  settings.logger.debug({ err }, 'backend connection error');
+  this.destroy();
+}
