@@ -3,6 +3,7 @@
 import type { IRConfig, IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { ClusterRegistry } from './clusters.js';
+import { compileStreamServer, createL4Listener, isStreamProtocol, type CompiledStreamServer, type L4Listener } from './l4/index.js';
 import { Listener, type CompiledServer } from './listener.js';
 import { compileRouteTable, RouteCompiler } from './router.js';
 import { Counters, type DataPlaneStats } from './stats.js';
@@ -12,7 +13,18 @@ export type { DataPlaneStats } from './stats.js';
 
 export interface DataPlaneOptions {
   logger: Logger;
+  /**
+   * Whether this data plane binds UDP servers (default true). Of several
+   * worker processes only one does: a UDP socket shared by all would hand one
+   * client's datagrams to different workers, each with a session and an
+   * upstream socket of its own.
+   */
+  udp?: boolean;
 }
+
+/** A compiled server of either family, and the listener that serves it. */
+type Compiled = { ir: IRServer } & ({ family: 'http'; server: CompiledServer } | { family: 'stream'; server: CompiledStreamServer });
+type AnyListener = Listener | L4Listener;
 
 export interface ServerFailure {
   serverId: string;
@@ -28,7 +40,8 @@ export class DataPlane {
   private readonly logger: Logger;
   private readonly counters = new Counters();
   private readonly clusters = new ClusterRegistry();
-  private readonly listeners = new Map<string, Listener>();
+  private readonly listeners = new Map<string, AnyListener>();
+  private readonly udp: boolean;
   private readonly routes = new RouteCompiler((name) => this.clusters.get(name));
   /** Applies run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -36,6 +49,7 @@ export class DataPlane {
 
   constructor(opts: DataPlaneOptions) {
     this.logger = opts.logger;
+    this.udp = opts.udp ?? true;
   }
 
   /**
@@ -86,8 +100,9 @@ export class DataPlane {
 
     const retiredPools = this.clusters.update(ir.clusters);
     if (retiredPools.length > 0) this.routes.forget();
-    const compiled: CompiledServer[] = [];
-    for (const s of ir.servers) {
+    const compiled: Compiled[] = [];
+    const servers = this.udp ? ir.servers : ir.servers.filter((s) => s.protocol !== 'UDP');
+    for (const s of servers) {
       try {
         compiled.push(this.compile(s));
       } catch (err) {
@@ -96,12 +111,12 @@ export class DataPlane {
     }
 
     // Swap every surviving listener in one synchronous step.
-    const toOpen: CompiledServer[] = [];
-    const replaced: Listener[] = [];
+    const toOpen: Compiled[] = [];
+    const replaced: AnyListener[] = [];
     for (const c of compiled) {
       const existing = this.listeners.get(c.ir.id);
       if (existing?.accepts(c.ir)) {
-        existing.update(c);
+        update(existing, c);
       } else {
         if (existing) {
           this.listeners.delete(c.ir.id);
@@ -110,7 +125,7 @@ export class DataPlane {
         toOpen.push(c);
       }
     }
-    const wanted = new Set(ir.servers.map((s) => s.id));
+    const wanted = new Set(servers.map((s) => s.id));
     for (const [id, l] of this.listeners) {
       if (!wanted.has(id)) {
         this.listeners.delete(id);
@@ -124,7 +139,7 @@ export class DataPlane {
 
     await Promise.all(
       toOpen.map(async (c) => {
-        const l = new Listener(c, this.logger, this.counters);
+        const l = c.family === 'http' ? new Listener(c.server, this.logger, this.counters) : createL4Listener(c.server, this.logger, this.counters);
         try {
           await l.listen();
           this.listeners.set(c.ir.id, l);
@@ -137,10 +152,21 @@ export class DataPlane {
     return { failures };
   }
 
-  private compile(s: IRServer): CompiledServer {
+  private compile(s: IRServer): Compiled {
     const previous = this.listeners.get(s.id);
+    if (isStreamProtocol(s.protocol)) {
+      const before = previous instanceof Listener ? undefined : previous?.compiled();
+      return { ir: s, family: 'stream', server: compileStreamServer(s, (name) => this.clusters.get(name), before) };
+    }
     const table = compileRouteTable(s, this.routes);
-    const tls = s.protocol === 'HTTPS' ? compileTls(s.tls, previous?.compiledTls()) : undefined;
-    return { ir: s, table, tls };
+    const tls = s.protocol === 'HTTPS' ? compileTls(s.tls, previous instanceof Listener ? previous.compiledTls() : undefined) : undefined;
+    return { ir: s, family: 'http', server: { ir: s, table, tls } };
   }
+}
+
+/** Called once `accepts` has said the socket fits, so the families match. */
+function update(listener: AnyListener, c: Compiled): void {
+  if (c.family === 'http' && listener instanceof Listener) listener.update(c.server);
+  else if (c.family === 'stream' && !(listener instanceof Listener)) listener.update(c.server);
+  else throw new Error(`listener of ${c.ir.id} cannot serve ${c.ir.protocol}`);
 }

@@ -11,8 +11,8 @@ export interface DataPlaneStats {
   aborted: number;
   /** Upstream connect failures, timeouts and resets. */
   upstreamErrors: number;
-  /** TLS, TCP and UDP servers. Optional so that stats summed by code that predates them still type-check. */
-  l4?: L4Stats;
+  /** TLS, TCP and UDP servers. */
+  l4: L4Stats;
 }
 
 export interface L4Stats {
@@ -33,22 +33,21 @@ export interface L4Stats {
   udpDropped: number;
 }
 
-export class Counters {
-  private readonly s: DataPlaneStats = {
+/** All counters at zero: the start of a Counters, and of a sum over workers. */
+export function zeroStats(): DataPlaneStats {
+  return {
     requests: 0,
     active: 0,
     responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
     aborted: 0,
     upstreamErrors: 0,
+    l4: { connections: 0, activeConnections: 0, rejectedConnections: 0, udpSessions: 0, activeUdpSessions: 0, udpDropped: 0 },
   };
-  private readonly l4: L4Stats = {
-    connections: 0,
-    activeConnections: 0,
-    rejectedConnections: 0,
-    udpSessions: 0,
-    activeUdpSessions: 0,
-    udpDropped: 0,
-  };
+}
+
+export class Counters {
+  private readonly s = zeroStats();
+  private readonly l4: L4Stats = this.s.l4;
 
   requestStarted(): void {
     this.s.requests++;
@@ -100,6 +99,6 @@ export class Counters {
   }
 
   snapshot(): DataPlaneStats {
-    return { ...this.s, responses: { ...this.s.responses }, l4: { ...this.l4 } };
+    return { ...this.s, responses: { ...this.s.responses }, l4: { ...this.s.l4 } };
   }
 }

@@ -40,4 +40,13 @@ export function exposeDataPlaneStats(metrics: RuntimeMetrics, read: () => Promis
   new Gauge({ name: 'archway_http_requests_active', help: 'Requests in flight', registers, async collect() { this.set((await read()).active); } });
   new Gauge({ name: 'archway_http_requests_aborted', help: 'Responses that closed before completing', registers, async collect() { this.set((await read()).aborted); } });
   new Gauge({ name: 'archway_upstream_errors', help: 'Upstream connect failures, timeouts and resets', registers, async collect() { this.set((await read()).upstreamErrors); } });
+  const l4 = (name: string, help: string, key: keyof DataPlaneStats['l4']): void => {
+    new Gauge({ name, help, registers, async collect() { this.set((await read()).l4[key]); } });
+  };
+  l4('archway_stream_connections', 'TLS and TCP connections accepted since start (a counter read at scrape time)', 'connections');
+  l4('archway_stream_connections_active', 'TLS and TCP connections open', 'activeConnections');
+  l4('archway_stream_connections_rejected', 'TLS and TCP connections closed before reaching a backend (no route, no match, invalid backend, bad hello)', 'rejectedConnections');
+  l4('archway_udp_sessions', 'UDP client sessions opened since start', 'udpSessions');
+  l4('archway_udp_sessions_active', 'UDP client sessions open', 'activeUdpSessions');
+  l4('archway_udp_datagrams_dropped', 'UDP datagrams dropped (no route, invalid backend, session limit)', 'udpDropped');
 }

@@ -11,7 +11,7 @@ import type { FromWorker, ToWorker } from './workers.js';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 const logger = createLogger().child({ worker: process.pid });
-const dataPlane = new DataPlane({ logger });
+const dataPlane = new DataPlane({ logger, udp: process.env.ARCHWAY_WORKER_UDP === '1' });
 const decoder = new IRDecoder();
 let draining: Promise<void> | undefined;
 

@@ -10,6 +10,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { DataPlaneStats } from '../dataplane/index.js';
+import { zeroStats } from '../dataplane/stats.js';
 import { IREncoder } from '../ir/delta.js';
 import type { IRConfig } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
@@ -38,6 +39,8 @@ const RESPAWN_MIN_INTERVAL_MS = 1_000;
 
 interface Member {
   worker: Worker;
+  /** The one worker that binds UDP servers (see DataPlaneOptions.udp). */
+  udp: boolean;
   ready: boolean;
   /** Replies awaited from this worker, by sequence number. */
   waiting: Map<number, (reply: FromWorker | undefined) => void>;
@@ -66,7 +69,7 @@ export class WorkerPool {
     this.started = new Promise((resolve) => { this.markStarted = resolve; });
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), serialization: 'advanced' });
-    for (let i = 0; i < options.count; i++) this.spawn();
+    for (let i = 0; i < options.count; i++) this.spawn(i === 0);
   }
 
   async apply(config: IRConfig): Promise<{ failures: ServerFailure[] }> {
@@ -106,7 +109,7 @@ export class WorkerPool {
   private async collectStats(): Promise<DataPlaneStats> {
     const ready = [...this.members.values()].filter((m) => m.ready);
     const replies = await Promise.all(ready.map((m) => this.ask(m, (seq) => ({ type: 'stats', seq }))));
-    const sum: DataPlaneStats = { requests: 0, active: 0, responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, aborted: 0, upstreamErrors: 0 };
+    const sum = zeroStats();
     for (const r of replies) {
       if (r?.type !== 'stats') continue;
       const s = r.stats;
@@ -115,6 +118,7 @@ export class WorkerPool {
       sum.aborted += s.aborted;
       sum.upstreamErrors += s.upstreamErrors;
       for (const k of Object.keys(sum.responses) as (keyof DataPlaneStats['responses'])[]) sum.responses[k] += s.responses[k];
+      for (const k of Object.keys(sum.l4) as (keyof DataPlaneStats['l4'])[]) sum.l4[k] += s.l4[k];
     }
     return sum;
   }
@@ -130,10 +134,10 @@ export class WorkerPool {
     });
   }
 
-  private spawn(): void {
+  private spawn(udp: boolean): void {
     this.lastSpawn = Date.now();
-    const worker = cluster.fork({ ARCHWAY_LOG_LEVEL: this.options.logLevel });
-    const member: Member = { worker, ready: false, waiting: new Map() };
+    const worker = cluster.fork({ ARCHWAY_LOG_LEVEL: this.options.logLevel, ARCHWAY_WORKER_UDP: udp ? '1' : '0' });
+    const member: Member = { worker, udp, ready: false, waiting: new Map() };
     this.members.set(worker.id, member);
     worker.on('message', (msg: FromWorker) => void this.onMessage(member, msg));
     // IPC errors (a message to a worker that just exited) surface as 'exit' too.
@@ -178,7 +182,7 @@ export class WorkerPool {
     else log.error({ worker: member.worker.id, code, signal }, 'data-plane worker died; starting a replacement');
     const wait = Math.max(0, this.lastSpawn + RESPAWN_MIN_INTERVAL_MS - Date.now());
     setTimeout(() => {
-      if (!this.stopping) this.spawn();
+      if (!this.stopping) this.spawn(member.udp);
     }, wait);
   }
 }
