@@ -7,6 +7,11 @@ export const SupportGateway = 'Gateway';
 export const SupportHTTPRoute = 'HTTPRoute';
 export const SupportReferenceGrant = 'ReferenceGrant';
 export const SupportTLSRoute = 'TLSRoute';
+export const SupportTLSRouteModeTerminate = 'TLSRouteModeTerminate';
+export const SupportTLSRouteModeMixed = 'TLSRouteModeMixed';
+export const SupportTCPRoute = 'TCPRoute';
+export const SupportUDPRoute = 'UDPRoute';
+export const SupportListenerSet = 'ListenerSet';
 export const SupportGRPCRoute = 'GRPCRoute';
 
 const gatewayExtended = [
@@ -14,7 +19,7 @@ const gatewayExtended = [
   'GatewayHTTPSListenerDetectMisdirectedRequests', 'GatewayInfrastructurePropagation',
   'GatewayAddressEmpty', 'GatewayBackendClientCertificate',
   'GatewayFrontendClientCertificateValidation',
-  'GatewayFrontendClientCertificateValidationInsecureFallback', 'ListenerSet',
+  'GatewayFrontendClientCertificateValidationInsecureFallback', SupportListenerSet,
 ];
 
 const httpRouteExtended = [
@@ -30,7 +35,7 @@ const httpRouteExtended = [
 ];
 
 const backendTLSPolicy = ['BackendTLSPolicy', 'BackendTLSPolicySANValidation'];
-const tlsRouteExtended = ['TLSRouteModeTerminate', 'TLSRouteModeMixed'];
+const tlsRouteExtended = [SupportTLSRouteModeTerminate, SupportTLSRouteModeMixed];
 
 /** Mesh features never count as GatewayClass features (upstream drops them when inferring). */
 export const meshFeatures = new Set([
@@ -60,6 +65,19 @@ export const profiles: readonly ConformanceProfile[] = [
     routeFeature: SupportTLSRoute,
     core: new Set([SupportGateway, SupportReferenceGrant, SupportTLSRoute]),
     extended: new Set([...gatewayExtended, ...tlsRouteExtended]),
+  },
+  {
+    // Upstream lists TCPRoute (and UDPRoute below) as both core and extended feature of its profile.
+    name: 'GATEWAY-TCP',
+    routeFeature: SupportTCPRoute,
+    core: new Set([SupportGateway, SupportTCPRoute, SupportReferenceGrant]),
+    extended: new Set([...gatewayExtended, SupportTCPRoute]),
+  },
+  {
+    name: 'GATEWAY-UDP',
+    routeFeature: SupportUDPRoute,
+    core: new Set([SupportGateway, SupportUDPRoute, SupportReferenceGrant]),
+    extended: new Set([...gatewayExtended, SupportUDPRoute]),
   },
   {
     name: 'GATEWAY-GRPC',

@@ -82,6 +82,7 @@ async function runOne(test: RegisteredTest, suite: ConformanceSuite, debug: bool
   } catch (err) {
     if (!(err instanceof FatalError)) t.error(err instanceof Error ? err.message : String(err));
   } finally {
+    await t.runCleanups();
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((err: Error) => t.error(`cleanup: ${err.message}`));
     }
@@ -125,6 +126,7 @@ async function main(): Promise<number> {
     await setup.run('ready', (t) => suite!.checkReady(t));
     if (setup.failed) throw new Error(setup.failures.join('\n'));
     supported = await supportedFeatures(suite, opts['supported-features'], runTest, selected);
+    suite.supportedFeatures = supported;
     console.log(`setup done in ${seconds(Date.now() - started)}; supported features: ${[...supported].sort().join(', ')}`);
   } catch (err) {
     setupError = err instanceof Error ? err.message : String(err);

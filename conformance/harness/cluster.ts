@@ -5,8 +5,10 @@ import { poll } from '../utils/t.js';
 import type { GatewayProcess, StatusItem } from './gateway.js';
 import { keyOf, objectKey, serializeManifests, type KubeObject } from './manifests.js';
 
+const routeKinds: ReadonlySet<string> = new Set(['HTTPRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
+
 /** Kinds whose status the gateway publishes at /status. */
-const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'ListenerSet']);
+const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'ListenerSet', ...routeKinds]);
 
 export class NotFoundError extends Error {}
 
@@ -34,7 +36,7 @@ function withCRDDefaults(kind: string, status: any): any {
   if (kind === 'Gateway' || kind === 'ListenerSet') {
     for (const l of s.listeners ?? []) for (const k of l.supportedKinds ?? []) k.group ??= gatewayGroup;
   }
-  if (kind === 'HTTPRoute') {
+  if (routeKinds.has(kind)) {
     for (const p of s.parents ?? []) {
       if (!p.parentRef) continue;
       p.parentRef.group ??= gatewayGroup;

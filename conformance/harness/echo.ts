@@ -1,11 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { parseCorefile } from './coredns.js';
 import type { DeploymentInfo, PodEndpoint } from './endpointslices.js';
-import { archwayBin } from './paths.js';
+import { archwayBin, corednsMain } from './paths.js';
+import { materializeContainer, type ObjectLookup } from './podspec.js';
 import { spawnTracked, type Tracked } from './processes.js';
 
-/** One `archway echo` process standing in for the pods of a Deployment. */
+/** One process (`archway echo`, or the coredns stand-in) standing in for the pods of a Deployment. */
 export interface Backend extends PodEndpoint {
   process: Tracked;
 }
@@ -47,8 +51,6 @@ function probe(port: number): Promise<boolean> {
  * `--h2c-port`, the backend gets a second port for that container port;
  * otherwise every container port maps to the one HTTP port.
  */
-export const H2CContainerPort = 3001;
-
 let h2cFlag: boolean | undefined;
 
 export function echoSupportsH2CPort(): boolean {
@@ -62,41 +64,114 @@ export function echoSupportsH2CPort(): boolean {
   return h2cFlag;
 }
 
-/** The ports `archway echo` reports as `echo listening on HOST:PORT[ (h2c)]`, once all have been. */
-function listeningPorts(output: string, withH2C: boolean): { port: number; h2cPort?: number } | undefined {
-  let port: number | undefined;
-  let h2cPort: number | undefined;
-  for (const m of output.matchAll(/^echo listening on \S+:(\d+)( \(h2c\))?$/gm)) {
-    if (m[2]) h2cPort = Number(m[1]);
-    else port ??= Number(m[1]);
-  }
-  if (port === undefined || (withH2C && h2cPort === undefined)) return undefined;
-  return h2cPort === undefined ? { port } : { port, h2cPort };
+/** How to run the process standing in for a pod, and which container port each port it reports stands for. */
+interface Launch {
+  args: string[];
+  /** The tag of each `... listening on HOST:PORT (tag)` line the process prints, and the container port it serves. */
+  ports: Map<string, number>;
+  /** The tag of the port that serves every container port without one of its own. */
+  primary: string;
+  /** Whether the primary port speaks HTTP, so readiness can be probed with a request. */
+  http: boolean;
 }
 
-export async function startBackend(dep: DeploymentInfo, service: string, timeoutMs: number, echoTo?: NodeJS.WritableStream): Promise<Backend> {
-  const withH2C = echoSupportsH2CPort();
+/**
+ * echo-basic picks its mode from the env: GRPC_ECHO_SERVER (not ported: the
+ * HTTP echo stands in), TCP_ECHO_SERVER, UDP_ECHO_SERVER, else HTTP with
+ * HTTPS when TLS_SERVER_CERT and TLS_SERVER_PRIVKEY name files. Ports default
+ * as upstream's, or come from the *_PORT variables.
+ */
+function echoLaunch(env: Record<string, string>, identity: string[]): Launch {
+  const containerPort = (name: string, fallback: number) => Number(env[name] || fallback);
+  const base = [archwayBin, 'echo', '--host', '127.0.0.1', '--port', '0', ...identity];
+  if (!env.GRPC_ECHO_SERVER && env.TCP_ECHO_SERVER) {
+    const tls = env.TLS_SERVER_CERT && env.TLS_SERVER_PRIV_KEY;
+    return {
+      args: [...base, '--mode', 'tcp', ...(tls ? ['--tls-port', '0', '--tls-cert', env.TLS_SERVER_CERT!, '--tls-key', env.TLS_SERVER_PRIV_KEY!] : [])],
+      ports: new Map([['tcp', containerPort('TCP_PORT', 3000)], ...(tls ? [['tls', containerPort('TLS_PORT', 8443)] as const] : [])]),
+      primary: 'tcp',
+      http: false,
+    };
+  }
+  if (!env.GRPC_ECHO_SERVER && env.UDP_ECHO_SERVER) {
+    return { args: [...base, '--mode', 'udp'], ports: new Map([['udp', containerPort('UDP_PORT', 8080)]]), primary: 'udp', http: false };
+  }
+  const h2c = echoSupportsH2CPort();
+  const https = env.TLS_SERVER_CERT && env.TLS_SERVER_PRIVKEY;
+  return {
+    args: [
+      ...base,
+      ...(h2c ? ['--h2c-port', '0'] : []),
+      ...(https ? ['--https-port', '0', '--tls-cert', env.TLS_SERVER_CERT!, '--tls-key', env.TLS_SERVER_PRIVKEY!] : []),
+      ...(https && env.TLS_CLIENT_CACERTS ? ['--tls-client-ca', env.TLS_CLIENT_CACERTS] : []),
+    ],
+    ports: new Map([
+      ['', containerPort('HTTP_PORT', 3000)],
+      ...(h2c ? [['h2c', containerPort('H2C_PORT', 3001)] as const] : []),
+      ...(https ? [['https', containerPort('HTTPS_PORT', 8443)] as const] : []),
+    ]),
+    primary: '',
+    http: true,
+  };
+}
+
+/** The coredns image: the suite's stand-in (harness/coredns.ts) on the Corefile the container's `-conf` names. */
+function corednsLaunch(args: string[]): Launch {
+  const i = args.indexOf('-conf');
+  const conf = i >= 0 ? args[i + 1] : undefined;
+  if (conf === undefined) throw new Error('coredns container without -conf: the harness needs the Corefile path');
+  const tags = [...new Set(parseCorefile(readFileSync(conf, 'utf8')).map((b) => b.port))].map((p) => [`udp ${p}`, p] as const);
+  if (tags.length === 0) throw new Error(`${conf}: no server blocks`);
+  return { args: [corednsMain, '--host', '127.0.0.1', ...args], ports: new Map(tags), primary: tags[0]![0], http: false };
+}
+
+/** The ports reported by `<echo|dns> listening on HOST:PORT[ (tag)]` lines, by tag. */
+function listeningPorts(output: string): Map<string, number> {
+  const ports = new Map<string, number>();
+  for (const m of output.matchAll(/^(?:echo|dns) listening on \S+:(\d+)(?: \(([^)]+)\))?$/gm)) {
+    if (!ports.has(m[2] ?? '')) ports.set(m[2] ?? '', Number(m[1]));
+  }
+  return ports;
+}
+
+export interface BackendOptions {
+  /** The Service that selects the Deployment's pods, the echo's service name unless its env sets SERVICE_NAME. */
+  service: string;
+  /** Where each pod gets a directory standing in for its container's filesystem. */
+  podsDir: string;
+  /** Secrets and ConfigMaps for the pod's volumes. */
+  lookup: ObjectLookup;
+  timeoutMs: number;
+  echoTo?: NodeJS.WritableStream;
+}
+
+/**
+ * Runs one process for a Deployment's pods, chosen by its container's image
+ * and env, and waits until it reports every port it serves.
+ */
+export async function startBackend(dep: DeploymentInfo, opts: BackendOptions): Promise<Backend> {
   const pod = podName(dep.name);
-  // Port 0: the echo binds and then reports its ports, so no other process can take a
-  // port between our choosing it and the echo binding it.
+  const ip = '127.0.0.1';
+  const container = await materializeContainer(dep, { name: pod, ip }, join(opts.podsDir, dep.namespace, pod), opts.lookup);
+  const launch = /\/coredns(:|$)/.test(container.image)
+    ? corednsLaunch(container.args)
+    : echoLaunch(container.env, ['--namespace', dep.namespace, '--service', container.env.SERVICE_NAME ?? opts.service, '--pod', pod]);
+  // Port 0: each process binds and then reports its ports, so no other process can take a
+  // port between our choosing it and the backend binding it.
   // keepLog: the mirror tests read each pod's output the way upstream reads container logs.
-  const proc = spawnTracked(process.execPath, [
-    archwayBin, 'echo', '--host', '127.0.0.1', '--port', '0', '--namespace', dep.namespace, '--service', service, '--pod', pod,
-    ...(withH2C ? ['--h2c-port', '0'] : []),
-  ], { echoTo, keepLog: true });
-  const deadline = Date.now() + timeoutMs;
-  let ports: { port: number; h2cPort?: number } | undefined;
-  while (!(ports = listeningPorts(proc.output(), withH2C)) || !(await probe(ports.port))) {
+  const proc = spawnTracked(process.execPath, launch.args, { echoTo: opts.echoTo, keepLog: true });
+  const deadline = Date.now() + opts.timeoutMs;
+  let ports = listeningPorts(proc.output());
+  while ([...launch.ports.keys()].some((tag) => !ports.has(tag)) || (launch.http && !(await probe(ports.get(launch.primary)!)))) {
     if (proc.exited || Date.now() > deadline) {
       await proc.stop();
-      throw new Error(`echo backend ${dep.namespace}/${pod} did not start` +
-        `${proc.exited ? ' (exited)' : ` within ${timeoutMs}ms`}\n${proc.output()}`);
+      throw new Error(`backend ${dep.namespace}/${pod} did not start` +
+        `${proc.exited ? ' (exited)' : ` within ${opts.timeoutMs}ms`}\n${proc.output()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
+    ports = listeningPorts(proc.output());
   }
-  const { port, h2cPort } = ports;
-  return {
-    namespace: dep.namespace, pod, labels: dep.podLabels, ip: '127.0.0.1', port, process: proc,
-    ...(h2cPort !== undefined ? { targetPorts: { [H2CContainerPort]: h2cPort } } : {}),
-  };
+  const targetPorts: Record<number, number> = {};
+  for (const [tag, containerPort] of launch.ports) targetPorts[containerPort] = ports.get(tag)!;
+  return { namespace: dep.namespace, pod, labels: dep.podLabels, ip, port: ports.get(launch.primary)!, targetPorts, process: proc };
 }

@@ -20,6 +20,8 @@ export interface DeploymentInfo {
   namespace: string;
   name: string;
   podLabels: Record<string, string>;
+  /** The pod template's spec: containers, volumes. */
+  podSpec: Record<string, any>;
 }
 
 export function deploymentsIn(objects: readonly KubeObject[]): DeploymentInfo[] {
@@ -29,6 +31,7 @@ export function deploymentsIn(objects: readonly KubeObject[]): DeploymentInfo[] 
       namespace: o.metadata.namespace ?? 'default',
       name: o.metadata.name,
       podLabels: { ...(o.spec?.template?.metadata?.labels ?? {}) },
+      podSpec: o.spec?.template?.spec ?? {},
     }));
 }
 

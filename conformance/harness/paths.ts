@@ -7,6 +7,9 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 
 export const archwayBin = resolve(repoRoot, 'bin/archway.js');
 
+/** The coredns stand-in's entry point, next to this file. */
+export const corednsMain = fileURLToPath(new URL('./coredns-main.js', import.meta.url));
+
 /** The unmodified upstream data: base manifests, test manifests and tests-and-features.txt. */
 export function upstreamConformanceDir(): string {
   const dir = resolve(repoRoot, '../shared/gateway-api/v1.6.1/conformance');

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { FeatureName } from '../features.js';
 import type { TimeoutConfig } from '../utils/config.js';
 import type { HTTPContext } from '../utils/http.js';
 import { gwcMustHaveAcceptedConditionTrue, namespacesMustBeReady, type KubeContext } from '../utils/kubernetes.js';
@@ -12,6 +13,7 @@ import { startBackend, type Backend } from './echo.js';
 import { deploymentsIn, endpointSlicesFor, servicesSelecting } from './endpointslices.js';
 import { GatewayProcess } from './gateway.js';
 import { overlayStaticAddresses, parseAddress, parseManifests, prepareManifest, serializeManifests, type KubeObject } from './manifests.js';
+import { findIn, type ObjectLookup } from './podspec.js';
 import { onExit } from './processes.js';
 
 export const InfrastructureNamespace = 'gateway-conformance-infra';
@@ -43,12 +45,16 @@ export interface SuiteOptions {
 export class ConformanceSuite implements KubeContext, HTTPContext {
   readonly roundTripper: RoundTripper;
   controllerName: string;
+  /** The features under test (upstream's suite.SupportedFeatures): a few tests choose what to check by them. */
+  supportedFeatures: ReadonlySet<FeatureName> = new Set();
   private readonly backends: Backend[] = [];
   private baseObjects: KubeObject[] = [];
+  private objectFiles = 0;
 
   private constructor(
     readonly opts: SuiteOptions,
     readonly cluster: Cluster,
+    private readonly podsDir: string,
   ) {
     this.roundTripper = new RoundTripper(opts.timeouts.requestTimeout);
     this.controllerName = opts.controllerName;
@@ -73,7 +79,7 @@ export class ConformanceSuite implements KubeContext, HTTPContext {
     else onExit(() => rmSync(root, { recursive: true, force: true }));
 
     const cluster = new Cluster(configDir, stagingDir, opts.timeouts);
-    const suite = new ConformanceSuite(opts, cluster);
+    const suite = new ConformanceSuite(opts, cluster, join(root, 'pods'));
 
     const baseText = prepareManifest(readFileSync(join(opts.upstreamDir, 'base/manifests.yaml'), 'utf8'), opts);
     suite.baseObjects = parseManifests(baseText, 'base/manifests.yaml');
@@ -83,7 +89,11 @@ export class ConformanceSuite implements KubeContext, HTTPContext {
       metadata: { name: opts.gatewayClassName },
       spec: { controllerName: opts.controllerName },
     };
-    const [setup] = await Promise.all([setupObjects(), suite.startBackends(suite.baseObjects, suite.baseObjects)]);
+    // Some backends mount generated Secrets: those wait for them, the others start meanwhile.
+    const generating = setupObjects();
+    const inBase = findIn(suite.baseObjects);
+    const [setup] = await Promise.all([generating, suite.startBackends(suite.baseObjects, suite.baseObjects,
+      async (kind, namespace, name) => inBase(kind, namespace, name) ?? findIn(await generating)(kind, namespace, name))]);
     const slices = endpointSlicesFor(suite.baseObjects, suite.backends);
 
     await cluster.seed('00-gatewayclass.yaml', serializeManifests([gatewayClass]), [gatewayClass]);
@@ -122,7 +132,8 @@ export class ConformanceSuite implements KubeContext, HTTPContext {
     const slicesFile = `11-${name}-endpointslices.yaml`;
 
     const known = [...this.baseObjects, ...objects];
-    const added = await this.startBackends(objects, known);
+    const inKnown = findIn(known);
+    const added = await this.startBackends(objects, known, async (kind, namespace, name) => inKnown(kind, namespace, name) ?? this.cluster.spec(kind, namespace, name));
     const slices = [
       ...endpointSlicesFor(objects, this.backends),
       ...endpointSlicesFor(this.baseObjects, added),
@@ -141,11 +152,25 @@ export class ConformanceSuite implements KubeContext, HTTPContext {
     };
   }
 
-  private async startBackends(objects: readonly KubeObject[], known: readonly KubeObject[]): Promise<Backend[]> {
-    const started = await Promise.all(deploymentsIn(objects).map((dep) => {
-      const service = servicesSelecting(known, dep.namespace, dep.podLabels)[0]?.metadata.name ?? dep.name;
-      return startBackend(dep, service, this.timeouts.createTimeout, this.opts.debug ? process.stderr : undefined);
-    }));
+  /**
+   * Like upstream's MustApplyObjectsWithCleanup: applies objects a test builds
+   * itself and removes them when the (sub)test ends.
+   */
+  async applyObjects(t: T, objects: KubeObject[]): Promise<void> {
+    const fileName = `12-objects-${++this.objectFiles}.yaml`;
+    await this.cluster.apply(fileName, serializeManifests(objects), objects);
+    t.cleanup(() => this.cluster.remove(fileName));
+  }
+
+  /** Services in `known` name the pods; `lookup` finds what they mount. */
+  private async startBackends(objects: readonly KubeObject[], known: readonly KubeObject[], lookup: ObjectLookup): Promise<Backend[]> {
+    const started = await Promise.all(deploymentsIn(objects).map((dep) => startBackend(dep, {
+      service: servicesSelecting(known, dep.namespace, dep.podLabels)[0]?.metadata.name ?? dep.name,
+      podsDir: this.podsDir,
+      lookup,
+      timeoutMs: this.timeouts.createTimeout,
+      ...(this.opts.debug ? { echoTo: process.stderr } : {}),
+    })));
     for (const b of started) {
       this.backends.push(b);
       this.cluster.addPod({ namespace: b.namespace, name: b.pod, labels: b.labels, ip: b.ip, ready: () => !b.process.exited });

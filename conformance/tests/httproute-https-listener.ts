@@ -1,7 +1,7 @@
 import { SupportGateway, SupportHTTPRoute } from '../features.js';
 import { InfraBackendServiceNameV1, InfraBackendServiceNameV2, InfrastructureNamespace } from '../harness/suite.js';
 import { getTestCaseName, type ExpectedResponse } from '../utils/http.js';
-import { gatewayAndHTTPRoutesMustBeAccepted, httpRouteMustHaveResolvedRefsConditionsTrue, newGatewayRef } from '../utils/kubernetes.js';
+import { gatewayAndHTTPRoutesMustBeAccepted, getTLSSecret, httpRouteMustHaveResolvedRefsConditionsTrue, newGatewayRef } from '../utils/kubernetes.js';
 import { makeTLSRequestAndExpectEventuallyConsistentResponse } from '../utils/tls.js';
 import type { ConformanceTest } from './types.js';
 
@@ -19,9 +19,7 @@ export const HTTPRouteHTTPSListener: ConformanceTest = {
     await httpRouteMustHaveResolvedRefsConditionsTrue(t, s, routeNN, gwNN);
     await httpRouteMustHaveResolvedRefsConditionsTrue(t, s, routeNoHostNN, gwNN);
 
-    const secret = await s.cluster.get('Secret', ns, 'tls-validity-checks-certificate')
-      .catch((err: Error) => t.fatal(`unexpected error finding TLS secret: ${err.message}`));
-    const serverCertPem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+    const { certPem: serverCertPem } = await getTLSSecret(t, s, { namespace: ns, name: 'tls-validity-checks-certificate' });
     if (serverCertPem === '') t.fatal('missing required server certificate pem for the test');
 
     const cases = [

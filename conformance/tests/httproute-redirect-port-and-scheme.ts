@@ -1,7 +1,7 @@
 import { SupportGateway, SupportHTTPRoute } from '../features.js';
 import { InfrastructureNamespace } from '../harness/suite.js';
 import { getTestCaseName, makeRequestAndExpectEventuallyConsistentResponse, type ExpectedResponse } from '../utils/http.js';
-import { gatewayAndHTTPRoutesMustBeAccepted, httpRouteMustHaveResolvedRefsConditionsTrue, newGatewayRef } from '../utils/kubernetes.js';
+import { gatewayAndHTTPRoutesMustBeAccepted, getTLSSecret, httpRouteMustHaveResolvedRefsConditionsTrue, newGatewayRef } from '../utils/kubernetes.js';
 import { makeTLSRequestAndExpectEventuallyConsistentResponse } from '../utils/tls.js';
 import type { T } from '../utils/t.js';
 import type { ConformanceTest } from './types.js';
@@ -26,9 +26,7 @@ export const HTTPRouteRedirectPortAndScheme: ConformanceTest = {
     const gwAddr8080 = await accepted('same-namespace-with-http-listener-on-8080', 'http-route-for-listener-on-port-8080');
     const gwAddr443 = await accepted('same-namespace-with-https-listener', 'http-route-for-listener-on-port-443');
 
-    const secret = await s.cluster.get('Secret', ns, 'tls-validity-checks-certificate')
-      .catch((err: Error) => t.fatal(`unexpected error finding TLS secret: ${err.message}`));
-    const serverCertPem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+    const { certPem: serverCertPem } = await getTLSSecret(t, s, { namespace: ns, name: 'tls-validity-checks-certificate' });
     if (serverCertPem === '') t.fatal('missing required server certificate pem for the test');
 
     const redirect = (path: string, to: Target, host?: string): ExpectedResponse => ({

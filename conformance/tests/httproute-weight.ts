@@ -2,7 +2,7 @@ import { SupportGateway, SupportHTTPRoute } from '../features.js';
 import { InfraBackendServiceNameV1, InfraBackendServiceNameV2, InfraBackendServiceNameV3, InfrastructureNamespace } from '../harness/suite.js';
 import { addEntropy, compareRoundTrip, makeRequest, makeRequestAndExpectEventuallyConsistentResponse, type ExpectedResponse } from '../utils/http.js';
 import { gatewayAndHTTPRoutesMustBeAccepted, httpRouteMustHaveResolvedRefsConditionsTrue, newGatewayRef } from '../utils/kubernetes.js';
-import { maxTestRetries, testWeightedDistribution } from '../utils/weight.js';
+import { expectWeightedDistribution } from '../utils/weight.js';
 import type { ConformanceTest } from './types.js';
 
 export const HTTPRouteWeight: ConformanceTest = {
@@ -30,15 +30,7 @@ export const HTTPRouteWeight: ConformanceTest = {
         if (mismatch) throw new Error(`response expectation failed for request: ${mismatch}`);
         return cReq.pod;
       };
-
-      let last = '';
-      for (let i = 0; i < maxTestRetries; i++) {
-        const err = await testWeightedDistribution(send, expectedWeights);
-        if (err === undefined) return;
-        last = err;
-        t.log(`Traffic distribution test failed (${i + 1}/${maxTestRetries}): ${err}`);
-      }
-      t.fatal(`Weighted distribution tests failed: ${last}`);
+      await expectWeightedDistribution(t, send, expectedWeights);
     });
   },
 };

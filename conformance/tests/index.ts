@@ -61,10 +61,41 @@ import { HTTPRouteRewritePath } from './httproute-rewrite-path.js';
 import { HTTPRouteTimeoutBackendRequest, HTTPRouteTimeoutRequest } from './httproute-timeouts.js';
 import {
   ListenerSetAllowedNamespaceNone, ListenerSetAllowedNamespaceSame, ListenerSetAllowedNamespaceSelector, ListenerSetAllowedRoutesNamespaces,
+  ListenerSetAllowedRoutesSupportedKinds,
   ListenerSetDefaultNotAllowed, ListenerSetDualParentRefIndependence, ListenerSetGatewayParentSectionNameNotFound, ListenerSetHostnameConflict,
   ListenerSetHTTPRouting, ListenerSetProtocolConflict, ListenerSetReferenceGrant, ListenerSetRouteStatusScopedToParentRef,
 } from './listenerset.js';
+import { HTTPRouteDisallowedKind } from './httproute-disallowed-kind.js';
+import { TCPRouteInvalidBackendRefNonexistent } from './tcproute-invalid-backendref-nonexistent.js';
+import { TCPRouteInvalidCrossNamespaceBackendRef } from './tcproute-invalid-cross-namespace-backend-ref.js';
+import { TCPRouteInvalidNonTCPListener } from './tcproute-invalid-non-tcp-listener.js';
+import { TCPRouteMultipleRoutesAttachment } from './tcproute-multiple-routes-attachment.js';
+import { TCPRouteParentRefAttachAll } from './tcproute-parentref-attach-all.js';
+import { TCPRouteParentRefPortAndSectionName } from './tcproute-parentref-port-and-section-name.js';
+import { TCPRouteReferenceGrant } from './tcproute-reference-grant.js';
+import { TCPRouteWeightedRouting } from './tcproute-weighted-routing.js';
+import { TLSRouteHostnameIntersection } from './tlsroute-hostname-intersection.js';
+import { TLSRouteInvalidBackendRefNonexistent, TLSRouteInvalidBackendRefUnknownKind } from './tlsroute-invalid-backendref.js';
+import { TLSRouteInvalidNoMatchingListener } from './tlsroute-invalid-no-matching-listener.js';
+import { TLSRouteInvalidNoMatchingListenerHostname } from './tlsroute-invalid-no-matching-listener-hostname.js';
+import { TLSRouteInvalidReferenceGrant } from './tlsroute-invalid-reference-grant.js';
+import { TLSRouteListenerMixedTerminationNotSupported } from './tlsroute-listener-mixed-termination-not-supported.js';
+import { TLSRouteListenerPassthroughSupportedKinds } from './tlsroute-listener-passthrough-supported-kinds.js';
+import { TLSRouteListenerTerminateNotSupported } from './tlsroute-listener-terminate-not-supported.js';
+import { TLSRouteListenerTerminateSupportedKinds } from './tlsroute-listener-terminate-supported-kinds.js';
+import { TLSRouteMixedTerminationSameNamespace } from './tlsroute-mixed-termination-same-namespace.js';
+import { TLSRouteSimpleSameNamespace } from './tlsroute-simple-same-namespace.js';
+import { TLSRouteTerminateSimpleSameNamespace } from './tlsroute-terminate-simple-same-namespace.js';
 import type { ConformanceTest } from './types.js';
+import { UDPRouteInvalidBackendRefNonexistent } from './udproute-invalid-backendref-nonexistent.js';
+import { UDPRouteInvalidCrossNamespaceBackendRef } from './udproute-invalid-cross-namespace-backend-ref.js';
+import { UDPRouteMultipleRoutesAttachment } from './udproute-multiple-routes-attachment.js';
+import { UDPRouteNotAllowedByListeners } from './udproute-not-allowed-by-listeners.js';
+import { UDPRouteParentRefAttachAllListeners } from './udproute-parentref-attach-all-listeners.js';
+import { UDPRouteParentRefPortAndSectionName } from './udproute-parentref-port-and-section-name.js';
+import { UDPRouteReferenceGrant } from './udproute-reference-grant.js';
+import { UDPRouteTest } from './udproute-simple.js';
+import { UDPRouteWeightedRouting } from './udproute-weighted-routing.js';
 
 const implemented: readonly ConformanceTest[] = [
   GatewayListenerUnsupportedProtocol,
@@ -150,6 +181,42 @@ const implemented: readonly ConformanceTest[] = [
   ListenerSetProtocolConflict,
   ListenerSetReferenceGrant,
   ListenerSetRouteStatusScopedToParentRef,
+  // Need TLSRoute
+  HTTPRouteDisallowedKind,
+  ListenerSetAllowedRoutesSupportedKinds,
+  // GATEWAY-TLS
+  TLSRouteHostnameIntersection,
+  TLSRouteInvalidBackendRefNonexistent,
+  TLSRouteInvalidBackendRefUnknownKind,
+  TLSRouteInvalidNoMatchingListener,
+  TLSRouteInvalidNoMatchingListenerHostname,
+  TLSRouteInvalidReferenceGrant,
+  TLSRouteListenerMixedTerminationNotSupported,
+  TLSRouteListenerPassthroughSupportedKinds,
+  TLSRouteListenerTerminateNotSupported,
+  TLSRouteListenerTerminateSupportedKinds,
+  TLSRouteMixedTerminationSameNamespace,
+  TLSRouteSimpleSameNamespace,
+  TLSRouteTerminateSimpleSameNamespace,
+  // GATEWAY-TCP
+  TCPRouteInvalidBackendRefNonexistent,
+  TCPRouteInvalidCrossNamespaceBackendRef,
+  TCPRouteInvalidNonTCPListener,
+  TCPRouteMultipleRoutesAttachment,
+  TCPRouteParentRefAttachAll,
+  TCPRouteParentRefPortAndSectionName,
+  TCPRouteReferenceGrant,
+  TCPRouteWeightedRouting,
+  // GATEWAY-UDP
+  UDPRouteTest,
+  UDPRouteInvalidBackendRefNonexistent,
+  UDPRouteInvalidCrossNamespaceBackendRef,
+  UDPRouteMultipleRoutesAttachment,
+  UDPRouteNotAllowedByListeners,
+  UDPRouteParentRefAttachAllListeners,
+  UDPRouteParentRefPortAndSectionName,
+  UDPRouteReferenceGrant,
+  UDPRouteWeightedRouting,
 ];
 
 /** One line of upstream's tests-and-features.txt, with its port when there is one. */

@@ -1,4 +1,4 @@
-import { SupportGateway, SupportHTTPRoute, SupportReferenceGrant } from '../features.js';
+import { SupportGateway, SupportHTTPRoute, SupportListenerSet, SupportReferenceGrant, SupportTLSRoute } from '../features.js';
 import { InfraBackendServiceNameV1 as V1, InfraBackendServiceNameV2 as V2, InfraBackendServiceNameV3 as V3, InfrastructureNamespace } from '../harness/suite.js';
 import type { ConformanceSuite } from '../harness/suite.js';
 import { expectEventuallyConsistentResponses, makeRequestAndExpectEventuallyConsistentResponse, type ExpectedResponse } from '../utils/http.js';
@@ -11,9 +11,8 @@ import {
 import type { T } from '../utils/t.js';
 import type { ConformanceTest } from './types.js';
 
-// Upstream's listenerset-*.go (all but ListenerSetAllowedRoutesSupportedKinds, which needs TLSRoute).
+// Upstream's listenerset-*.go.
 
-const SupportListenerSet = 'ListenerSet';
 const ns = InfrastructureNamespace;
 const listenerSetGK = { group: gatewayGroup, kind: 'ListenerSet' };
 const httpRouteKinds = [{ group: gatewayGroup, kind: 'HTTPRoute' }];
@@ -153,6 +152,20 @@ export const ListenerSetAllowedRoutesNamespaces: ConformanceTest = {
         notFound(host, '/route-in-gateway-namespace'),
       ]);
     });
+  },
+};
+
+export const ListenerSetAllowedRoutesSupportedKinds: ConformanceTest = {
+  shortName: 'ListenerSetAllowedRoutesSupportedKinds',
+  description: 'ListenerSet listeners allow specific route kinds',
+  features: [SupportGateway, SupportListenerSet, SupportTLSRoute],
+  manifests: ['tests/listenerset-allowed-routes-supported-kinds.yaml'],
+  test: async (t, s) => {
+    await namespacesMustBeReady(t, s, [ns]);
+    await gatewayMustHaveCondition(t, s, { name: 'gateway-with-listener-sets-test-supported-route-kinds', namespace: ns }, gatewayAccepted);
+    // The TLS listener only allows HTTPRoute, a kind a TLS listener cannot carry.
+    await listenerSetListenersMustHaveConditions(t, s, { name: 'listenerset-test-allowed-routes-supported-kinds', namespace: ns },
+      [{ type: 'ResolvedRefs', status: 'False', reason: 'InvalidRouteKinds' }], 'listener-set-listener-allowed-routes-tls-only');
   },
 };
 

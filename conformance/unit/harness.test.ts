@@ -91,16 +91,17 @@ test('setup creates the Secrets upstream Setup creates', async () => {
   }
 });
 
-test('registry: every upstream test; GATEWAY-HTTP core, extended and ListenerSet tests ported', () => {
+test('registry: every upstream test; GATEWAY-HTTP core and extended, ListenerSet, TLSRoute, TCPRoute and UDPRoute tests ported', () => {
   const registry = loadRegistry(upstream);
   assert.equal(registry.length, readFileSync(join(upstream, 'tests-and-features.txt'), 'utf8').trim().split('\n').length);
   const core = new Set(['Gateway', 'HTTPRoute', 'ReferenceGrant']);
   const coreTests = registry.filter((r) => !r.provisional && r.features.every((f) => core.has(f))).map((r) => r.shortName);
   assert.equal(coreTests.length, 37);
-  // Not ported: TLS/gRPC/TCP/UDP/mesh routes, BackendTLSPolicy, client certificates, misdirected-request detection.
-  const outOfScope = /^(Mesh|GRPC|TCPRoute|TLSRoute|UDPRoute|BackendTLSPolicy)|ClientCertificate|TLSBackend|HTTPRouteDisallowedKind|HTTPRouteHTTPSListenerDetectMisdirectedRequests|ListenerSetAllowedRoutesSupportedKinds/;
-  const inScope = registry.filter((r) => !outOfScope.test(r.shortName) && (r.features.includes('HTTPRoute') || r.shortName.startsWith('Gateway') || r.shortName.startsWith('ListenerSet')));
-  assert.equal(inScope.length, 81);
+  // Not ported: gRPC and mesh routes, BackendTLSPolicy, client certificates, misdirected-request detection.
+  const outOfScope = /^(Mesh|GRPC|BackendTLSPolicy)|ClientCertificate|TLSBackend|HTTPRouteHTTPSListenerDetectMisdirectedRequests/;
+  const inScope = registry.filter((r) => !outOfScope.test(r.shortName) &&
+    (r.features.includes('HTTPRoute') || /^(Gateway|ListenerSet|TLSRoute|TCPRoute|UDPRoute)/.test(r.shortName)));
+  assert.equal(inScope.length, 113);
   assert.deepEqual(registry.filter((r) => r.impl).map((r) => r.shortName), inScope.map((r) => r.shortName));
   for (const name of coreTests) assert.ok(registry.find((r) => r.shortName === name)?.impl, name);
 });

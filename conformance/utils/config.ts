@@ -16,6 +16,9 @@ export interface TimeoutConfig {
   gwcMustBeAccepted: number;
   httpRouteMustNotHaveParents: number;
   httpRouteMustHaveCondition: number;
+  tlsRouteMustHaveCondition: number;
+  tcpRouteMustHaveCondition: number;
+  udpRouteMustHaveCondition: number;
   listenerSetMustHaveCondition: number;
   listenerSetListenersMustHaveConditions: number;
   routeMustHaveParents: number;
@@ -45,6 +48,9 @@ export function defaultTimeoutConfig(): TimeoutConfig {
     gwcMustBeAccepted: 15_000,
     httpRouteMustNotHaveParents: 10_000,
     httpRouteMustHaveCondition: 10_000,
+    tlsRouteMustHaveCondition: 10_000,
+    tcpRouteMustHaveCondition: 10_000,
+    udpRouteMustHaveCondition: 10_000,
     listenerSetMustHaveCondition: 10_000,
     listenerSetListenersMustHaveConditions: 10_000,
     routeMustHaveParents: 10_000,

@@ -55,14 +55,19 @@ interface Normalized extends ExpectedResponse {
 
 /** Go's net.SplitHostPort + the scheme-default-port rule of upstream's CalculateHost. */
 export function calculateHost(gwAddr: string, scheme: string): string {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(gwAddr);
-  if (!m) return isIP(gwAddr) === 6 ? `[${gwAddr}]` : gwAddr;
-  const host = m[1] ?? m[2]!;
-  const port = m[3]!;
+  const hp = splitHostPort(gwAddr);
+  if (!hp) return isIP(gwAddr) === 6 ? `[${gwAddr}]` : gwAddr;
+  const { host, port } = hp;
   if ((scheme.toLowerCase() === 'http' && port === '80') || (scheme.toLowerCase() === 'https' && port === '443')) {
     return host.includes(':') ? `[${host}]` : host;
   }
   return gwAddr;
+}
+
+/** Go's net.SplitHostPort for the addresses the suite builds; undefined without a port. */
+export function splitHostPort(addr: string): { host: string; port: string } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(addr);
+  return m ? { host: m[1] ?? m[2]!, port: m[3]! } : undefined;
 }
 
 export function joinHostPort(host: string, port: string | number): string {

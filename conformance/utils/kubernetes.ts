@@ -19,6 +19,17 @@ export interface NamespacedName {
 
 export const gatewayGroup = 'gateway.networking.k8s.io';
 
+/** The route kinds whose status the suite reads; upstream passes the route's Go type instead. */
+type RouteKind = 'HTTPRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
+
+/** Upstream's XRouteMustHaveCondition timeouts, one per kind. */
+const routeConditionTimeout: Record<RouteKind, (tc: TimeoutConfig) => number> = {
+  HTTPRoute: (tc) => tc.httpRouteMustHaveCondition,
+  TLSRoute: (tc) => tc.tlsRouteMustHaveCondition,
+  TCPRoute: (tc) => tc.tcpRouteMustHaveCondition,
+  UDPRoute: (tc) => tc.udpRouteMustHaveCondition,
+};
+
 /** Upstream marks Gateways that are meant to stay unready with this annotation. */
 const excludedFromReadiness = 'gateway-api/skip-this-for-readiness';
 
@@ -257,23 +268,51 @@ export async function waitForGatewayAddress(t: T, s: KubeContext, gwRef: Gateway
   return joinHostPort(address, port);
 }
 
-/** Upstream's GatewayAndHTTPRoutesMustBeAccepted: returns the address of the Gateway's first (or named) listener. */
-export async function gatewayAndHTTPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
+/**
+ * Upstream's GatewayAndRoutesMustBeAccepted (with usePort): the Gateway has an
+ * address, each route is Accepted by it and all its listeners are ready.
+ * Returns the address of the Gateway's first (or named) listener.
+ */
+async function gatewayAndRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, kind: RouteKind, routes: readonly NamespacedName[]): Promise<string> {
   const gwAddr = await waitForGatewayAddress(t, s, gw);
-  for (const route of routes) {
-    const parents: RouteParentStatus[] = gw.listenerNames.map((sectionName) => ({
-      parentRef: { group: gatewayGroup, kind: 'Gateway', name: gw.name, namespace: gw.namespace, sectionName },
-      controllerName,
-      conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }],
-    }));
-    await httpRouteMustHaveParents(t, s, route, parents, route.namespace !== gw.namespace);
-  }
-  await gatewayListenersMustHaveConditions(t, s, gw, [
-    { type: 'ResolvedRefs', status: 'True' },
-    { type: 'Accepted', status: 'True' },
-    { type: 'Programmed', status: 'True' },
-  ]);
+  await routesOfKindAndParentMustBeAccepted(t, s, controllerName, { ...gw, group: gatewayGroup, kind: 'Gateway' }, kind, routes);
   return gwAddr;
+}
+
+export function gatewayAndHTTPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
+  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'HTTPRoute', routes);
+}
+
+export function gatewayAndTCPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
+  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'TCPRoute', routes);
+}
+
+export function gatewayAndUDPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
+  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'UDPRoute', routes);
+}
+
+/**
+ * Upstream's GatewayAndTLSRoutesMustBeAccepted: unlike the other kinds it does
+ * not wait for the listeners, and it also returns the spec.hostnames of the
+ * (last) route.
+ */
+export async function gatewayAndTLSRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<{ gwAddr: string; hostnames: string[] }> {
+  const gwAddr = await waitForGatewayAddress(t, s, gw);
+  let hostnames: string[] = [];
+  for (const route of routes) {
+    await routeMustHaveParents(t, s, 'TLSRoute', route, acceptedParents(controllerName, { ...gw, group: gatewayGroup, kind: 'Gateway' }), route.namespace !== gw.namespace);
+    hostnames = ((await fetch(t, s, 'TLSRoute', route)).spec?.hostnames ?? []) as string[];
+  }
+  return { gwAddr, hostnames };
+}
+
+/** One expected status parent per listener name of the parent, each Accepted. */
+export function acceptedParents(controllerName: string, parent: ResourceRef): RouteParentStatus[] {
+  return parent.listenerNames.map((sectionName) => ({
+    parentRef: { group: parent.group, kind: parent.kind, name: parent.name, namespace: parent.namespace, sectionName },
+    controllerName,
+    conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }],
+  }));
 }
 
 interface ActualParent {
@@ -302,10 +341,10 @@ function parentsForRouteMatch(expected: readonly RouteParentStatus[], actual: re
   }));
 }
 
-export async function httpRouteMustHaveParents(t: T, s: KubeContext, route: NamespacedName, parents: readonly RouteParentStatus[], namespaceRequired: boolean): Promise<void> {
+async function routeMustHaveParents(t: T, s: KubeContext, kind: RouteKind, route: NamespacedName, parents: readonly RouteParentStatus[], namespaceRequired: boolean): Promise<void> {
   let last = '';
   const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.routeMustHaveParents, async () => {
-    const r = await fetch(t, s, 'HTTPRoute', route);
+    const r = await fetch(t, s, kind, route);
     const actual = (r.status?.parents ?? []) as ActualParent[];
     last = `generation ${r.metadata.generation}, status.parents ${describeParents(actual)}`;
     if (actual.some((p) => conditionsHaveLatestObservedGeneration(r, p.conditions))) return false;
@@ -313,8 +352,20 @@ export async function httpRouteMustHaveParents(t: T, s: KubeContext, route: Name
   });
   if (!ok) {
     const want = parents.map((p) => `{${p.parentRef.namespace ?? '-'}/${p.parentRef.name} controller=${p.controllerName} ${p.conditions.map(describeExpected).join(',')}}`);
-    t.fatal(`error waiting for HTTPRoute ${nnString(route)} to have parents matching expectations: want [${want.join(', ')}], got ${last}`);
+    t.fatal(`error waiting for ${kind} ${nnString(route)} to have parents matching expectations: want [${want.join(', ')}], got ${last}`);
   }
+}
+
+export function httpRouteMustHaveParents(t: T, s: KubeContext, route: NamespacedName, parents: readonly RouteParentStatus[], namespaceRequired: boolean): Promise<void> {
+  return routeMustHaveParents(t, s, 'HTTPRoute', route, parents, namespaceRequired);
+}
+
+export function tcpRouteMustHaveParents(t: T, s: KubeContext, route: NamespacedName, parents: readonly RouteParentStatus[], namespaceRequired: boolean): Promise<void> {
+  return routeMustHaveParents(t, s, 'TCPRoute', route, parents, namespaceRequired);
+}
+
+export function udpRouteMustHaveParents(t: T, s: KubeContext, route: NamespacedName, parents: readonly RouteParentStatus[], namespaceRequired: boolean): Promise<void> {
+  return routeMustHaveParents(t, s, 'UDPRoute', route, parents, namespaceRequired);
 }
 
 /** Every given condition on every listener (or on the named ones, which must all exist). */
@@ -364,11 +415,12 @@ export async function gatewayMustHaveZeroRoutes(t: T, s: KubeContext, gw: Namesp
 }
 
 /** No parents, or exactly one parent that is not Accepted; an empty list must be seen twice. */
-export async function httpRouteMustHaveNoAcceptedParents(t: T, s: KubeContext, route: NamespacedName): Promise<void> {
+async function routeMustHaveNoAcceptedParents(t: T, s: KubeContext, kind: RouteKind, route: NamespacedName): Promise<void> {
   let emptyChecked = false;
   let last = '';
+  // Every kind uses the HTTPRoute timeout upstream.
   const ok = await poll(s.timeouts.negativePollInterval, s.timeouts.httpRouteMustNotHaveParents, async () => {
-    const r = await fetch(t, s, 'HTTPRoute', route);
+    const r = await fetch(t, s, kind, route);
     const actual = (r.status?.parents ?? []) as ActualParent[];
     last = describeParents(actual);
     if (actual.length === 0) {
@@ -382,7 +434,15 @@ export async function httpRouteMustHaveNoAcceptedParents(t: T, s: KubeContext, r
     if (actual.some((p) => conditionsHaveLatestObservedGeneration(r, p.conditions))) return false;
     return conditionsMatch([{ type: 'Accepted', status: 'False' }], actual[0]!.conditions);
   });
-  if (!ok) t.fatal(`error waiting for HTTPRoute ${nnString(route)} to have no accepted parents: got status.parents ${last}`);
+  if (!ok) t.fatal(`error waiting for ${kind} ${nnString(route)} to have no accepted parents: got status.parents ${last}`);
+}
+
+export function httpRouteMustHaveNoAcceptedParents(t: T, s: KubeContext, route: NamespacedName): Promise<void> {
+  return routeMustHaveNoAcceptedParents(t, s, 'HTTPRoute', route);
+}
+
+export function tlsRouteMustHaveNoAcceptedParents(t: T, s: KubeContext, route: NamespacedName): Promise<void> {
+  return routeMustHaveNoAcceptedParents(t, s, 'TLSRoute', route);
 }
 
 function describeListeners(actual: readonly ActualListener[]): string {
@@ -446,10 +506,10 @@ export function gatewayStatusMustHaveListeners(t: T, s: KubeContext, gw: Namespa
 }
 
 /** The condition on the route's status for a parentRef naming the Gateway. */
-export async function httpRouteMustHaveCondition(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+async function routeMustHaveCondition(t: T, s: KubeContext, kind: RouteKind, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
   let last = '';
-  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.httpRouteMustHaveCondition, async () => {
-    const r = await fetch(t, s, 'HTTPRoute', route);
+  const ok = await poll(s.timeouts.defaultPollInterval, routeConditionTimeout[kind](s.timeouts), async () => {
+    const r = await fetch(t, s, kind, route);
     const parents = (r.status?.parents ?? []) as ActualParent[];
     last = `generation ${r.metadata.generation}, status.parents ${describeParents(parents)}`;
     let found = false;
@@ -463,11 +523,48 @@ export async function httpRouteMustHaveCondition(t: T, s: KubeContext, route: Na
     }
     return found;
   });
-  if (!ok) t.fatal(`error waiting for HTTPRoute ${nnString(route)} status to have condition ${describeExpected(condition)} for parent ${nnString(gw)}: got ${last}`);
+  if (!ok) t.fatal(`error waiting for ${kind} ${nnString(route)} status to have condition ${describeExpected(condition)} for parent ${nnString(gw)}: got ${last}`);
 }
 
+export function httpRouteMustHaveCondition(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+  return routeMustHaveCondition(t, s, 'HTTPRoute', route, gw, condition);
+}
+
+export function tlsRouteMustHaveCondition(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+  return routeMustHaveCondition(t, s, 'TLSRoute', route, gw, condition);
+}
+
+export function tcpRouteMustHaveCondition(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+  return routeMustHaveCondition(t, s, 'TCPRoute', route, gw, condition);
+}
+
+export function udpRouteMustHaveCondition(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+  return routeMustHaveCondition(t, s, 'UDPRoute', route, gw, condition);
+}
+
+const resolvedRefsTrue: ExpectedCondition = { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' };
+
 export function httpRouteMustHaveResolvedRefsConditionsTrue(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName): Promise<void> {
-  return httpRouteMustHaveCondition(t, s, route, gw, { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' });
+  return httpRouteMustHaveCondition(t, s, route, gw, resolvedRefsTrue);
+}
+
+export function tlsRouteMustHaveResolvedRefsConditionsTrue(t: T, s: KubeContext, route: NamespacedName, gw: NamespacedName): Promise<void> {
+  return tlsRouteMustHaveCondition(t, s, route, gw, resolvedRefsTrue);
+}
+
+/** Upstream's GetTLSSecret: the PEM certificate and key of a kubernetes.io/tls Secret. */
+export async function getTLSSecret(t: T, s: KubeContext, nn: NamespacedName): Promise<{ certPem: string; keyPem: string }> {
+  const secret = await s.cluster.get('Secret', nn.namespace, nn.name)
+    .catch((err: Error) => t.fatal(`unexpected error finding TLS secret: ${err.message}`));
+  const field = (key: string) => Buffer.from((secret.data?.[key] as string | undefined) ?? '', 'base64').toString('utf8');
+  return { certPem: field('tls.crt'), keyPem: field('tls.key') };
+}
+
+/** Upstream's GetConfigMapData. */
+export async function getConfigMapData(t: T, s: KubeContext, nn: NamespacedName): Promise<Record<string, string>> {
+  const cm = await s.cluster.get('ConfigMap', nn.namespace, nn.name)
+    .catch((err: Error) => t.fatal(`unexpected error finding ConfigMap: error fetching ConfigMap: ${err.message}`));
+  return (cm.data ?? {}) as Record<string, string>;
 }
 
 // ---------------------------------------------------------------------------
@@ -549,15 +646,10 @@ export function newResourceRef(gk: { group: string; kind: string }, nn: Namespac
   return { ...gk, ...nn, listenerNames: listenerNames.length > 0 ? listenerNames : [undefined] };
 }
 
-/** Upstream's RoutesAndParentMustBeAccepted for HTTPRoutes: each route Accepted by the parent, its listeners ready. */
-export async function routesAndParentMustBeAccepted(t: T, s: KubeContext, controllerName: string, parent: ResourceRef, ...routes: NamespacedName[]): Promise<void> {
+/** Upstream's RoutesAndParentMustBeAccepted: each route Accepted by the parent, the parent's listeners ready. */
+async function routesOfKindAndParentMustBeAccepted(t: T, s: KubeContext, controllerName: string, parent: ResourceRef, kind: RouteKind, routes: readonly NamespacedName[]): Promise<void> {
   for (const route of routes) {
-    const parents: RouteParentStatus[] = parent.listenerNames.map((sectionName) => ({
-      parentRef: { group: parent.group, kind: parent.kind, name: parent.name, namespace: parent.namespace, sectionName },
-      controllerName,
-      conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }],
-    }));
-    await httpRouteMustHaveParents(t, s, route, parents, route.namespace !== parent.namespace);
+    await routeMustHaveParents(t, s, kind, route, acceptedParents(controllerName, parent), route.namespace !== parent.namespace);
   }
   const required: ExpectedCondition[] = [
     { type: 'ResolvedRefs', status: 'True' },
@@ -567,4 +659,8 @@ export async function routesAndParentMustBeAccepted(t: T, s: KubeContext, contro
   if (parent.kind === 'Gateway') await gatewayListenersMustHaveConditions(t, s, parent, required);
   else if (parent.kind === 'ListenerSet') await listenerSetListenersMustHaveConditions(t, s, parent, required);
   else t.error(`received unsupported resource kind ${parent.kind}. Supported kinds are \`Gateway\` and \`ListenerSet\``);
+}
+
+export function routesAndParentMustBeAccepted(t: T, s: KubeContext, controllerName: string, parent: ResourceRef, ...routes: NamespacedName[]): Promise<void> {
+  return routesOfKindAndParentMustBeAccepted(t, s, controllerName, parent, 'HTTPRoute', routes);
 }

@@ -140,6 +140,8 @@ export class RoundTripper {
         ...(https ? {
           ...(isIP(req.serverName!) ? {} : { servername: req.serverName }),
           ca: req.serverCertificate,
+          // Go trusts a certificate found in its root pool even when it is a CA-signed leaf; OpenSSL needs this flag for that.
+          allowPartialTrustChain: true,
           checkServerIdentity: (_host: string, cert: PeerCertificate) => verifyHostname(req.serverName!, cert),
         } : {}),
       };

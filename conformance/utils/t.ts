@@ -8,6 +8,7 @@ export type LogSink = (line: string) => void;
 
 export class T {
   readonly failures: string[] = [];
+  private readonly cleanups: (() => Promise<void>)[] = [];
 
   constructor(readonly name: string, private readonly sink?: LogSink) {}
 
@@ -32,6 +33,18 @@ export class T {
     throw new FatalError(msg);
   }
 
+  /** Like t.Cleanup: fn runs when this (sub)test ends, the last registered first. */
+  cleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Runs the registered cleanups; the suite calls it for top-level tests, run() for subtests. */
+  async runCleanups(): Promise<void> {
+    for (const fn of this.cleanups.splice(0).reverse()) {
+      await fn().catch((err: unknown) => this.error(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+
   /** Runs a subtest; its failure fails this test but does not stop it. */
   async run(name: string, fn: (t: T) => Promise<void>): Promise<boolean> {
     const child = new T(`${this.name}/${name}`, this.sink);
@@ -40,6 +53,7 @@ export class T {
     } catch (err) {
       if (!(err instanceof FatalError)) child.error(`unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     }
+    await child.runCleanups();
     this.failures.push(...child.failures);
     return !child.failed;
   }

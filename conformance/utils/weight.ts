@@ -1,4 +1,5 @@
 // Port of upstream conformance/utils/weight/weight.go.
+import type { T } from './t.js';
 
 export const maxTestRetries = 10;
 
@@ -49,4 +50,16 @@ export async function testWeightedDistribution(send: RequestSender, expectedWeig
     }
   }
   return errs.length > 0 ? errs.sort().join('; ') : undefined;
+}
+
+/** The retry loop upstream's weighted-routing tests wrap around TestWeightedDistribution; fatal when no round is within tolerance. */
+export async function expectWeightedDistribution(t: T, send: RequestSender, expectedWeights: Record<string, number>): Promise<void> {
+  let last = '';
+  for (let i = 0; i < maxTestRetries; i++) {
+    const err = await testWeightedDistribution(send, expectedWeights);
+    if (err === undefined) return;
+    last = err;
+    t.log(`weighted distribution attempt ${i + 1}/${maxTestRetries} failed: ${err}`);
+  }
+  t.fatal(`weighted distribution did not converge within tolerance: ${last}`);
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startAdminServer } from '../admin/server.js';
 import { DataPlane } from '../dataplane/index.js';
-import { startEchoServer, type EchoOptions } from '../echo/index.js';
+import { startEchoServer, startTCPEchoServer, startUDPEchoServer, type EchoOptions } from '../echo/index.js';
 import type { IRConfig } from '../ir/types.js';
 import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
 import { AddressPool } from '../runtime/address-pool.js';
@@ -64,59 +64,78 @@ Options:
   },
   echo: {
     summary: 'run an echo backend answering every request with JSON describing it',
-    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME]
+    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME] [--mode http|tcp|udp]
                     [--h2c-port N] [--https-port N --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+                    [--tls-port N --tls-cert FILE --tls-key FILE]
 
 Behaves like the Gateway API conformance image echo-basic: /ws echoes websocket
 frames, /status/NNN and /retry/... simulate failures, and every echoed request
 is logged on stdout as "Echoing back request made to <uri> to client (<addr>)".
 
 Options:
-  --h2c-port N          also serve HTTP/2 with prior knowledge here (upstream's H2C_PORT)
-  --https-port N        also serve HTTPS (h2 and http/1.1) here (upstream's HTTPS_PORT)
-  --tls-cert FILE       PEM certificate for --https-port (upstream's TLS_SERVER_CERT)
-  --tls-key FILE        PEM private key for --https-port (upstream's TLS_SERVER_PRIVKEY)
-  --tls-client-ca FILE  verify client certificates against these CAs when given (upstream's TLS_CLIENT_CACERTS)`,
+  --mode MODE           http (default); tcp: greets each connection and answers TEST, IS_TLS
+                        and PING lines (upstream's TCP_ECHO_SERVER); udp: answers every datagram
+                        with JSON (upstream's UDP_ECHO_SERVER)
+  --h2c-port N          http: also serve HTTP/2 with prior knowledge here (upstream's H2C_PORT)
+  --https-port N        http: also serve HTTPS (h2 and http/1.1) here (upstream's HTTPS_PORT)
+  --tls-port N          tcp: also serve the TCP echo over TLS here (upstream's TLS_PORT)
+  --tls-cert FILE       PEM certificate for --https-port or --tls-port (upstream's TLS_SERVER_CERT)
+  --tls-key FILE        PEM private key for --https-port or --tls-port (upstream's TLS_SERVER_PRIVKEY, in tcp mode TLS_SERVER_PRIV_KEY)
+  --tls-client-ca FILE  http: verify client certificates against these CAs when given (upstream's TLS_CLIENT_CACERTS)`,
     options: {
       port: { type: 'string' },
       host: { type: 'string', default: '0.0.0.0' },
       namespace: { type: 'string' },
       service: { type: 'string' },
       pod: { type: 'string' },
+      mode: { type: 'string', default: 'http' },
       'h2c-port': { type: 'string' },
       'https-port': { type: 'string' },
+      'tls-port': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-client-ca': { type: 'string' },
     },
     run: async (v) => {
-      const port = parsePort(v.port, '--port');
-      const h2cPort = v['h2c-port'] === undefined ? undefined : parsePort(v['h2c-port'], '--h2c-port');
-      let https: EchoOptions['https'];
-      if (v['https-port'] !== undefined) {
-        if (typeof v['tls-cert'] !== 'string' || typeof v['tls-key'] !== 'string') {
-          throw new UsageError('--https-port needs --tls-cert and --tls-key');
-        }
-        https = {
-          port: parsePort(v['https-port'], '--https-port'),
-          cert: readFileSync(v['tls-cert']),
-          key: readFileSync(v['tls-key']),
+      const mode = v.mode as string;
+      const modeFlags = ECHO_MODE_FLAGS[mode];
+      if (!modeFlags) throw new UsageError('--mode must be http, tcp or udp');
+      for (const flag of new Set(Object.values(ECHO_MODE_FLAGS).flat())) {
+        if (v[flag] !== undefined && !modeFlags.includes(flag)) throw new UsageError(`--${flag} does not apply to --mode ${mode}`);
+      }
+      const opts = {
+        port: parsePort(v.port, '--port'), host: v.host as string, namespace: v.namespace as string | undefined,
+        service: v.service as string | undefined, pod: v.pod as string | undefined,
+        // Conformance checks search the backend's output for these lines, so they go straight to stdout.
+        log: (line: string) => process.stdout.write(`${line}\n`),
+      };
+      const listening = (port: number, tag?: string) => console.log(`echo listening on ${opts.host}:${port}${tag ? ` (${tag})` : ''}`);
+      let close: () => Promise<void>;
+      if (mode === 'tcp') {
+        const tls = echoTLSFiles(v, 'tls-port');
+        const echo = await startTCPEchoServer({ ...opts, ...(tls ? { tls: { port: parsePort(v['tls-port'], '--tls-port'), ...tls } } : {}) });
+        listening(echo.port, 'tcp');
+        if (echo.tlsPort !== undefined) listening(echo.tlsPort, 'tls');
+        close = echo.close;
+      } else if (mode === 'udp') {
+        const echo = await startUDPEchoServer(opts);
+        listening(echo.port, 'udp');
+        close = echo.close;
+      } else {
+        const h2cPort = v['h2c-port'] === undefined ? undefined : parsePort(v['h2c-port'], '--h2c-port');
+        const tls = echoTLSFiles(v, 'https-port');
+        const https: EchoOptions['https'] = tls && {
+          port: parsePort(v['https-port'], '--https-port'), ...tls,
           clientCa: typeof v['tls-client-ca'] === 'string' ? readFileSync(v['tls-client-ca']) : undefined,
         };
-      } else if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined || v['tls-client-ca'] !== undefined) {
-        throw new UsageError('--tls-cert, --tls-key and --tls-client-ca need --https-port');
+        const echo = await startEchoServer({ ...opts, h2cPort, https });
+        listening(echo.port);
+        if (echo.h2cPort !== undefined) listening(echo.h2cPort, 'h2c');
+        if (echo.httpsPort !== undefined) listening(echo.httpsPort, 'https');
+        close = echo.close;
       }
-      const echo = await startEchoServer({
-        port, host: v.host as string, namespace: v.namespace as string | undefined,
-        service: v.service as string | undefined, pod: v.pod as string | undefined, h2cPort, https,
-        // Mirror conformance checks search the backend's output for these lines, so they go straight to stdout.
-        log: (line) => process.stdout.write(`${line}\n`),
-      });
-      console.log(`echo listening on ${v.host}:${echo.port}`);
-      if (echo.h2cPort !== undefined) console.log(`echo listening on ${v.host}:${echo.h2cPort} (h2c)`);
-      if (echo.httpsPort !== undefined) console.log(`echo listening on ${v.host}:${echo.httpsPort} (https)`);
       await untilSignal();
-      await echo.close();
+      await close();
     },
   },
 };
@@ -164,6 +183,25 @@ function topLevelHelp(): string {
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/** The flags each `archway echo --mode` takes beyond the common ones. */
+const ECHO_MODE_FLAGS: Record<string, string[]> = {
+  http: ['h2c-port', 'https-port', 'tls-cert', 'tls-key', 'tls-client-ca'],
+  tcp: ['tls-port', 'tls-cert', 'tls-key'],
+  udp: [],
+};
+
+/** The certificate and key of the echo's TLS listener, when its port flag is given. */
+function echoTLSFiles(v: Values, portFlag: string): { cert: Buffer; key: Buffer } | undefined {
+  if (v[portFlag] === undefined) {
+    if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined || v['tls-client-ca'] !== undefined) {
+      throw new UsageError(`${portFlag === 'https-port' ? '--tls-cert, --tls-key and --tls-client-ca' : '--tls-cert and --tls-key'} need --${portFlag}`);
+    }
+    return undefined;
+  }
+  if (typeof v['tls-cert'] !== 'string' || typeof v['tls-key'] !== 'string') throw new UsageError(`--${portFlag} needs --tls-cert and --tls-key`);
+  return { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']) };
 }
 
 function parsePort(value: unknown, flag: string): number {

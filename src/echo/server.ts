@@ -4,8 +4,10 @@ import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { silentLogger, type Logger } from '../util/log.js';
+import { podContext, type PodContext, type PodIdentity } from './context.js';
 import { canonicalHeaderKey, goAtoi, goHeaderGet, goJsonEscape, goRemoteAddr, parseGoDuration } from './go-compat.js';
 import { sniffH2c } from './h2c.js';
+import { listen } from './listen.js';
 import { refuseWebSocket, serveWebSocket } from './websocket.js';
 
 /**
@@ -13,12 +15,9 @@ import { refuseWebSocket, serveWebSocket } from './websocket.js';
  * tests assert on its JSON reply, its logs and its special paths, so those
  * must behave like the upstream Go server.
  */
-export interface EchoOptions {
+export interface EchoOptions extends PodIdentity {
   port: number;
   host?: string;
-  namespace?: string;
-  service?: string;
-  pod?: string;
   /** Upstream's H2C_PORT listener: HTTP/2 with prior knowledge (and HTTP/1.1 carrying `Upgrade: h2c`). */
   h2cPort?: number;
   /** Upstream's HTTPS_PORT listener (TLS_SERVER_CERT, TLS_SERVER_PRIVKEY, TLS_CLIENT_CACERTS): PEM contents. */
@@ -38,13 +37,6 @@ export interface EchoServer {
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
-
-interface Context {
-  namespace: string;
-  ingress: string;
-  service: string;
-  pod: string;
-}
 
 // setTimeout's ceiling; a longer ?delay= only matters to a client that has long gone.
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -106,40 +98,15 @@ function goKeepAlive(server: http.Server): http.Server {
   return server;
 }
 
-/** Listens, and returns a close that also ends open (including upgraded) connections. */
-async function listen(server: net.Server, port: number, host: string): Promise<() => Promise<void>> {
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return () => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    for (const socket of sockets) socket.destroy();
-  });
-}
-
 class Echo {
   httpPort = '';
-  private readonly context: Context;
+  private readonly context: PodContext;
   private readonly log: (line: string) => void;
   private readonly logger: Logger;
   private readonly retryAttempts = new Map<string, number>();
 
   constructor(opts: EchoOptions) {
-    this.context = {
-      namespace: opts.namespace ?? process.env.NAMESPACE ?? '',
-      ingress: process.env.INGRESS_NAME ?? '',
-      service: opts.service ?? process.env.SERVICE_NAME ?? '',
-      pod: opts.pod ?? process.env.POD_NAME ?? '',
-    };
+    this.context = podContext(opts);
     this.log = opts.log ?? (() => {});
     this.logger = opts.logger ?? silentLogger;
   }

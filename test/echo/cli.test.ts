@@ -70,3 +70,26 @@ test('archway echo rejects TLS files without --https-port', async () => {
   assert.equal(code, 2);
   assert.match(stderr, /need --https-port/);
 });
+
+test('archway echo --mode tcp and --mode udp report their ports with a tag', async () => {
+  const tcp = await startCli(['--mode', 'tcp'], 1);
+  assert.match(tcp.output(), /^echo listening on 127\.0\.0\.1:\d+ \(tcp\)$/m);
+  const udp = await startCli(['--mode', 'udp', '--pod', 'p'], 1);
+  assert.match(udp.output(), /^echo listening on 127\.0\.0\.1:\d+ \(udp\)$/m);
+});
+
+test('archway echo rejects flags of another mode', async () => {
+  for (const [args, message] of [
+    [['--mode', 'udp', '--tls-port', '0'], /--tls-port does not apply to --mode udp/],
+    [['--mode', 'tcp', '--https-port', '0'], /--https-port does not apply to --mode tcp/],
+    [['--mode', 'tcp', '--tls-port', '0'], /--tls-port needs --tls-cert and --tls-key/],
+    [['--mode', 'quic'], /--mode must be http, tcp or udp/],
+  ] as const) {
+    const child = spawn(process.execPath, [bin, 'echo', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+  }
+});
