@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { archwayFiles } from './lib/configs.mjs';
-import { fetchOnce, freePort, sleep, waitFor } from './lib/util.mjs';
+import { archwayArgs, fetchOnce, freePort, sleep, waitFor } from './lib/util.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -42,8 +42,8 @@ for (const [f, text] of Object.entries(archwayFiles({ shape: o.shape, port, tlsP
   // The HTTPS listener is not profiled here; its bad certificate only costs a status condition.
   writeFileSync(join(config, f), text);
 }
-const archway = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, join(ROOT, 'bin/archway.js'), 'serve',
-  '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'], { stdio: 'inherit' });
+const archway = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, ...archwayArgs(ROOT, ['serve',
+  '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'])], { stdio: 'inherit' });
 try {
   await waitFor('archway ready', async () => ((await fetchOnce({ port: adminPort, path: '/readyz' })).status === 200 ? true : undefined), { timeoutMs: 30000 });
   const headers = (o.header ?? []).flatMap((h) => ['-H', h]);

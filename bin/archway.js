@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
+// The flag above: a young generation this large is collected a few times a
+// second under load instead of dozens, so fewer requests wait on a scavenge.
+// Data-plane workers inherit it (node:cluster passes execArgv on).
 import { main } from '../dist/src/cli/main.js';
 
 main(process.argv.slice(2)).then(

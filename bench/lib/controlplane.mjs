@@ -10,7 +10,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatewayYaml, serviceYaml } from './configs.mjs';
-import { cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor, writeAtomic } from './util.mjs';
+import { archwayArgs, cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor, writeAtomic } from './util.mjs';
 
 /** One namespace's file: a Service + EndpointSlice and `count` HTTPRoutes. `override` replaces route 0's path. */
 function namespaceYaml(ns, count, backendPort, { prefix = `/${ns}`, override } = {}) {
@@ -71,8 +71,8 @@ export async function runControlPlane(env, { quick, log, churnSeconds = quick ? 
 
     const applies = [];
     const t0 = performance.now();
-    const proc = startPinned('archway-cp', env.proxyCpu, process.execPath, [join(env.root, 'bin/archway.js'), 'serve',
-      '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'info'], {
+    const proc = startPinned('archway-cp', env.proxyCpu, process.execPath, archwayArgs(env.root, ['serve',
+      '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'info']), {
       onStderrLine(line) {
         if (!line.includes('configuration applied')) return;
         try { const j = JSON.parse(line); applies.push({ at: performance.now(), ms: j.ms, dataPlaneMs: j.dataPlaneMs, routes: j.routes }); } catch { /* not JSON */ }

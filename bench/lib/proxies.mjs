@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { archwayFiles, haproxyConf, nginxProxyConf } from './configs.mjs';
-import { childPids, fetchOnce, haveCommand, startPinned, stopProc, waitFor } from './util.mjs';
+import { archwayArgs, childPids, fetchOnce, haveCommand, startPinned, stopProc, waitFor } from './util.mjs';
 
 function workdir(env, name) {
   const d = join(env.tmp, name);
@@ -20,8 +20,8 @@ function workdir(env, name) {
 export async function startArchway(env, { name, cpus, workers, files }) {
   const dir = workdir(env, name);
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-  const proc = startPinned(name, cpus, process.execPath, [join(env.root, 'bin/archway.js'), 'serve',
-    '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', String(workers)]);
+  const proc = startPinned(name, cpus, process.execPath, archwayArgs(env.root, ['serve',
+    '--config', dir, '--admin', `127.0.0.1:${env.adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', String(workers)]));
   await waitFor(`${name} /readyz`, async () => {
     if (proc.exited) throw new Error(`archway exited (${proc.exitCode}): ${proc.output.slice(-2000)}`);
     return (await fetchOnce({ port: env.adminPort, path: '/readyz' })).status === 200 ? true : undefined;

@@ -222,3 +222,14 @@ export function writeAtomic(file, text) {
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
+
+/**
+ * How to start Archway as its launcher does: node with the flags on
+ * bin/archway.js's #! line, then the script and `args`.
+ */
+export function archwayArgs(root, args) {
+  const bin = join(root, 'bin/archway.js');
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+  return [...flags, bin, ...args];
+}
