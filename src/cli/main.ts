@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startAdminServer } from '../admin/server.js';
 import { DataPlane } from '../dataplane/index.js';
-import { startEchoServer, startTCPEchoServer, startUDPEchoServer, type EchoOptions } from '../echo/index.js';
+import { startEchoServer, startGRPCEchoServer, startTCPEchoServer, startUDPEchoServer, type EchoOptions } from '../echo/index.js';
 import type { IRConfig } from '../ir/types.js';
 import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
 import { AddressPool } from '../runtime/address-pool.js';
@@ -64,7 +64,7 @@ Options:
   },
   echo: {
     summary: 'run an echo backend answering every request with JSON describing it',
-    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME] [--mode http|tcp|udp]
+    usage: `archway echo --port N [--host IP] [--namespace NS] [--service NAME] [--pod NAME] [--mode http|tcp|udp|grpc]
                     [--h2c-port N] [--https-port N --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
                     [--tls-port N --tls-cert FILE --tls-key FILE]
 
@@ -75,12 +75,15 @@ is logged on stdout as "Echoing back request made to <uri> to client (<addr>)".
 Options:
   --mode MODE           http (default); tcp: greets each connection and answers TEST, IS_TLS
                         and PING lines (upstream's TCP_ECHO_SERVER); udp: answers every datagram
-                        with JSON (upstream's UDP_ECHO_SERVER)
+                        with JSON (upstream's UDP_ECHO_SERVER); grpc: the GrpcEcho service of
+                        upstream's GRPC_ECHO_SERVER over cleartext HTTP/2
   --h2c-port N          http: also serve HTTP/2 with prior knowledge here (upstream's H2C_PORT)
-  --https-port N        http: also serve HTTPS (h2 and http/1.1) here (upstream's HTTPS_PORT)
+  --https-port N        http: also serve HTTPS (h2 and http/1.1) here; grpc: also serve gRPC over TLS
+                        here (upstream's HTTPS_PORT)
   --tls-port N          tcp: also serve the TCP echo over TLS here (upstream's TLS_PORT)
   --tls-cert FILE       PEM certificate for --https-port or --tls-port (upstream's TLS_SERVER_CERT)
-  --tls-key FILE        PEM private key for --https-port or --tls-port (upstream's TLS_SERVER_PRIVKEY, in tcp mode TLS_SERVER_PRIV_KEY)
+  --tls-key FILE        PEM private key for --https-port or --tls-port (upstream's TLS_SERVER_PRIVKEY, in tcp and grpc
+                        mode TLS_SERVER_PRIV_KEY)
   --tls-client-ca FILE  http: verify client certificates against these CAs when given (upstream's TLS_CLIENT_CACERTS)`,
     options: {
       port: { type: 'string' },
@@ -99,7 +102,7 @@ Options:
     run: async (v) => {
       const mode = v.mode as string;
       const modeFlags = ECHO_MODE_FLAGS[mode];
-      if (!modeFlags) throw new UsageError('--mode must be http, tcp or udp');
+      if (!modeFlags) throw new UsageError('--mode must be http, tcp, udp or grpc');
       for (const flag of new Set(Object.values(ECHO_MODE_FLAGS).flat())) {
         if (v[flag] !== undefined && !modeFlags.includes(flag)) throw new UsageError(`--${flag} does not apply to --mode ${mode}`);
       }
@@ -120,6 +123,12 @@ Options:
       } else if (mode === 'udp') {
         const echo = await startUDPEchoServer(opts);
         listening(echo.port, 'udp');
+        close = echo.close;
+      } else if (mode === 'grpc') {
+        const tls = echoTLSFiles(v, 'https-port');
+        const echo = await startGRPCEchoServer({ ...opts, ...(tls ? { tls: { port: parsePort(v['https-port'], '--https-port'), ...tls } } : {}) });
+        listening(echo.port, 'grpc');
+        if (echo.tlsPort !== undefined) listening(echo.tlsPort, 'grpc-tls');
         close = echo.close;
       } else {
         const h2cPort = v['h2c-port'] === undefined ? undefined : parsePort(v['h2c-port'], '--h2c-port');
@@ -190,6 +199,7 @@ const ECHO_MODE_FLAGS: Record<string, string[]> = {
   http: ['h2c-port', 'https-port', 'tls-cert', 'tls-key', 'tls-client-ca'],
   tcp: ['tls-port', 'tls-cert', 'tls-key'],
   udp: [],
+  grpc: ['https-port', 'tls-cert', 'tls-key'],
 };
 
 /** The certificate and key of the echo's TLS listener, when its port flag is given. */

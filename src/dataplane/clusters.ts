@@ -5,8 +5,10 @@
 // connections.
 
 import { connect, type ClientHttp2Session } from 'node:http2';
+import type { ConnectionOptions } from 'node:tls';
 import type { IRCluster, IREndpoint } from '../ir/types.js';
 import { Http1Endpoint } from './http1.js';
+import { compileUpstreamTls, endpointTlsOptions, sameUpstreamTls, type UpstreamTls } from './upstream-tls.js';
 
 /**
  * Idle upstream sockets are dropped before Node's default server
@@ -19,6 +21,10 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export class ClusterPool {
   readonly name: string;
   readonly protocol: IRCluster['protocol'];
+  /** Connections to the endpoints are TLS, made with this. */
+  readonly tls: UpstreamTls | undefined;
+  /** TLS only: each endpoint's connect options, for streams. */
+  private readonly tlsByEndpoint = new WeakMap<IREndpoint, ConnectionOptions>();
   /** HTTP/1.1 only: each endpoint's connections, by endpointKey. */
   private readonly http1Endpoints = new Map<string, Http1Endpoint>();
   /** The same, by endpoint object: the per-request lookup, without building a key. */
@@ -30,9 +36,11 @@ export class ClusterPool {
   private inFlight = 0;
   private retired = false;
 
+  /** Throws when the cluster's TLS settings cannot be used. */
   constructor(cluster: IRCluster) {
     this.name = cluster.name;
     this.protocol = cluster.protocol;
+    this.tls = cluster.tls && compileUpstreamTls(cluster.tls);
     this.endpoints = cluster.endpoints;
   }
 
@@ -43,11 +51,22 @@ export class ClusterPool {
     const key = endpointKey(ep);
     let pool = this.http1Endpoints.get(key);
     if (pool === undefined) {
-      pool = new Http1Endpoint(ep.address, ep.port, { connectTimeoutMs: CONNECT_TIMEOUT_MS, idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS });
+      pool = new Http1Endpoint(ep.address, ep.port, { connectTimeoutMs: CONNECT_TIMEOUT_MS, idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS }, this.tls);
       this.http1Endpoints.set(key, pool);
     }
     this.http1ByEndpoint.set(ep, pool);
     return pool;
+  }
+
+  /** How a stream connects to the endpoint over TLS; undefined when the cluster is not TLS. */
+  tlsOptions(ep: IREndpoint): ConnectionOptions | undefined {
+    if (this.tls === undefined) return undefined;
+    let options = this.tlsByEndpoint.get(ep);
+    if (options === undefined) {
+      options = endpointTlsOptions(this.tls, ep.address, ep.port);
+      this.tlsByEndpoint.set(ep, options);
+    }
+    return options;
   }
 
   /**
@@ -60,7 +79,8 @@ export class ClusterPool {
     const live = this.sessions.get(key);
     if (live && !live.closed && !live.destroyed) return live;
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
-    const session = connect(`http://${host}:${ep.port}`);
+    // Over TLS, HTTP/2 is agreed by ALPN h2 (node:http2 offers it) rather than assumed.
+    const session = this.tls ? connect(`https://${host}:${ep.port}`, this.tls.options) : connect(`http://${host}:${ep.port}`);
     const forget = (): void => {
       if (this.sessions.get(key) === session) this.sessions.delete(key);
     };
@@ -128,8 +148,19 @@ function endpointKey(e: IREndpoint): string {
   return `${e.address}|${e.port}`;
 }
 
+export interface ClusterFailure {
+  cluster: string;
+  error: string;
+}
+
 export class ClusterRegistry {
   private readonly pools = new Map<string, ClusterPool>();
+  private failures: ClusterFailure[] = [];
+
+  /** The clusters the last update could not create a pool for (their TLS settings cannot be used): their requests get 503. */
+  get rejected(): readonly ClusterFailure[] {
+    return this.failures;
+  }
 
   get(name: string): ClusterPool | undefined {
     return this.pools.get(name);
@@ -142,16 +173,25 @@ export class ClusterRegistry {
   update(clusters: Record<string, IRCluster>): ClusterPool[] {
     const removed: ClusterPool[] = [];
     for (const [name, pool] of this.pools) {
-      // A protocol change needs other connections: the old pool retires like a removed one.
-      if (!Object.hasOwn(clusters, name) || clusters[name]!.protocol !== pool.protocol) {
+      // A protocol or TLS change needs other connections: the old pool retires like a removed one.
+      const cluster = Object.hasOwn(clusters, name) ? clusters[name]! : undefined;
+      if (!cluster || cluster.protocol !== pool.protocol || !sameUpstreamTls(cluster.tls, pool.tls?.source)) {
         this.pools.delete(name);
         removed.push(pool);
       }
     }
+    this.failures = [];
     for (const [name, cluster] of Object.entries(clusters)) {
       const pool = this.pools.get(name);
-      if (pool) pool.setEndpoints(cluster.endpoints);
-      else this.pools.set(name, new ClusterPool(cluster));
+      if (pool) {
+        pool.setEndpoints(cluster.endpoints);
+        continue;
+      }
+      try {
+        this.pools.set(name, new ClusterPool(cluster));
+      } catch (err) {
+        this.failures.push({ cluster: name, error: `cluster ${name}: ${(err as Error).message}` });
+      }
     }
     return removed;
   }

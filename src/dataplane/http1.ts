@@ -10,7 +10,9 @@
 
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import { fieldValue, hasControl, isToken } from './http-syntax.js';
+import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
 /** A response head larger than this is refused (Node's own default limit is 16 KiB). */
@@ -29,18 +31,22 @@ const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
 /** What Node's own client refuses in a request target: anything outside visible ISO-8859-1. */
 const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
 
-/** One endpoint's connections. */
+/** One endpoint's connections: over TLS when `tls` is given, with ALPN http/1.1. */
 export class Http1Endpoint {
   /** Idle connections, most recently used last. */
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private closed = false;
+  private readonly tlsOptions: ConnectionOptions | undefined;
 
   constructor(
     readonly address: string,
     readonly port: number,
     private readonly timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
-  ) {}
+    tls?: UpstreamTls,
+  ) {
+    this.tlsOptions = tls && endpointTlsOptions(tls, address, port, 'http/1.1');
+  }
 
   /**
    * Sends a request on an idle connection, or a new one. Throws (before
@@ -82,7 +88,8 @@ export class Http1Endpoint {
   }
 
   private open(): Connection {
-    const conn = new Connection(this, connect({ host: this.address, port: this.port, noDelay: true }), this.timeouts);
+    const socket = this.tlsOptions ? connectTls(this.tlsOptions) : connect({ host: this.address, port: this.port, noDelay: true });
+    const conn = new Connection(this, socket, this.timeouts, this.tlsOptions !== undefined);
     this.all.add(conn);
     return conn;
   }
@@ -251,6 +258,7 @@ class Connection {
     private readonly endpoint: Http1Endpoint,
     socket: Socket,
     timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
+    secure: boolean,
   ) {
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
@@ -261,7 +269,8 @@ class Connection {
     socket.on('timeout', onSocketTimeout);
     socket.setTimeout(timeouts.idleTimeoutMs);
     this.connectTimer = setTimeout(onConnectTimeout, timeouts.connectTimeoutMs, this);
-    socket.once('connect', onSocketConnect);
+    // Over TLS, connected means handshaken: a backend that never finishes its handshake times out like one that never answers.
+    socket.once(secure ? 'secureConnect' : 'connect', onSocketConnect);
   }
 
   begin(exchange: Http1Exchange, head: string): void {

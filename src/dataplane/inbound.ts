@@ -6,6 +6,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { FastRequest, type FastResponse } from './http1-inbound.js';
 
 export type InboundRequest = IncomingMessage | Http2ServerRequest | FastRequest;
@@ -34,6 +35,16 @@ export function endResponse(res: InboundResponse, body?: Buffer): void {
  */
 export function authority(req: InboundRequest): string | undefined {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host;
+}
+
+/**
+ * The server name the client sent in its TLS handshake (SNI), if any. An
+ * HTTP/2 request's own socket is a proxy made per stream; its session's is
+ * made once per connection.
+ */
+export function serverName(req: InboundRequest): string | undefined {
+  const socket = req instanceof Http2ServerRequest ? req.stream.session?.socket : req.socket;
+  return (socket as TLSSocket | undefined)?.servername || undefined;
 }
 
 /** A request with a body (see hasBody) as the stream that carries it; fast-path requests never have one. */

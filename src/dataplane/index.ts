@@ -99,6 +99,8 @@ export class DataPlane {
     };
 
     const retiredPools = this.clusters.update(ir.clusters);
+    // Their requests get 503 rather than going out in plaintext or to an unverified peer.
+    for (const f of this.clusters.rejected) this.logger.warn({ cluster: f.cluster, error: f.error }, 'cluster TLS configuration rejected');
     if (retiredPools.length > 0) this.routes.forget();
     const compiled: Compiled[] = [];
     const servers = this.udp ? ir.servers : ir.servers.filter((s) => s.protocol !== 'UDP');

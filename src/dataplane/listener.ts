@@ -3,18 +3,19 @@
 // so an apply never changes the routing of a request already in progress.
 // A cleartext listener serves HTTP/1.1 and HTTP/2 with prior knowledge on the
 // same port, each connection going to the protocol its first bytes announce;
-// a TLS listener offers only HTTP/1.1 (ALPN) for now.
+// a TLS listener serves the one ALPN chose (h2, else HTTP/1.1).
 
 import { createServer as createHttpServer, maxHeaderSize, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { constants as h2, createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
-import { authority, onResponseEvent, type InboundRequest, type InboundResponse } from './inbound.js';
+import { firstMatch } from './hostnames.js';
+import { authority, onResponseEvent, serverName, type InboundRequest, type InboundResponse } from './inbound.js';
 import { modifyPath } from './paths.js';
 import { FastConnection, type FastRequest, type FastResponse } from './http1-inbound.js';
 import { detectProtocol } from './preface.js';
@@ -86,26 +87,35 @@ export class Listener implements ProxySite {
     this.logger = logger.child({ server: compiled.ir.id, owner: compiled.ir.owner });
     this.counters = counters;
     const onRequest = (req: InboundRequest, res: InboundResponse): void => this.handle(req, res);
+    // Never listens itself: it is handed the connections that turn out to be HTTP/2.
+    const h2Server = createHttp2Server(H2_OPTIONS, onRequest);
+    h2Server.on('session', (session: ServerHttp2Session) => this.adopt(session));
+    // Protocol errors and floods (rapid reset, say) end the session; Node has answered the peer already.
+    h2Server.on('sessionError', (err: Error) => this.logger.debug({ err }, 'HTTP/2 session error'));
     if (compiled.tls) {
       this.server = createHttpsServer(
         {
           ...compiled.tls.defaultOptions,
           ...TLS_SERVER_DEFAULTS,
-          SNICallback: (servername, cb) => cb(null, this.contextFor(servername)),
+          SNICallback: (servername, cb) => {
+            const context = selectContext(this.tls!, servername);
+            if (context) cb(null, context);
+            else cb(new Error(`no certificate has loaded for ${servername}`));
+          },
         },
         onRequest,
       );
-      // Every TLS connection is HTTP/1.1 (the only protocol offered by ALPN): straight to the fast path.
+      this.useClientCertificates(compiled.tls);
+      this.logTlsProblems(compiled.tls);
+      // HTTP/1.1 goes straight to the fast path; node:http2 takes a TLS socket that negotiated h2 as it is.
       const [http1] = this.server.listeners('secureConnection') as ((socket: Socket) => void)[];
       this.server.removeAllListeners('secureConnection');
-      this.server.on('secureConnection', (socket: Socket) => this.serveHttp1(socket, http1!));
+      this.server.on('secureConnection', (socket: TLSSocket) => {
+        if (socket.alpnProtocol === 'h2') h2Server.emit('connection', socket);
+        else this.serveHttp1(socket, http1!);
+      });
     } else {
       this.server = createHttpServer(onRequest);
-      // Never listens itself: it is handed the connections that open with the HTTP/2 preface.
-      const h2Server = createHttp2Server(H2_OPTIONS, onRequest);
-      h2Server.on('session', (session: ServerHttp2Session) => this.adopt(session));
-      // Protocol errors and floods (rapid reset, say) end the session; Node has answered the peer already.
-      h2Server.on('sessionError', (err: Error) => this.logger.debug({ err }, 'HTTP/2 session error'));
       // The HTTP server keeps listening so that its own connection tracking and timeouts stay in force,
       // but its per-connection setup only runs once the connection has shown it is not HTTP/2.
       const [http1] = this.server.listeners('connection') as ((socket: Socket) => void)[];
@@ -138,9 +148,23 @@ export class Listener implements ProxySite {
     this.ir = next.ir;
     this.table = next.table;
     if (next.tls && next.tls !== this.tls) {
-      (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext(next.tls.defaultOptions);
+      // Established connections keep the context they were handshaken with; new ones get these.
+      (this.server as unknown as TlsServer).setSecureContext(next.tls.defaultOptions ?? {});
+      this.useClientCertificates(next.tls);
+      this.logTlsProblems(next.tls);
     }
     this.tls = next.tls;
+  }
+
+  /** Read by tls.Server for each connection it accepts. */
+  private useClientCertificates(tls: CompiledTls): void {
+    const server = this.server as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+    server.requestCert = tls.clientCertificates !== undefined;
+    server.rejectUnauthorized = tls.clientCertificates?.reject ?? true;
+  }
+
+  private logTlsProblems(tls: CompiledTls): void {
+    for (const problem of tls.problems) this.logger.warn({ problem }, 'certificate not loaded');
   }
 
   compiledTls(): CompiledTls | undefined {
@@ -188,10 +212,6 @@ export class Listener implements ProxySite {
     for (const c of this.fastConnections) c.socket.destroy();
     for (const session of this.sessions) session.destroy(new Error('listener closed'), h2.NGHTTP2_CANCEL);
     for (const socket of this.upgraded) socket.destroy();
-  }
-
-  private contextFor(servername: string): SecureContext | undefined {
-    return this.tls && selectContext(this.tls, servername);
   }
 
   private detect(socket: Socket, http1: (socket: Socket) => void, h2Server: Http2Server): void {
@@ -272,6 +292,10 @@ export class Listener implements ProxySite {
       headers: undefined,
     };
     const host = hostWithoutPort(authority(req));
+    if (this.tls?.checksHost && misdirected(this.tls, req, host)) {
+      sendLocal(res, 421, this.closing);
+      return;
+    }
     const vh = selectVirtualHost(table, host);
     const route = vh && selectRoute(vh, input);
     if (!route) {
@@ -316,6 +340,25 @@ export class Listener implements ProxySite {
         return;
     }
   }
+}
+
+/**
+ * Whether a request reached a listener other than the one its Host belongs
+ * to (RFC 9110 §15.5.20, Gateway API listener hostname): the client's
+ * server name chose one listener, its Host names another of the same port
+ * (a reused connection). A Host no listener covers is left to routing (404).
+ * Without a server name the connection chose no listener; then only a Host
+ * whose listener has no certificate is refused, as its handshakes are.
+ */
+function misdirected(tls: CompiledTls, req: InboundRequest, host: string): boolean {
+  const sni = serverName(req);
+  if (sni === undefined) {
+    const index = firstMatch(tls.hosts, host);
+    return index !== undefined && tls.contexts[index] === undefined;
+  }
+  if (tls.listeners === undefined || sni === host) return false;
+  const owner = firstMatch(tls.listeners, host);
+  return owner !== undefined && owner !== firstMatch(tls.listeners, sni.toLowerCase());
 }
 
 function edits(

@@ -7,6 +7,7 @@ import type { IRAction, IRMatch, IRMirror, IRRetry, IRRoute, IRServer, IRStringM
 import type { ClusterPool } from './clusters.js';
 import { compileCors, type CompiledCors } from './cors.js';
 import { compileMutation, type CompiledHeaderMutation } from './headers.js';
+import { firstMatch, indexHostnames, type HostnameIndex } from './hostnames.js';
 import { headersDistinct, type InboundRequest } from './inbound.js';
 import { compilePathModifier, type CompiledPathModifier } from './paths.js';
 
@@ -179,19 +180,10 @@ function ascending(a: number, b: number): number {
   return a - b;
 }
 
-interface PatternEntry {
-  /** Position in IR order; the first matching position wins. */
-  index: number;
-  /** `.suffix` for `*.suffix`, undefined for `*`. */
-  suffix: string | undefined;
-}
-
 export interface RouteTable {
   virtualHosts: readonly CompiledVirtualHost[];
-  /** Exact hostname -> index of its first virtual host. */
-  exact: ReadonlyMap<string, number>;
-  /** Wildcard and catch-all virtual hosts, in IR order. */
-  patterns: readonly PatternEntry[];
+  /** The virtual hosts' hostnames. */
+  hosts: HostnameIndex;
 }
 
 type ClusterLookup = (name: string) => ClusterPool | undefined;
@@ -240,15 +232,7 @@ const NONE: readonly never[] = Object.freeze([]);
 /** Throws on anything the data plane cannot serve (bad regex, invalid header). */
 export function compileRouteTable(server: IRServer, compiler: RouteCompiler): RouteTable {
   const virtualHosts = server.virtualHosts.map((vh) => compileVirtualHost(vh, compiler));
-  const exact = new Map<string, number>();
-  const patterns: PatternEntry[] = [];
-  virtualHosts.forEach((vh, index) => {
-    const name = vh.hostname;
-    if (name === '*') patterns.push({ index, suffix: undefined });
-    else if (name.startsWith('*.')) patterns.push({ index, suffix: name.slice(1) });
-    else if (!exact.has(name)) exact.set(name, index);
-  });
-  return { virtualHosts, exact, patterns };
+  return { virtualHosts, hosts: indexHostnames(virtualHosts.map((vh) => vh.hostname)) };
 }
 
 function compileVirtualHost(vh: IRVirtualHost, compiler: RouteCompiler): CompiledVirtualHost {
@@ -368,15 +352,8 @@ function compileAction(a: IRAction, lookup: ClusterLookup): CompiledAction {
 
 /** `host` is lower-case and without port. */
 export function selectVirtualHost(table: RouteTable, host: string): CompiledVirtualHost | undefined {
-  const exactIndex = table.exact.get(host);
-  const limit = exactIndex ?? Infinity;
-  for (const p of table.patterns) {
-    if (p.index > limit) break;
-    if (p.suffix === undefined || (host.length > p.suffix.length && host.endsWith(p.suffix))) {
-      return table.virtualHosts[p.index];
-    }
-  }
-  return exactIndex === undefined ? undefined : table.virtualHosts[exactIndex];
+  const index = firstMatch(table.hosts, host);
+  return index === undefined ? undefined : table.virtualHosts[index];
 }
 
 /** Per-request state shared by the route matches so the query string and headers are indexed at most once. */

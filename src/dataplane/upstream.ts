@@ -92,7 +92,7 @@ class H2Call implements UpstreamCall {
     const headers: H2OutHeaders = {
       [h2.HTTP2_HEADER_METHOD]: r.method,
       [h2.HTTP2_HEADER_PATH]: r.path,
-      [h2.HTTP2_HEADER_SCHEME]: 'http',
+      [h2.HTTP2_HEADER_SCHEME]: pool.tls ? 'https' : 'http',
     };
     const host = r.headers.host;
     if (host !== undefined) headers[h2.HTTP2_HEADER_AUTHORITY] = String(host);

@@ -8,6 +8,7 @@ import { podContext, type PodContext, type PodIdentity } from './context.js';
 import { canonicalHeaderKey, goAtoi, goHeaderGet, goJsonEscape, goRemoteAddr, parseGoDuration } from './go-compat.js';
 import { sniffH2c } from './h2c.js';
 import { listen } from './listen.js';
+import { tlsConnectionState } from './tls-state.js';
 import { refuseWebSocket, serveWebSocket } from './websocket.js';
 
 /**
@@ -289,13 +290,14 @@ function tlsAssertions(req: Req) {
   const socket = 'stream' in req ? req.stream.session?.socket : req.socket;
   if (!(socket instanceof TLSSocket)) return undefined;
   const peerCertificates = (socket as EchoTLSSocket)[PEER_CERTIFICATES] ?? [];
-  const version = socket.getProtocol() ?? '';
+  const { version, serverName, negotiatedProtocol, cipherSuite } = tlsConnectionState(socket);
+  // Key order is upstream's JSON field order.
   return {
-    version: version === 'TLSv1' ? 'TLSv1.0' : version,
+    version,
     ...(peerCertificates.length > 0 ? { peerCertificates } : {}),
-    serverName: typeof socket.servername === 'string' ? socket.servername : '',
-    ...(socket.alpnProtocol ? { negotiatedProtocol: socket.alpnProtocol } : {}),
-    cipherSuite: socket.getCipher()?.standardName ?? '',
+    serverName,
+    ...(negotiatedProtocol ? { negotiatedProtocol } : {}),
+    cipherSuite,
   };
 }
 

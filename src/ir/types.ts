@@ -251,7 +251,11 @@ export interface IRDirectResponseAction {
 }
 
 export interface IRCluster {
-  /** `namespace/service:port`. */
+  /**
+   * `namespace/service:port` (`…/udp` for a UDP port); `…/tls` when a
+   * BackendTLSPolicy makes connections TLS, and `…/tls/client:<namespace>/<secret>`
+   * for a Gateway that presents that client certificate.
+   */
   name: string;
   /**
    * `http1`: HTTP/1.1, and Upgrade (WebSocket) passed through when a client asks;

@@ -1,3 +1,4 @@
+import { BackendTLSPolicy as BackendTLSPolicyV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/BackendTLSPolicy';
 import { Gateway as GatewayV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { GatewayClass as GatewayClassV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/GatewayClass';
 import { HTTPRoute as HTTPRouteV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
@@ -8,6 +9,7 @@ import { ReferenceGrant as ReferenceGrantV1alpha2 } from '@kubernetes-models/gat
 import { TCPRoute as TCPRouteV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/TCPRoute';
 import { TLSRoute as TLSRouteV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/TLSRoute';
 import { UDPRoute as UDPRouteV1alpha2 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/UDPRoute';
+import { BackendTLSPolicy as BackendTLSPolicyV1alpha3 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha3/BackendTLSPolicy';
 import { TLSRoute as TLSRouteV1alpha3 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha3/TLSRoute';
 import { Gateway as GatewayV1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/Gateway';
 import { GatewayClass as GatewayClassV1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/GatewayClass';
@@ -42,7 +44,7 @@ interface KindRule {
   namespaced: boolean;
   /**
    * apiVersion → validation; only versions a real cluster would serve are
-   * listed: those of the standard channel CRDs, and the older route versions
+   * listed: those of the standard channel CRDs, and the older versions
    * the experimental channel CRDs of v1.6.1 still serve.
    */
   versions: Record<string, Check>;
@@ -59,6 +61,7 @@ const KIND_RULES: Record<SnapshotKind, KindRule> = {
   ReferenceGrant: gatewayApi(true, {
     v1: ReferenceGrantV1, v1beta1: ReferenceGrantV1beta1, v1alpha2: ReferenceGrantV1alpha2,
   }),
+  BackendTLSPolicy: gatewayApi(true, { v1: BackendTLSPolicyV1, v1alpha3: BackendTLSPolicyV1alpha3 }),
   // The metadata checks every kind gets are all a Namespace needs.
   Namespace: { namespaced: false, versions: { v1: () => [] } },
   Service: { namespaced: true, versions: { v1: checkService } },

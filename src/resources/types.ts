@@ -78,8 +78,23 @@ export interface GatewaySpec {
     annotations?: Record<string, string>;
     parametersRef?: { group: string; kind: string; name: string };
   };
+  tls?: GatewayTLSConfig;
 }
 export type Gateway = KubeObject<'Gateway', GatewaySpec>;
+
+export interface GatewayTLSConfig {
+  /** The Gateway as a TLS client of its backends; whether a backend gets TLS at all is up to BackendTLSPolicies. */
+  backend?: { clientCertificateRef?: SecretObjectReference };
+  /** Client certificate validation for the Gateway's HTTPS listeners: `default`, overridden per port. */
+  frontend?: { default: FrontendTLSSettings; perPort?: { port: number; tls: FrontendTLSSettings }[] };
+}
+
+export interface FrontendTLSSettings {
+  validation?: {
+    caCertificateRefs: { group: string; kind: string; name: string; namespace?: string }[];
+    mode?: 'AllowValidOnly' | 'AllowInsecureFallback';
+  };
+}
 
 export interface ListenerSetSpec {
   parentRef: { group?: string; kind?: string; namespace?: string; name: string };
@@ -200,6 +215,19 @@ export interface ReferenceGrantSpec {
 }
 export type ReferenceGrant = KubeObject<'ReferenceGrant', ReferenceGrantSpec>;
 
+export interface BackendTLSPolicySpec {
+  /** Services in the policy's namespace; `sectionName` names one port of the Service. */
+  targetRefs: { group: string; kind: string; name: string; sectionName?: string }[];
+  validation: {
+    caCertificateRefs?: LocalObjectReference[];
+    wellKnownCACertificates?: string;
+    hostname: string;
+    subjectAltNames?: { type: 'Hostname' | 'URI'; hostname?: string; uri?: string }[];
+  };
+  options?: Record<string, string>;
+}
+export type BackendTLSPolicy = KubeObject<'BackendTLSPolicy', BackendTLSPolicySpec>;
+
 // ---- core / discovery -----------------------------------------------------
 
 export type Namespace = KubeObject<'Namespace', unknown>;
@@ -250,6 +278,7 @@ export interface Snapshot {
   tcpRoutes: TCPRoute[];
   udpRoutes: UDPRoute[];
   referenceGrants: ReferenceGrant[];
+  backendTLSPolicies: BackendTLSPolicy[];
   namespaces: Namespace[];
   services: Service[];
   endpointSlices: EndpointSlice[];
@@ -260,7 +289,7 @@ export interface Snapshot {
 export function emptySnapshot(): Snapshot {
   return {
     gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], tlsRoutes: [], tcpRoutes: [], udpRoutes: [],
-    referenceGrants: [], namespaces: [], services: [], endpointSlices: [], secrets: [], configMaps: [],
+    referenceGrants: [], backendTLSPolicies: [], namespaces: [], services: [], endpointSlices: [], secrets: [], configMaps: [],
   };
 }
 
@@ -274,6 +303,7 @@ export const SNAPSHOT_KINDS = {
   TCPRoute: 'tcpRoutes',
   UDPRoute: 'udpRoutes',
   ReferenceGrant: 'referenceGrants',
+  BackendTLSPolicy: 'backendTLSPolicies',
   Namespace: 'namespaces',
   Service: 'services',
   EndpointSlice: 'endpointSlices',

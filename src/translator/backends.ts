@@ -1,5 +1,6 @@
 import type { IRCluster, IREndpoint } from '../ir/types.js';
-import type { BackendObjectReference, EndpointSlice, ReferenceGrant, Service, Snapshot } from '../resources/types.js';
+import type { BackendObjectReference, EndpointSlice, ReferenceGrant, Service, ServicePort, Snapshot } from '../resources/types.js';
+import { BackendTLSPolicies, type PolicyState } from './backendtlspolicies.js';
 import { Reason } from './conditions.js';
 import { GATEWAY_GROUP } from './gateways.js';
 import { nested } from './maps.js';
@@ -25,12 +26,18 @@ type Use = 'HTTP' | Transport;
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/** The Service port a cluster leads to. */
+export interface ClusterOrigin { namespace: string; service: string; port: ServicePort }
+
 /**
  * Resolves route backendRefs to clusters. Clusters are shared: every
  * reference to the same Service port yields the same cluster object.
  */
 export class BackendResolver {
   readonly clusters: Record<string, IRCluster> = {};
+  /** Which Service ports are connected to over TLS, and how. */
+  readonly backendTLS: BackendTLSPolicies;
+  private readonly origins = new Map<string, ClusterOrigin>();
   private readonly services = new Map<string, Service>();
   /** EndpointSlices by namespace, then the Service they are labelled with. */
   private readonly slices = new Map<string | undefined, Map<string, EndpointSlice[]>>();
@@ -48,6 +55,7 @@ export class BackendResolver {
 
   constructor(snapshot: Snapshot) {
     this.referenceGrants = snapshot.referenceGrants.slice();
+    this.backendTLS = new BackendTLSPolicies(snapshot);
     for (const s of snapshot.services) this.services.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
     for (const slice of snapshot.endpointSlices) {
       const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -99,21 +107,68 @@ export class BackendResolver {
       return fail(Reason.BackendNotFound, `${what}: port ${ref.port} of the Service is ${actual}, not ${transport}`);
     }
 
-    const protocol = clusterProtocol(servicePort.appProtocol);
-    if (!protocol && use === 'HTTP') {
-      return fail(Reason.UnsupportedProtocol, `${what}: appProtocol ${servicePort.appProtocol} of port ${ref.port} is not supported`);
+    // Streams get their TLS cluster only where a listener terminates TLS (see reencrypted), which is not known here.
+    const policy = use === 'HTTP' ? this.backendTLS.forPort(namespace, ref.name, servicePort) : undefined;
+    if (!policy && use === 'HTTP' && !clusterProtocol(servicePort.appProtocol, false)) {
+      return fail(Reason.UnsupportedProtocol, `${what}: appProtocol ${servicePort.appProtocol} of port ${ref.port} needs a BackendTLSPolicy`);
     }
     // TCP and UDP clusters of one port number lead to different endpoints.
     const name = `${namespace}/${ref.name}:${ref.port}${transport === 'UDP' ? '/udp' : ''}`;
-    let cluster = this.clusters[name];
-    if (!cluster) {
-      // Stream servers pass bytes whatever the cluster protocol says, so a port HTTP could not use gets the default.
-      cluster = { name, protocol: protocol ?? 'http1', endpoints: this.endpointsFor(namespace, ref.name, servicePort.name, transport) };
-      this.clusters[name] = cluster;
-    }
+    const origin: ClusterOrigin = { namespace, service: ref.name, port: servicePort };
+    const cluster = policy ? this.tlsCluster(name, origin, policy) : this.plainCluster(name, origin, transport);
     const resolution: BackendResolution = { ok: true, cluster };
     nested(this.resolved[use], service).set(ref.port, resolution);
     return resolution;
+  }
+
+  /** The Service port of a cluster this resolver made. */
+  origin(name: string): ClusterOrigin | undefined {
+    return this.origins.get(name);
+  }
+
+  /**
+   * The cluster for TLS-terminated streams to `name`, a cluster made for
+   * streams: the TLS cluster of its Service port when a BackendTLSPolicy
+   * applies there, else `name` itself.
+   */
+  reencrypted(name: string): string {
+    const origin = this.origins.get(name);
+    const policy = origin && this.backendTLS.forPort(origin.namespace, origin.service, origin.port);
+    return policy ? this.tlsCluster(name, origin, policy).name : name;
+  }
+
+  private plainCluster(name: string, origin: ClusterOrigin, transport: Transport): IRCluster {
+    let cluster = this.clusters[name];
+    if (!cluster) {
+      // Stream servers pass bytes whatever the cluster protocol says, so a port HTTP could not use gets the default.
+      const protocol = clusterProtocol(origin.port.appProtocol, false) ?? 'http1';
+      cluster = { name, protocol, endpoints: this.endpointsFor(origin.namespace, origin.service, origin.port.name, transport) };
+      this.register(cluster, origin);
+    }
+    return cluster;
+  }
+
+  /**
+   * The cluster of the TCP Service port of `base` that a policy makes TLS.
+   * An invalid policy's has no endpoints: connections must then fail with a
+   * 5xx, never go out in plaintext (spec: BackendTLSPolicy).
+   */
+  private tlsCluster(base: string, origin: ClusterOrigin, policy: PolicyState): IRCluster {
+    const name = `${base}/tls`;
+    let cluster = this.clusters[name];
+    if (!cluster) {
+      const protocol = clusterProtocol(origin.port.appProtocol, true);
+      cluster = policy.tls
+        ? { name, protocol, endpoints: this.endpointsFor(origin.namespace, origin.service, origin.port.name, 'TCP'), tls: policy.tls }
+        : { name, protocol, endpoints: [] };
+      this.register(cluster, origin);
+    }
+    return cluster;
+  }
+
+  private register(cluster: IRCluster, origin: ClusterOrigin): void {
+    this.clusters[cluster.name] = cluster;
+    this.origins.set(cluster.name, origin);
   }
 
   /**
@@ -141,14 +196,21 @@ export class BackendResolver {
   }
 }
 
-// appProtocol values that need something the data plane does not speak yet (TLS to the backend).
-const UNSUPPORTED_APP_PROTOCOLS = new Set(['kubernetes.io/wss', 'https', 'tls']);
+// appProtocol values that mean TLS to the backend, which only a BackendTLSPolicy says how to verify.
+const TLS_APP_PROTOCOLS = new Map<string, IRCluster['protocol']>([['kubernetes.io/wss', 'ws'], ['https', 'http1'], ['tls', 'http1']]);
 
-/** The upstream protocol for a Service port's appProtocol; other values are opaque labels and mean HTTP/1.1. */
-function clusterProtocol(appProtocol: string | undefined): IRCluster['protocol'] | undefined {
+/**
+ * The upstream protocol for a Service port's appProtocol over TLS or not
+ * (undefined: one that needs TLS, without it); other values are opaque
+ * labels and mean HTTP/1.1. Over TLS, kubernetes.io/h2c is HTTP/2 by ALPN.
+ */
+function clusterProtocol(appProtocol: string | undefined, tls: true): IRCluster['protocol'];
+function clusterProtocol(appProtocol: string | undefined, tls: boolean): IRCluster['protocol'] | undefined;
+function clusterProtocol(appProtocol: string | undefined, tls: boolean): IRCluster['protocol'] | undefined {
   if (appProtocol === 'kubernetes.io/h2c') return 'h2c';
   if (appProtocol === 'kubernetes.io/ws') return 'ws';
-  if (appProtocol && UNSUPPORTED_APP_PROTOCOLS.has(appProtocol.toLowerCase())) return undefined;
+  const secure = appProtocol === undefined ? undefined : TLS_APP_PROTOCOLS.get(appProtocol.toLowerCase());
+  if (secure) return tls ? secure : undefined;
   return 'http1';
 }
 

@@ -9,6 +9,7 @@ export const CondType = {
   OverlappingTLSConfig: 'OverlappingTLSConfig',
   PartiallyInvalid: 'PartiallyInvalid',
   SupportedVersion: 'SupportedVersion',
+  InsecureFrontendValidationMode: 'InsecureFrontendValidationMode',
 } as const;
 
 export const Reason = {
@@ -33,12 +34,23 @@ export const Reason = {
   InvalidRouteKinds: 'InvalidRouteKinds',
   RefNotPermitted: 'RefNotPermitted',
   OverlappingHostnames: 'OverlappingHostnames',
+  // listener, client certificate validation (Gateway spec.tls.frontend; also InvalidCACertificateRef, NoValidCACertificate)
+  InvalidCACertificateKind: 'InvalidCACertificateKind',
+  // Gateway InsecureFrontendValidationMode
+  ConfigurationChanged: 'ConfigurationChanged',
   // route
   NotAllowedByListeners: 'NotAllowedByListeners',
   NoMatchingListenerHostname: 'NoMatchingListenerHostname',
   NoMatchingParent: 'NoMatchingParent',
   InvalidKind: 'InvalidKind',
   BackendNotFound: 'BackendNotFound',
+  // Gateway spec.tls.backend
+  InvalidClientCertificateRef: 'InvalidClientCertificateRef',
+  ListenersNotResolved: 'ListenersNotResolved',
+  // BackendTLSPolicy
+  Conflicted: 'Conflicted',
+  NoValidCACertificate: 'NoValidCACertificate',
+  InvalidCACertificateRef: 'InvalidCACertificateRef',
   // ListenerSet
   NotAllowed: 'NotAllowed',
   ParentNotAccepted: 'ParentNotAccepted',

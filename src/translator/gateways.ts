@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
+import type { IRClientValidation } from '../ir/types.js';
 import type {
   Gateway, GatewayClass, ListenerSet, ListenerSpec, Namespace, RouteGroupKind, Snapshot,
 } from '../resources/types.js';
-import { checkCertificatePair } from './certificates.js';
+import { resolveCertificateRef } from './certificates.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
+import { resolveFrontendTLS, validationForPort, type FrontendTLS } from './frontend-tls.js';
 import { hostnamesOverlap } from './hostnames.js';
 import { namespaceSelected } from './namespaces.js';
-import { referencePermitted } from './references.js';
 import { SUPPORTED_FEATURES } from './features.js';
 import type { TranslateOptions } from './types.js';
 
@@ -31,7 +32,7 @@ export function terminatesTLS(spec: ListenerSpec): boolean {
   return (spec.protocol === 'HTTPS' || spec.protocol === 'TLS') && spec.tls?.mode !== 'Passthrough';
 }
 
-interface Problem { reason: string; message: string }
+export interface Problem { reason: string; message: string }
 
 /** The object that declares a listener: its Gateway, or a ListenerSet attached to it. */
 export interface ListenerOwner {
@@ -52,7 +53,21 @@ export interface ListenerState {
   /** Another Gateway already holds this listener's address and port. */
   portProblem?: Problem;
   overlappingTLS?: string;
+  /**
+   * What the listener serves: the first certificate that loads, else, when
+   * every problem is in a Secret's content, what the first such Secret holds.
+   * The data plane fails to load that and keeps the last certificate it
+   * loaded for the listener, so a bad rotation does not take it down.
+   */
   certificate?: { certPem: string; keyPem: string };
+  /**
+   * 'reference': some certificateRef is missing, not permitted or of another
+   * kind, and the listener is not served. 'content': only Secrets' content
+   * is invalid (see `certificate`).
+   */
+  certificateProblem?: 'reference' | 'content';
+  /** Client certificate validation of the listener's port (HTTPS only). */
+  clientValidation?: IRClientValidation;
   attachedRoutes: number;
 }
 
@@ -67,6 +82,11 @@ export interface GatewayState {
   addresses: string[];
   acceptProblem?: Problem;
   addressProblem?: Problem;
+  frontend: FrontendTLS;
+  /** spec.tls.backend.clientCertificateRef resolved: presented to the backends BackendTLSPolicies make TLS. */
+  backendClientCertificate?: { secret: string; certPem: string; keyPem: string };
+  /** Why spec.tls.backend.clientCertificateRef did not resolve. */
+  backendTLSProblem?: Problem;
 }
 
 export interface ListenerSetState {
@@ -192,6 +212,7 @@ function buildGatewayState(
   const namespace = gw.metadata.namespace ?? 'default';
   const state: GatewayState = {
     gateway: gw, key: objectKey(namespace, gw.metadata.name), namespace, listeners: [], listenerSets: [], addresses: [],
+    frontend: resolveFrontendTLS(gw, { group: GATEWAY_GROUP, kind: 'Gateway', namespace }, snapshot),
   };
   if (!gwClass.accepted) {
     state.acceptProblem = { reason: Reason.Invalid, message: `GatewayClass ${gwClass.gatewayClass.metadata.name} is not accepted` };
@@ -203,6 +224,7 @@ function buildGatewayState(
     };
   }
   resolveAddresses(state, options);
+  resolveBackendClientCertificate(state, snapshot);
   const owner: ListenerOwner = { kind: 'Gateway', namespace, name: gw.metadata.name };
   state.listeners = gw.spec!.listeners.map((spec) => buildListenerState(state, owner, spec, snapshot));
   return state;
@@ -236,6 +258,20 @@ function resolveAddresses(state: GatewayState, options: TranslateOptions): void 
   state.addresses = [...new Set(explicit)];
 }
 
+function resolveBackendClientCertificate(state: GatewayState, snapshot: Snapshot): void {
+  const ref = state.gateway.spec!.tls?.backend?.clientCertificateRef;
+  if (!ref) return;
+  const resolved = resolveCertificateRef(ref, { group: GATEWAY_GROUP, kind: 'Gateway', namespace: state.namespace }, snapshot);
+  if (resolved.ok) {
+    state.backendClientCertificate = { secret: objectKey(ref.namespace ?? state.namespace, ref.name), certPem: resolved.certPem, keyPem: resolved.keyPem };
+  } else {
+    state.backendTLSProblem = {
+      reason: resolved.permitted ? Reason.InvalidClientCertificateRef : Reason.RefNotPermitted,
+      message: `spec.tls.backend.clientCertificateRef ${resolved.message}`,
+    };
+  }
+}
+
 function buildListenerState(gateway: GatewayState, owner: ListenerOwner, spec: ListenerSpec, snapshot: Snapshot): ListenerState {
   const listener: ListenerState = { gateway, owner, spec, supportedKinds: [], attachedRoutes: 0 };
   const kindsForProtocol = ROUTE_KINDS_BY_PROTOCOL[spec.protocol];
@@ -252,7 +288,18 @@ function buildListenerState(gateway: GatewayState, owner: ListenerOwner, spec: L
   } else if (terminatesTLS(spec)) {
     resolveCertificate(listener, snapshot);
   }
+  if (spec.protocol === 'HTTPS') {
+    const frontend = validationForPort(gateway.frontend, spec.port);
+    listener.clientValidation = frontend?.clientValidation;
+    if (frontend?.problem) listener.refsProblem = joinProblems(listener.refsProblem, frontend.problem);
+    if (frontend?.rejected) listener.acceptProblem ??= frontend.rejected;
+  }
   return listener;
+}
+
+/** One ResolvedRefs condition reports both: the reason of the first, the messages of both. */
+function joinProblems(first: Problem | undefined, second: Problem): Problem {
+  return first ? { reason: first.reason, message: `${first.message}; ${second.message}` } : second;
 }
 
 function resolveRouteKinds(listener: ListenerState, kindsForProtocol: string[]): void {
@@ -283,42 +330,25 @@ function resolveCertificate(listener: ListenerState, snapshot: Snapshot): void {
   if (refs.length === 0) {
     const what = listener.spec.protocol === 'HTTPS' ? 'an HTTPS listener' : 'a TLS listener in mode Terminate';
     listener.refsProblem = { reason: Reason.InvalidCertificateRef, message: `${what} needs tls.certificateRefs` };
+    listener.certificateProblem = 'reference';
     return;
   }
-  const ownerNamespace = listener.owner.namespace;
+  const from = { group: GATEWAY_GROUP, kind: listener.owner.kind, namespace: listener.owner.namespace };
   const problems: Problem[] = [];
+  let unloadable: { certPem: string; keyPem: string } | undefined;
   for (const ref of refs) {
-    const group = ref.group ?? '';
-    const kind = ref.kind ?? 'Secret';
-    const namespace = ref.namespace ?? ownerNamespace;
-    const what = `certificateRef ${group || 'core'}/${kind} ${namespace}/${ref.name}`;
-    if (group !== '' || kind !== 'Secret') {
-      problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: only core Secrets are supported` });
+    const resolved = resolveCertificateRef(ref, from, snapshot);
+    if (resolved.ok) {
+      listener.certificate ??= { certPem: resolved.certPem, keyPem: resolved.keyPem };
       continue;
     }
-    if (!referencePermitted(
-      { group: GATEWAY_GROUP, kind: listener.owner.kind, namespace: ownerNamespace },
-      { group: '', kind: 'Secret', namespace, name: ref.name },
-      snapshot.referenceGrants,
-    )) {
-      problems.push({ reason: Reason.RefNotPermitted, message: `${what}: no ReferenceGrant in ${namespace} allows it` });
-      continue;
-    }
-    const secret = snapshot.secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === ref.name);
-    if (!secret) {
-      problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: Secret not found` });
-      continue;
-    }
-    const certPem = secret.data?.['tls.crt'];
-    const keyPem = secret.data?.['tls.key'];
-    const check = checkCertificatePair(certPem, keyPem);
-    if (!check.ok) {
-      problems.push({ reason: Reason.InvalidCertificateRef, message: `${what}: ${check.problem}` });
-      continue;
-    }
-    listener.certificate ??= { certPem: certPem!, keyPem: keyPem! };
+    problems.push({ reason: resolved.permitted ? Reason.InvalidCertificateRef : Reason.RefNotPermitted, message: `certificateRef ${resolved.message}` });
+    if (resolved.content) unloadable ??= resolved.content;
+    else listener.certificateProblem = 'reference';
   }
   if (problems.length > 0) {
+    listener.certificateProblem ??= 'content';
+    listener.certificate ??= unloadable;
     // RefNotPermitted takes precedence: it is the reason the spec mandates when a grant is missing.
     const reason = problems.some((p) => p.reason === Reason.RefNotPermitted) ? Reason.RefNotPermitted : Reason.InvalidCertificateRef;
     listener.refsProblem = { reason, message: problems.map((p) => p.message).join('; ') };
@@ -441,11 +471,18 @@ function listenerAccepts(l: ListenerState): boolean {
   return !l.acceptProblem && !l.conflict && !l.gateway.acceptProblem;
 }
 
-/** A listener that goes into the IR. */
-export function listenerProgrammed(l: ListenerState): boolean {
+/**
+ * A listener that goes into the IR. One whose certificate only fails to load
+ * does, so that the data plane keeps serving the last one that loaded.
+ */
+export function listenerServed(l: ListenerState): boolean {
   if (!listenerAccepts(l) || l.portProblem || l.gateway.addresses.length === 0) return false;
-  const certificateProblem = l.refsProblem?.reason === Reason.InvalidCertificateRef || l.refsProblem?.reason === Reason.RefNotPermitted;
-  return !certificateProblem && (!terminatesTLS(l.spec) || l.certificate !== undefined);
+  return l.certificateProblem !== 'reference' && (!terminatesTLS(l.spec) || l.certificate !== undefined);
+}
+
+/** Served as configured. */
+export function listenerProgrammed(l: ListenerState): boolean {
+  return listenerServed(l) && l.certificateProblem === undefined;
 }
 
 export function listenerConditions(l: ListenerState, gen: number | undefined): PendingCondition[] {
@@ -464,11 +501,17 @@ export function listenerConditions(l: ListenerState, gen: number | undefined): P
       : condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen),
     programmed
       ? condition(CondType.Programmed, true, Reason.Programmed, 'Listener is programmed', gen)
-      : condition(CondType.Programmed, false, l.conflict?.reason ?? Reason.Invalid,
-        `Listener is not programmed: ${(accepted ?? l.refsProblem ?? l.gateway.addressProblem ?? { message: 'no address' }).message}`, gen),
+      : condition(CondType.Programmed, false, l.conflict?.reason ?? Reason.Invalid, notProgrammedMessage(l, accepted), gen),
   ];
   if (l.overlappingTLS) out.push(condition(CondType.OverlappingTLSConfig, true, Reason.OverlappingHostnames, l.overlappingTLS, gen));
   return out;
+}
+
+function notProgrammedMessage(l: ListenerState, accepted: Problem | undefined): string {
+  const why = (accepted ?? l.refsProblem ?? l.gateway.addressProblem ?? { message: 'no address' }).message;
+  return listenerServed(l)
+    ? `Listener is not programmed with its current certificate: ${why}; it keeps the last certificate that loaded, if any`
+    : `Listener is not programmed: ${why}`;
 }
 
 export function gatewayConditions(gw: GatewayState): PendingCondition[] {
@@ -497,7 +540,29 @@ export function gatewayConditions(gw: GatewayState): PendingCondition[] {
   } else {
     programmed = condition(CondType.Programmed, true, Reason.Programmed, `Serving on ${gw.addresses.join(', ')}`, gen);
   }
-  return [accepted, programmed];
+  const resolvedRefs = backendResolvedRefs(gw, gen);
+  const conditions = resolvedRefs ? [accepted, programmed, resolvedRefs] : [accepted, programmed];
+  if (gw.frontend.insecure.length > 0) {
+    conditions.push(condition(CondType.InsecureFrontendValidationMode, true, Reason.ConfigurationChanged,
+      `spec.tls.frontend accepts connections without a valid client certificate (AllowInsecureFallback) in ${gw.frontend.insecure.join(', ')}`, gen));
+  }
+  return conditions;
+}
+
+/**
+ * The Gateway's own ResolvedRefs, given only when spec.tls.backend is set:
+ * nothing else of the Gateway itself references other objects, and
+ * listeners report their references on their own.
+ */
+function backendResolvedRefs(gw: GatewayState, gen: number | undefined): PendingCondition | undefined {
+  if (!gw.gateway.spec!.tls?.backend?.clientCertificateRef) return undefined;
+  if (gw.backendTLSProblem) return condition(CondType.ResolvedRefs, false, gw.backendTLSProblem.reason, gw.backendTLSProblem.message, gen);
+  const unresolved = gw.listeners.filter((l) => l.refsProblem);
+  if (unresolved.length > 0) {
+    return condition(CondType.ResolvedRefs, false, Reason.ListenersNotResolved,
+      `listeners ${unresolved.map((l) => l.spec.name).join(', ')} have unresolved references`, gen);
+  }
+  return condition(CondType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen);
 }
 
 /** A listener that fails validation or lost its port: it counts against its owner being fully valid. */

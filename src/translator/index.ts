@@ -1,6 +1,7 @@
 import { IR_VERSION } from '../ir/types.js';
 import type { Condition, ObjectMeta, Snapshot } from '../resources/types.js';
 import { BackendResolver } from './backends.js';
+import { ClusterUse } from './backendtlspolicies.js';
 import { finaliseConditions, type PendingCondition } from './conditions.js';
 import {
   GATEWAY_GROUP, gatewayConditions, listenerConditions, listenerSetAttached, listenerSetConditions,
@@ -70,7 +71,8 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const routes = translateHTTPRoutes(snapshot.httpRoutes, phase.parents, backends, options.controllerName, base?.routes);
   // After the HTTPRoutes, which may first zero every listener's count.
   const streams = translateStreamRoutes(snapshot, phase.parents, backends, options.controllerName);
-  const { servers, clusters, served } = buildServers(gateways, routes, streams, backends.clusters, base?.served);
+  const use = new ClusterUse(backends);
+  const { servers, clusters, served } = buildServers(gateways, routes, streams, use, base?.served);
 
   const { results, head, tail } = routes;
   // Given back the statuses it made, the routes carried over unseen keep
@@ -134,6 +136,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     }
   }
   for (const r of streams) statuses.push(statusOfRoute(r.kind, r.route.metadata, r.parents, previous, finalise));
+  statuses.push(...backends.backendTLS.statuses(use, options.controllerName, finalise, (ns, name) => prior('BackendTLSPolicy', ns, name)));
   const routeStatus = (r: RouteResult | undefined) =>
     (r ? statusOfRoute('HTTPRoute', r.route.metadata, r.parents, previous, finalise) : undefined);
   const routeStatuses = carried
@@ -176,7 +179,7 @@ function statusOfRoute(
 
 function gatewayPhase(snapshot: Snapshot, options: TranslateOptions): GatewayPhase {
   const inputs = frozenInputs(
-    [snapshot.gatewayClasses, snapshot.gateways, snapshot.listenerSets, snapshot.namespaces, snapshot.secrets, snapshot.referenceGrants],
+    [snapshot.gatewayClasses, snapshot.gateways, snapshot.listenerSets, snapshot.namespaces, snapshot.secrets, snapshot.configMaps, snapshot.referenceGrants],
     [options.controllerName, options.bindAddress, JSON.stringify(options.poolAssignments ?? null)],
   );
   if (inputs && lastGatewayPhase && sameItems(inputs, lastGatewayPhase.inputs)) {
@@ -190,7 +193,9 @@ function gatewayPhase(snapshot: Snapshot, options: TranslateOptions): GatewayPha
 }
 
 function resolver(snapshot: Snapshot): BackendResolver {
-  const inputs = frozenInputs([snapshot.services, snapshot.endpointSlices, snapshot.referenceGrants], []);
+  const inputs = frozenInputs(
+    [snapshot.services, snapshot.endpointSlices, snapshot.referenceGrants, snapshot.backendTLSPolicies, snapshot.configMaps], [],
+  );
   if (inputs && lastResolver && sameItems(inputs, lastResolver.inputs)) return lastResolver.resolver;
   const resolver = new BackendResolver(snapshot);
   if (inputs) lastResolver = { inputs, resolver };

@@ -1,8 +1,9 @@
 import type {
-  IRCertificate, IRCluster, IRRoute, IRServer, IRStreamBackend, IRStreamRoute, IRTLSRoute, IRVirtualHost,
+  IRCertificate, IRCluster, IRRoute, IRServer, IRServerTLS, IRStreamRoute, IRTLSRoute, IRVirtualHost,
 } from '../ir/types.js';
+import type { ClusterUse, GatewayClusters } from './backendtlspolicies.js';
 import {
-  listenerProgrammed, mergedListeners, terminatesTLS, transportOf, type GatewayState, type ListenerState,
+  listenerServed, mergedListeners, terminatesTLS, transportOf, type GatewayState, type ListenerState,
 } from './gateways.js';
 import { compareHostnameSpecificity, mostSpecific } from './hostnames.js';
 import type { Attachment, RouteEntry, RouteResult, RouteResults } from './httproutes.js';
@@ -92,7 +93,7 @@ export function serverId(address: string, port: number, transport: 'TCP' | 'UDP'
  * regrouped; stream routes are placed afresh.
  */
 export function buildServers(
-  gateways: GatewayState[], routes: RouteResults, streams: StreamRouteResult[], clusters: Record<string, IRCluster>,
+  gateways: GatewayState[], routes: RouteResults, streams: StreamRouteResult[], use: ClusterUse,
   earlier?: ServedAttachments,
 ): { servers: IRServer[]; clusters: Record<string, IRCluster>; served: ServedAttachments } {
   const served: ServedAttachments = earlier ?? { byListener: new Map(), hostnames: new Map() };
@@ -133,15 +134,12 @@ export function buildServers(
   }
 
   const servers: IRServer[] = [];
-  const usedClusters: Record<string, IRCluster> = {};
-  const useStreamClusters = (backends: IRStreamBackend[]) => {
-    for (const b of backends) if (b.cluster) usedClusters[b.cluster] = clusters[b.cluster]!;
-  };
   for (const gw of gateways) {
+    const reach = use.forGateway(gw);
     // Listeners that share a port and transport share a socket; conflicts have left them one protocol.
     const bySocket = new Map<string, ListenerState[]>();
     for (const l of mergedListeners(gw)) {
-      if (!listenerProgrammed(l)) continue;
+      if (!listenerServed(l)) continue;
       const key = `${l.spec.port}/${transportOf(l.spec.protocol)}`;
       const group = bySocket.get(key) ?? [];
       group.push(l);
@@ -154,21 +152,17 @@ export function buildServers(
       let tlsRoutes: IRTLSRoute[] | undefined;
       let streamRoute: IRStreamRoute | undefined;
       if (protocol === 'HTTP' || protocol === 'HTTPS') {
-        const built = buildVirtualHosts(listeners, served, changes);
-        for (const b of built) for (const name of b.clusters) usedClusters[name] = clusters[name]!;
-        virtualHosts = built.map((b) => b.host);
+        virtualHosts = buildVirtualHosts(listeners, served, changes).map((b) => reach.virtualHost(b.host, b.clusters));
       } else if (protocol === 'TLS') {
-        tlsRoutes = serverNameRoutes(listeners, streamsByListener);
-        for (const r of tlsRoutes) useStreamClusters(r.backends);
+        tlsRoutes = serverNameRoutes(listeners, streamsByListener, reach);
       } else {
-        streamRoute = oldestStreamRoute(listeners.flatMap((l) => streamsByListener.get(l) ?? []));
-        if (streamRoute) useStreamClusters(streamRoute.backends);
+        streamRoute = oldestStreamRoute(listeners.flatMap((l) => streamsByListener.get(l) ?? []), reach);
       }
       const metadata = infrastructureMetadata(gw);
       for (const address of gw.addresses) {
         const id = serverId(address, port, transportOf(protocol));
         const server: IRServer = { id, address, port, protocol, owner: gw.key, metadata, virtualHosts };
-        if (protocol === 'HTTPS') server.tls = { certificates: serverCertificates(listeners) };
+        if (protocol === 'HTTPS') server.tls = httpsTLS(listeners);
         if (tlsRoutes) server.tlsRoutes = tlsRoutes;
         if (streamRoute) server.streamRoute = streamRoute;
         servers.push(server);
@@ -176,7 +170,7 @@ export function buildServers(
     }
   }
   servers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { servers, clusters: usedClusters, served };
+  return { servers, clusters: use.clusters, served };
 }
 
 /**
@@ -336,7 +330,7 @@ interface StreamServing {
  * listener carries that listener's certificate, so that Terminate and
  * Passthrough listeners can share the port.
  */
-function serverNameRoutes(listeners: ListenerState[], served: Map<ListenerState, StreamServing[]>): IRTLSRoute[] {
+function serverNameRoutes(listeners: ListenerState[], served: Map<ListenerState, StreamServing[]>, reach: GatewayClusters): IRTLSRoute[] {
   const winners = new Map<string, { listener: ListenerState; result: StreamRouteResult }>();
   for (const listener of listeners) {
     for (const { result, hostnames } of served.get(listener) ?? []) {
@@ -349,8 +343,9 @@ function serverNameRoutes(listeners: ListenerState[], served: Map<ListenerState,
   }
   return [...winners.keys()].sort(compareHostnameSpecificity).map((hostname) => {
     const { listener, result } = winners.get(hostname)!;
-    const route: IRTLSRoute = { hostname, name: result.name, backends: result.backends };
-    if (terminatesTLS(listener.spec)) route.terminate = { certificates: serverCertificates([listener]) };
+    const terminated = terminatesTLS(listener.spec);
+    const route: IRTLSRoute = { hostname, name: result.name, backends: reach.streamBackends(result.backends, terminated) };
+    if (terminated) route.terminate = { certificates: serverCertificates([listener]) };
     return route;
   });
 }
@@ -360,10 +355,10 @@ function serverNameRoutes(listeners: ListenerState[], served: Map<ListenerState,
  * attached (conformance TCPRouteMultipleRoutesAttachment), the others only
  * counting as attached.
  */
-function oldestStreamRoute(attached: StreamServing[]): IRStreamRoute | undefined {
+function oldestStreamRoute(attached: StreamServing[], reach: GatewayClusters): IRStreamRoute | undefined {
   let oldest: StreamRouteResult | undefined;
   for (const { result } of attached) if (!oldest || result.age < oldest.age) oldest = result;
-  return oldest && { name: oldest.name, backends: oldest.backends };
+  return oldest && { name: oldest.name, backends: reach.streamBackends(oldest.backends, false) };
 }
 
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
@@ -374,6 +369,19 @@ function infrastructureMetadata(gw: GatewayState): NonNullable<IRServer['metadat
     labels: { ...(infrastructure?.labels ?? {}), [GATEWAY_NAME_LABEL]: gw.gateway.metadata.name },
     annotations: { ...(infrastructure?.annotations ?? {}) },
   };
+}
+
+/**
+ * The listeners of one port share its client certificate validation (see
+ * frontend-tls.ts). With several listeners, each one's hostname lets the
+ * data plane tell a connection coalesced onto another listener's.
+ */
+function httpsTLS(listeners: ListenerState[]): IRServerTLS {
+  const tls: IRServerTLS = { certificates: serverCertificates(listeners) };
+  const clientValidation = listeners[0]!.clientValidation;
+  if (clientValidation) tls.clientValidation = clientValidation;
+  if (listeners.length > 1) tls.listenerHostnames = listeners.map((l) => l.spec.hostname ?? '*').sort(compareHostnameSpecificity);
+  return tls;
 }
 
 function serverCertificates(listeners: ListenerState[]): IRCertificate[] {

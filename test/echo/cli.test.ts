@@ -71,11 +71,13 @@ test('archway echo rejects TLS files without --https-port', async () => {
   assert.match(stderr, /need --https-port/);
 });
 
-test('archway echo --mode tcp and --mode udp report their ports with a tag', async () => {
+test('archway echo --mode tcp, udp and grpc report their ports with a tag', async () => {
   const tcp = await startCli(['--mode', 'tcp'], 1);
   assert.match(tcp.output(), /^echo listening on 127\.0\.0\.1:\d+ \(tcp\)$/m);
   const udp = await startCli(['--mode', 'udp', '--pod', 'p'], 1);
   assert.match(udp.output(), /^echo listening on 127\.0\.0\.1:\d+ \(udp\)$/m);
+  const grpc = await startCli(['--mode', 'grpc'], 1);
+  assert.match(grpc.output(), /^echo listening on 127\.0\.0\.1:\d+ \(grpc\)$/m);
 });
 
 test('archway echo rejects flags of another mode', async () => {
@@ -83,7 +85,9 @@ test('archway echo rejects flags of another mode', async () => {
     [['--mode', 'udp', '--tls-port', '0'], /--tls-port does not apply to --mode udp/],
     [['--mode', 'tcp', '--https-port', '0'], /--https-port does not apply to --mode tcp/],
     [['--mode', 'tcp', '--tls-port', '0'], /--tls-port needs --tls-cert and --tls-key/],
-    [['--mode', 'quic'], /--mode must be http, tcp or udp/],
+    [['--mode', 'grpc', '--h2c-port', '0'], /--h2c-port does not apply to --mode grpc/],
+    [['--mode', 'grpc', '--https-port', '0'], /--https-port needs --tls-cert and --tls-key/],
+    [['--mode', 'quic'], /--mode must be http, tcp, udp or grpc/],
   ] as const) {
     const child = spawn(process.execPath, [bin, 'echo', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -21,6 +21,7 @@ test('loads a directory tree of YAML and JSON, including List documents', async 
     tcpRoutes: [],
     udpRoutes: [],
     referenceGrants: ['default/allow-shop'],
+    backendTLSPolicies: ['shop/shop-tls'],
     namespaces: ['/shop'],
     services: ['shop/shop'],
     endpointSlices: ['shop/shop-1'],
@@ -132,6 +133,36 @@ test('TLSRoute, TCPRoute and UDPRoute load in every version the v1.6.1 CRDs serv
     assert.deepEqual(names(snapshot).tcpRoutes, ['default/tcp-alpha2', 'default/tcp-v1']);
     assert.deepEqual(names(snapshot).udpRoutes, ['default/udp-v1']);
     assert.equal(snapshot.udpRoutes[0].spec?.rules?.[0].backendRefs?.[0].weight, 2);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('BackendTLSPolicy loads in v1 and v1alpha3, the versions the v1.6.1 CRDs serve', async () => {
+  const t = await tempDir();
+  try {
+    const doc = (version: string, name: string, validation: string) => `apiVersion: gateway.networking.k8s.io/${version}
+kind: BackendTLSPolicy
+metadata:
+  name: ${name}
+spec:
+  targetRefs:
+  - {group: "", kind: Service, name: svc, sectionName: https}
+  validation:
+${validation}`;
+    const file = await t.write('policies.yaml', [
+      doc('v1', 'v1', '    caCertificateRefs: [{group: "", kind: ConfigMap, name: ca}]\n    hostname: svc.example\n'),
+      doc('v1alpha3', 'alpha3', '    wellKnownCACertificates: System\n    hostname: svc.example\n'),
+      doc('v1', 'no-hostname', '    wellKnownCACertificates: System\n'),
+      doc('v1alpha2', 'alpha2', '    wellKnownCACertificates: System\n    hostname: svc.example\n'),
+    ].join('---\n'));
+    const { snapshot, problems } = await loadConfig(file);
+    assert.deepEqual(problems.map(formatProblem), [
+      `${file}:30: BackendTLSPolicy default/no-hostname: spec.validation.hostname is required`,
+      `${file}:33: BackendTLSPolicy default/alpha2: apiVersion gateway.networking.k8s.io/v1alpha2 is not served for BackendTLSPolicy (supported: gateway.networking.k8s.io/v1, gateway.networking.k8s.io/v1alpha3)`,
+    ]);
+    assert.deepEqual(names(snapshot).backendTLSPolicies, ['default/alpha3', 'default/v1']);
+    assert.equal(snapshot.backendTLSPolicies.find((p) => p.metadata.name === 'v1')?.spec?.validation.caCertificateRefs?.[0]?.name, 'ca');
   } finally {
     await t.cleanup();
   }

@@ -95,10 +95,11 @@ for (const name of cases) {
 
 function conditionsOf(s: StatusEntry): { type: string; observedGeneration?: number; lastTransitionTime: string }[] {
   type C = { type: string; observedGeneration?: number; lastTransitionTime: string };
-  const status = s.status as { conditions?: C[]; listeners?: { conditions: C[] }[]; parents?: { conditions: C[] }[] };
+  const status = s.status as { conditions?: C[]; listeners?: { conditions: C[] }[]; parents?: { conditions: C[] }[]; ancestors?: { conditions: C[] }[] };
   return [
     ...(status.conditions ?? []),
     ...(status.listeners ?? []).flatMap((l) => l.conditions),
     ...(status.parents ?? []).flatMap((p) => p.conditions),
+    ...(status.ancestors ?? []).flatMap((a) => a.conditions),
   ];
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { generate } from 'selfsigned';
 import { stringify } from 'yaml';
 import { ConfigLoader } from '../../src/provider/loader.js';
 import type { Snapshot } from '../../src/resources/types.js';
@@ -18,6 +19,9 @@ import { random } from '../provider/helpers.js';
 type Doc = Record<string, unknown>;
 
 const NAMESPACES = ['ns-a', 'ns-b', 'ns-c'];
+
+// Two CAs a BackendTLSPolicy's ConfigMap switches between, and a client certificate for Gateway `own`.
+const [caA, caB, client] = await Promise.all([0, 1, 2].map(() => generate([{ name: 'commonName', value: 'reuse' }], { keySize: 2048 })));
 
 function gatewayDocs(variant: number): Doc[] {
   return [
@@ -40,7 +44,51 @@ function gatewayDocs(variant: number): Doc[] {
     },
     {
       apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'own', namespace: 'ns-a' },
-      spec: { gatewayClassName: 'archway', listeners: [{ name: 'http', protocol: 'HTTP', port: 9090 }] },
+      spec: {
+        gatewayClassName: 'archway',
+        listeners: [
+          // From all namespaces: the routes naming it reach the TLS clusters of every namespace's Service.
+          { name: 'http', protocol: 'HTTP', port: 9090, allowedRoutes: { namespaces: { from: 'All' } } },
+          // Its certificate is the rotated Secret, and its client validation trusts the policy ConfigMap of ns-a.
+          { name: 'https', protocol: 'HTTPS', port: 9443, tls: { certificateRefs: [{ name: 'client' }] } },
+        ],
+        tls: {
+          ...(variant % 3 !== 0 ? { backend: { clientCertificateRef: { name: 'client' } } } : {}),
+          frontend: { default: { validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }] } } },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'client', namespace: 'ns-a' }, type: 'kubernetes.io/tls',
+      // Rotated with the Gateway variant: a Secret changes while the Services and policies stay.
+      stringData: { 'tls.crt': variant % 4 < 2 ? client!.cert : caA!.cert, 'tls.key': variant % 4 < 2 ? client!.private : caA!.private },
+    },
+  ];
+}
+
+/** How a namespace's Service is secured: no policy, one trusting CA A or B, or one whose ConfigMap holds no CA. */
+type PolicyState = 'none' | 'a' | 'b' | 'broken';
+
+function policyDocs(ns: string, policy: PolicyState): Doc[] {
+  if (policy === 'none') return [];
+  const ca = { a: caA!.cert, b: caB!.cert, broken: '' }[policy];
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ca', namespace: ns }, data: { 'ca.crt': ca } },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'BackendTLSPolicy', metadata: { name: 'svc', namespace: ns },
+      spec: { targetRefs: [{ group: '', kind: 'Service', name: 'svc' }], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'svc.example' } },
+    },
+    {
+      // Through both Gateways, one of which presents a client certificate now and then; mirrored too.
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'secured', namespace: ns },
+      spec: {
+        parentRefs: [{ name: 'web', namespace: 'default' }, { name: 'own', namespace: 'ns-a' }],
+        hostnames: [`secured.${ns}.com`],
+        rules: [{
+          backendRefs: [{ name: 'svc', port: 80 }],
+          filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'svc', port: 80 } } }],
+        }],
+      },
     },
   ];
 }
@@ -96,14 +144,14 @@ function streamRouteDoc(ns: string, name: string, pick: (n: number) => number): 
 
 interface Model {
   gatewayVariant: number;
-  namespaces: Map<string, { labelled: boolean; port: number; grant: boolean; routes: Doc[]; streams: Doc[] }>;
+  namespaces: Map<string, { labelled: boolean; port: number; grant: boolean; policy: PolicyState; routes: Doc[]; streams: Doc[] }>;
 }
 
 async function write(dir: string, model: Model): Promise<void> {
   const render = (docs: Doc[]) => docs.map((d) => stringify(d)).join('---\n');
   await writeFile(join(dir, 'gateway.yaml'), render(gatewayDocs(model.gatewayVariant)));
   for (const [ns, n] of model.namespaces) {
-    await writeFile(join(dir, `${ns}.yaml`), render([...namespaceDocs(ns, n.labelled, n.port, n.grant), ...n.routes, ...n.streams]));
+    await writeFile(join(dir, `${ns}.yaml`), render([...namespaceDocs(ns, n.labelled, n.port, n.grant), ...policyDocs(ns, n.policy), ...n.routes, ...n.streams]));
   }
 }
 
@@ -112,7 +160,7 @@ function edit(model: Model, pick: (n: number) => number, serial: number): string
   const ns = NAMESPACES[pick(NAMESPACES.length)]!;
   const n = model.namespaces.get(ns)!;
   const i = pick(Math.max(1, n.routes.length));
-  switch (pick(14)) {
+  switch (pick(15)) {
     case 0: n.routes.push(routeDoc(ns, `new-${serial}`, pick)); return `add a route to ${ns}`;
     case 1: n.routes.splice(i, 1); return `remove route ${i} of ${ns}`;
     case 2: model.gatewayVariant += 1; return 'change a Gateway listener';
@@ -127,6 +175,11 @@ function edit(model: Model, pick: (n: number) => number, serial: number): string
       const name = (n.streams[j]?.metadata as { name: string } | undefined)?.name ?? `stream-${serial}`;
       n.streams[j] = streamRouteDoc(ns, name, pick);
       return `rewrite stream route ${name} of ${ns}`;
+    }
+    case 9: {
+      const next: PolicyState[] = ['none', 'a', 'b', 'broken'];
+      n.policy = next[(next.indexOf(n.policy) + 1 + pick(3)) % next.length]!;
+      return `BackendTLSPolicy of ${ns}: ${n.policy}`;
     }
     default: {
       const name = (n.routes[i]?.metadata as { name: string } | undefined)?.name ?? `new-${serial}`;
@@ -165,7 +218,7 @@ for (const seed of [1, 2, 3]) {
     const model: Model = { gatewayVariant: 0, namespaces: new Map() };
     for (const ns of NAMESPACES) {
       model.namespaces.set(ns, {
-        labelled: ns !== 'ns-c', port: 80, grant: ns === 'ns-b',
+        labelled: ns !== 'ns-c', port: 80, grant: ns === 'ns-b', policy: ns === 'ns-a' ? 'a' : 'none',
         routes: Array.from({ length: 12 }, (_, j) => routeDoc(ns, `r-${j}`, pick)),
         streams: Array.from({ length: 3 }, (_, j) => streamRouteDoc(ns, `s-${j}`, pick)),
       });

@@ -6,8 +6,9 @@
 
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { IRServer } from '../../ir/types.js';
+import type { IREndpoint, IRServer } from '../../ir/types.js';
 import type { Logger } from '../../util/log.js';
+import type { ClusterPool } from '../clusters.js';
 import type { Counters } from '../stats.js';
 import { selectContext } from '../tls.js';
 import { HELLO, INVALID, parseClientHello } from './client-hello.js';
@@ -140,7 +141,7 @@ export class StreamListener {
     const pool = route && pickPool(route);
     const endpoint = pool?.pick();
     if (endpoint === undefined) c.refuse(route === undefined ? 'no route' : 'no backend endpoint');
-    else c.connect(endpoint.address, endpoint.port);
+    else c.connect(pool!, endpoint);
   }
 }
 
@@ -163,8 +164,9 @@ class Connection {
   private heldLength = 0;
   private needed = 1;
   private helloDeadline = 0;
-  private address = '';
-  private port = 0;
+  /** Where the backend connection goes once the client's handshake is done (TLS terminated here). */
+  private pool: ClusterPool | undefined;
+  private endpoint: IREndpoint | undefined;
 
   constructor(listener: StreamListener, raw: Socket) {
     this.listener = listener;
@@ -222,7 +224,7 @@ class Connection {
     raw.unshift(this.held);
     this.held = undefined;
     if (route!.terminate === undefined) {
-      this.connect(endpoint.address, endpoint.port);
+      this.connect(pool!, endpoint);
       return;
     }
     // The TLS socket reads the raw socket's handle directly, so the raw socket's own timer would see no activity.
@@ -236,8 +238,8 @@ class Connection {
     secure[kConnection] = this;
     this.front = secure;
     this.open++;
-    this.address = endpoint.address;
-    this.port = endpoint.port;
+    this.pool = pool;
+    this.endpoint = endpoint;
     secure.setTimeout(this.listener.helloTimeoutMs);
     secure.on('timeout', onClientTimeout);
     secure.on('error', onClientError);
@@ -246,15 +248,15 @@ class Connection {
   }
 
   onSecure(): void {
-    this.connect(this.address, this.port);
+    this.connect(this.pool!, this.endpoint!);
   }
 
   /** Opens the backend connection and splices the front socket to it. */
-  connect(address: string, port: number): void {
+  connect(pool: ClusterPool, endpoint: IREndpoint): void {
     this.open++;
     const front = this.front;
     front.setTimeout(this.listener.idleTimeoutMs);
-    const upstream = splice(front, address, port, this.listener.splice) as Tagged;
+    const upstream = splice(front, endpoint.address, endpoint.port, this.listener.splice, pool.tlsOptions(endpoint)) as Tagged;
     upstream[kConnection] = this;
     upstream.on('close', onSocketClose);
     this.upstream = upstream;

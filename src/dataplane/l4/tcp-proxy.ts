@@ -9,8 +9,10 @@
 // connection costs no closures.
 
 import { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../../util/log.js';
 import type { Counters } from '../stats.js';
+import { connectTls } from '../upstream-tls.js';
 
 export interface SpliceSettings {
   connectTimeoutMs: number;
@@ -22,22 +24,29 @@ export interface SpliceSettings {
 
 const kPeer = Symbol('peer');
 const kSettings = Symbol('settings');
-type Peered = Socket & { [kPeer]?: Socket; [kSettings]?: SpliceSettings };
+const kEstablished = Symbol('established');
+type Peered = Socket & { [kPeer]?: Socket; [kSettings]?: SpliceSettings; [kEstablished]?: boolean };
 
-/** Connects to `address:port` and splices `client` to it; returns the backend socket. `client` may be paused with bytes put back: they go first. */
-export function splice(client: Socket, address: string, port: number, settings: SpliceSettings): Socket {
-  const upstream = new Socket({ allowHalfOpen: true }) as Peered;
+/**
+ * Connects to `address:port`, over TLS with `tls` (the endpoint's options,
+ * host and port included), and splices `client` to it; returns the backend
+ * socket. `client` may be paused with bytes put back: they go first.
+ */
+export function splice(client: Socket, address: string, port: number, settings: SpliceSettings, tls?: ConnectionOptions): Socket {
+  // tls.connect hands allowHalfOpen on to the socket, though its options type does not list it.
+  const upstream = (tls ? connectTls({ ...tls, allowHalfOpen: true } as ConnectionOptions) : new Socket({ allowHalfOpen: true })) as Peered;
   upstream[kPeer] = client;
   upstream[kSettings] = settings;
   (client as Peered)[kPeer] = upstream;
   upstream.setTimeout(settings.connectTimeoutMs);
   upstream.on('timeout', onUpstreamTimeout);
   upstream.on('error', onUpstreamError);
-  upstream.once('connect', onUpstreamConnect);
+  // Over TLS, the connect timeout runs until the backend's certificate is verified.
+  upstream.once(tls ? 'secureConnect' : 'connect', onUpstreamConnect);
   forward(client);
   forward(upstream);
   // Bytes the client sends meanwhile queue in the connecting socket, within its high-water mark.
-  upstream.connect({ port, host: address, noDelay: true });
+  if (!tls) upstream.connect({ port, host: address, noDelay: true });
   client.resume();
   return upstream;
 }
@@ -66,11 +75,12 @@ function onClose(this: Peered): void {
 }
 
 function onUpstreamConnect(this: Peered): void {
+  this[kEstablished] = true;
   this.setTimeout(this[kSettings]!.idleTimeoutMs);
 }
 
 function onUpstreamTimeout(this: Peered): void {
-  if (this.connecting) {
+  if (!this[kEstablished]) {
     const settings = this[kSettings]!;
     settings.counters.upstreamError();
     settings.logger.debug('backend connect timeout');

@@ -256,13 +256,17 @@ describe('TLS listener', () => {
     assert.equal(counters.snapshot().l4!.activeConnections, 0);
   });
 
-  it('reuses unchanged terminate certificates and refuses bad ones at compile time', () => {
+  it('reuses unchanged terminate certificates and keeps the last one that loaded', () => {
     const ir = tlsServer([tlsRoute('t.example.com', backends('plain'), [certs.term])]);
     const first = compileStreamServer(ir, lookup);
     const again = compileStreamServer(ir, lookup, first);
     assert.equal(again.sni!.routes[0]!.terminate, first.sni!.routes[0]!.terminate);
     const bad = tlsServer([tlsRoute('t.example.com', backends('plain'), [{ ...certs.term, keyPem: 'not a key' }])]);
-    assert.throws(() => compileStreamServer(bad, lookup, first), /tlsroute\/default\/t\.example\.com/);
+    const kept = compileStreamServer(bad, lookup, first).sni!.routes[0]!.terminate!;
+    assert.equal(kept.defaultContext, first.sni!.routes[0]!.terminate!.defaultContext);
+    assert.match(kept.problems[0]!, /previous one keeps serving/);
+    // Nothing loaded before: no context, so handshakes fail.
+    assert.equal(compileStreamServer(bad, lookup).sni!.routes[0]!.terminate!.defaultContext, undefined);
     assert.throws(() => compileStreamServer(tlsServer([tlsRoute('t.example.com', backends('plain'), [])]), lookup), /no certificates/);
   });
 });
