@@ -13,11 +13,16 @@ export const SupportTCPRoute = 'TCPRoute';
 export const SupportUDPRoute = 'UDPRoute';
 export const SupportListenerSet = 'ListenerSet';
 export const SupportGRPCRoute = 'GRPCRoute';
+export const SupportBackendTLSPolicy = 'BackendTLSPolicy';
+export const SupportBackendTLSPolicySANValidation = 'BackendTLSPolicySANValidation';
+export const SupportGatewayBackendClientCertificate = 'GatewayBackendClientCertificate';
+// Upstream's GATEWAY-GRPC profile does not list it, so GRPCRouteNamedRule counts towards no profile's report.
+export const SupportGRPCRouteNamedRouteRule = 'GRPCRouteNamedRouteRule';
 
 const gatewayExtended = [
   'GatewayPort8080', 'GatewayStaticAddresses', 'GatewayHTTPListenerIsolation',
   'GatewayHTTPSListenerDetectMisdirectedRequests', 'GatewayInfrastructurePropagation',
-  'GatewayAddressEmpty', 'GatewayBackendClientCertificate',
+  'GatewayAddressEmpty', SupportGatewayBackendClientCertificate,
   'GatewayFrontendClientCertificateValidation',
   'GatewayFrontendClientCertificateValidationInsecureFallback', SupportListenerSet,
 ];
@@ -34,7 +39,7 @@ const httpRouteExtended = [
   'HTTPRouteRetry', 'HTTPRouteRetryBackendTimeout', 'HTTPRouteRetryConnectionError',
 ];
 
-const backendTLSPolicy = ['BackendTLSPolicy', 'BackendTLSPolicySANValidation'];
+const backendTLSPolicy = [SupportBackendTLSPolicy, SupportBackendTLSPolicySANValidation];
 const tlsRouteExtended = [SupportTLSRouteModeTerminate, SupportTLSRouteModeMixed];
 
 /** Mesh features never count as GatewayClass features (upstream drops them when inferring). */
@@ -86,6 +91,23 @@ export const profiles: readonly ConformanceProfile[] = [
     extended: new Set(gatewayExtended),
   },
 ];
+
+/**
+ * What a run reports and tests, standing in for upstream's
+ * --conformance-profiles: the profiles with a ported test whose route kind
+ * the implementation claims (in its GatewayClass status or
+ * --supported-features), and the claimed features plus, as upstream adds
+ * them, those profiles' core features. With no claims to go by (--run-test
+ * alone), every profile with a ported test.
+ */
+export function profilesAndFeaturesUnderTest(
+  ported: readonly ConformanceProfile[], claimed: ReadonlySet<FeatureName> | undefined,
+): { profiles: ConformanceProfile[]; supported: Set<FeatureName> } {
+  const selected = ported.filter((p) => claimed === undefined || claimed.has(p.routeFeature));
+  const supported = new Set(claimed);
+  for (const p of selected) for (const f of p.core) supported.add(f);
+  return { profiles: selected, supported };
+}
 
 /** A test belongs to every profile that covers all of its features, core or extended. */
 export function profilesForTest(features: readonly FeatureName[], selected: readonly ConformanceProfile[]): ConformanceProfile[] {

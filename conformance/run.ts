@@ -3,7 +3,7 @@
 // gateway, and writes an upstream-format ConformanceReport.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { meshFeatures, profiles, type FeatureName } from './features.js';
+import { meshFeatures, profiles, profilesAndFeaturesUnderTest, type FeatureName } from './features.js';
 import { repoRoot, upstreamConformanceDir } from './harness/paths.js';
 import { stopAll } from './harness/processes.js';
 import { ConformanceSuite } from './harness/suite.js';
@@ -55,20 +55,16 @@ function lastHostAddress(cidr: string): string {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-/** Upstream's rule: profiles enable their core features; otherwise flags or the GatewayClass status decide. */
-async function supportedFeatures(suite: ConformanceSuite, override: string | undefined, runTest: string | undefined, selected: typeof profiles): Promise<Set<FeatureName>> {
-  let features = new Set<FeatureName>();
-  if (override !== undefined) {
-    features = new Set(override.split(',').map((f) => f.trim()).filter(Boolean));
-  } else if (runTest === undefined) {
-    const gwc = await suite.cluster.get('GatewayClass', undefined, suite.gatewayClassName);
-    const names = ((gwc.status?.supportedFeatures ?? []) as { name: string }[]).map((f) => f.name);
-    features = new Set(names.filter((n) => !meshFeatures.has(n)));
-    if (features.size === 0) {
-      throw new Error(`no supported features were determined: GatewayClass ${suite.gatewayClassName} has no status.supportedFeatures (pass --supported-features to choose them)`);
-    }
+/** What the implementation claims to support: --supported-features, else its GatewayClass's status; nothing under --run-test alone. */
+async function claimedFeatures(suite: ConformanceSuite, override: string | undefined, runTest: string | undefined): Promise<Set<FeatureName> | undefined> {
+  if (override !== undefined) return new Set(override.split(',').map((f) => f.trim()).filter(Boolean));
+  if (runTest !== undefined) return undefined;
+  const gwc = await suite.cluster.get('GatewayClass', undefined, suite.gatewayClassName);
+  const names = ((gwc.status?.supportedFeatures ?? []) as { name: string }[]).map((f) => f.name);
+  const features = new Set(names.filter((n) => !meshFeatures.has(n)));
+  if (features.size === 0) {
+    throw new Error(`no supported features were determined: GatewayClass ${suite.gatewayClassName} has no status.supportedFeatures (pass --supported-features to choose them)`);
   }
-  for (const p of selected) for (const f of p.core) features.add(f);
   return features;
 }
 
@@ -100,7 +96,9 @@ async function main(): Promise<number> {
   const registry = loadRegistry(upstreamDir);
   const runTest = opts['run-test'];
   if (runTest !== undefined && !registry.some((r) => r.shortName === runTest)) throw new Error(`--run-test: no upstream test named ${runTest}`);
-  const selected = profiles.filter((p) => registry.some((r) => r.impl && r.features.includes(p.routeFeature)));
+  const ported = profiles.filter((p) => registry.some((r) => r.impl && r.features.includes(p.routeFeature)));
+  // Until the claims are read (or when setup fails before), every profile with a ported test.
+  let selected = ported;
 
   const outcomes: TestOutcome[] = [];
   const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -125,7 +123,7 @@ async function main(): Promise<number> {
     const setup = new T('Setup', opts.debug ? (line) => process.stderr.write(`  | ${line}\n`) : undefined);
     await setup.run('ready', (t) => suite!.checkReady(t));
     if (setup.failed) throw new Error(setup.failures.join('\n'));
-    supported = await supportedFeatures(suite, opts['supported-features'], runTest, selected);
+    ({ profiles: selected, supported } = profilesAndFeaturesUnderTest(ported, await claimedFeatures(suite, opts['supported-features'], runTest)));
     suite.supportedFeatures = supported;
     console.log(`setup done in ${seconds(Date.now() - started)}; supported features: ${[...supported].sort().join(', ')}`);
   } catch (err) {

@@ -30,6 +30,15 @@ export function altNameFor(host: string): AltName | undefined {
   return /[\s\x00-\x1f\x7f]/.test(host) ? undefined : { type: 6, value: host };
 }
 
+/**
+ * Go's pem.Encode ends the block with a newline; selfsigned does not. Tests
+ * compare a Secret's certificate with the one the echo saw as a string
+ * (GatewayTLSBackendClientCertificate), and the echo writes Go's form.
+ */
+function goPem(pem: string): string {
+  return `${pem.trimEnd()}\n`;
+}
+
 function pkcs1(pem: string): string {
   return createPrivateKey(pem).export({ type: 'pkcs1', format: 'pem' }).toString();
 }
@@ -50,7 +59,7 @@ async function generateRSACert(hosts: readonly string[], usage: 'serverAuth' | '
     ],
     ...(ca ? { ca: { cert: ca.certPem, key: ca.keyPem } } : {}),
   });
-  return { certPem: pems.cert, keyPem: pkcs1(pems.private) };
+  return { certPem: goPem(pems.cert), keyPem: pkcs1(pems.private) };
 }
 
 export function generateSelfSignedCert(hosts: readonly string[]): Promise<KeyPair> {
@@ -79,7 +88,7 @@ export async function generateCACert(): Promise<KeyPair> {
       { name: 'extKeyUsage', clientAuth: true, serverAuth: true },
     ],
   });
-  return { certPem: pems.cert, keyPem: pkcs1(pems.private) };
+  return { certPem: goPem(pems.cert), keyPem: pkcs1(pems.private) };
 }
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');

@@ -5,10 +5,10 @@ import { poll } from '../utils/t.js';
 import type { GatewayProcess, StatusItem } from './gateway.js';
 import { keyOf, objectKey, serializeManifests, type KubeObject } from './manifests.js';
 
-const routeKinds: ReadonlySet<string> = new Set(['HTTPRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
+const routeKinds: ReadonlySet<string> = new Set(['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
 
 /** Kinds whose status the gateway publishes at /status. */
-const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'ListenerSet', ...routeKinds]);
+const statusKinds: ReadonlySet<string> = new Set(['GatewayClass', 'Gateway', 'ListenerSet', 'BackendTLSPolicy', ...routeKinds]);
 
 export class NotFoundError extends Error {}
 
@@ -78,7 +78,7 @@ export class Cluster {
   /** Like kubectl apply of a new file: returns once the gateway has seen every object that has a status. */
   async apply(fileName: string, text: string, objects: KubeObject[]): Promise<void> {
     await this.seed(fileName, text, objects);
-    await this.waitVisible(objects.filter((o) => statusKinds.has(o.kind)).map(keyOf), this.timeouts.createTimeout, `applying ${fileName}`);
+    await this.waitVisible(objects.filter((o) => this.hasStatus(o)).map(keyOf), this.timeouts.createTimeout, `applying ${fileName}`);
   }
 
   /** Deletes a file and waits until the gateway has dropped its objects. */
@@ -91,7 +91,19 @@ export class Cluster {
   }
 
   async waitReady(objects: readonly KubeObject[]): Promise<void> {
-    await this.waitVisible(objects.filter((o) => statusKinds.has(o.kind)).map(keyOf), this.timeouts.createTimeout, 'initial configuration');
+    await this.waitVisible(objects.filter((o) => this.hasStatus(o)).map(keyOf), this.timeouts.createTimeout, 'initial configuration');
+  }
+
+  /**
+   * Whether the gateway will publish the object's status. A route none of
+   * whose parents exists has none: no controller knows it is theirs (upstream
+   * GatewayInvalidFrontendClientCertificateValidation applies such a route).
+   */
+  private hasStatus(o: KubeObject): boolean {
+    if (!statusKinds.has(o.kind)) return false;
+    if (!routeKinds.has(o.kind)) return true;
+    const parentRefs: { kind?: string; namespace?: string; name: string }[] = o.spec?.parentRefs ?? [];
+    return parentRefs.some((ref) => this.spec(ref.kind ?? 'Gateway', ref.namespace ?? o.metadata.namespace, ref.name) !== undefined);
   }
 
   /** The object as last written, without status. */

@@ -75,40 +75,55 @@ interface Launch {
   http: boolean;
 }
 
+/** The flags giving `archway echo` a TLS listener on an ephemeral port, when both files are named. */
+function tlsFlags(portFlag: string, cert: string | undefined, key: string | undefined): string[] {
+  return cert && key ? [portFlag, '0', '--tls-cert', cert, '--tls-key', key] : [];
+}
+
 /**
- * echo-basic picks its mode from the env: GRPC_ECHO_SERVER (not ported: the
- * HTTP echo stands in), TCP_ECHO_SERVER, UDP_ECHO_SERVER, else HTTP with
- * HTTPS when TLS_SERVER_CERT and TLS_SERVER_PRIVKEY name files. Ports default
- * as upstream's, or come from the *_PORT variables.
+ * echo-basic picks its mode from the env: GRPC_ECHO_SERVER, TCP_ECHO_SERVER,
+ * UDP_ECHO_SERVER, else HTTP with HTTPS when TLS_SERVER_CERT and
+ * TLS_SERVER_PRIVKEY name files. Ports default as upstream's, or come from
+ * the *_PORT variables.
  */
 function echoLaunch(env: Record<string, string>, identity: string[]): Launch {
   const containerPort = (name: string, fallback: number) => Number(env[name] || fallback);
   const base = [archwayBin, 'echo', '--host', '127.0.0.1', '--port', '0', ...identity];
-  if (!env.GRPC_ECHO_SERVER && env.TCP_ECHO_SERVER) {
-    const tls = env.TLS_SERVER_CERT && env.TLS_SERVER_PRIV_KEY;
+  if (env.GRPC_ECHO_SERVER) {
+    // Cleartext gRPC on HTTP_PORT, and over TLS on HTTPS_PORT with TLS_SERVER_CERT and TLS_SERVER_PRIV_KEY.
+    const tls = tlsFlags('--https-port', env.TLS_SERVER_CERT, env.TLS_SERVER_PRIV_KEY);
     return {
-      args: [...base, '--mode', 'tcp', ...(tls ? ['--tls-port', '0', '--tls-cert', env.TLS_SERVER_CERT!, '--tls-key', env.TLS_SERVER_PRIV_KEY!] : [])],
-      ports: new Map([['tcp', containerPort('TCP_PORT', 3000)], ...(tls ? [['tls', containerPort('TLS_PORT', 8443)] as const] : [])]),
+      args: [...base, '--mode', 'grpc', ...tls],
+      ports: new Map([['grpc', containerPort('HTTP_PORT', 3000)], ...(tls.length ? [['grpc-tls', containerPort('HTTPS_PORT', 8443)] as const] : [])]),
+      primary: 'grpc',
+      http: false,
+    };
+  }
+  if (env.TCP_ECHO_SERVER) {
+    const tls = tlsFlags('--tls-port', env.TLS_SERVER_CERT, env.TLS_SERVER_PRIV_KEY);
+    return {
+      args: [...base, '--mode', 'tcp', ...tls],
+      ports: new Map([['tcp', containerPort('TCP_PORT', 3000)], ...(tls.length ? [['tls', containerPort('TLS_PORT', 8443)] as const] : [])]),
       primary: 'tcp',
       http: false,
     };
   }
-  if (!env.GRPC_ECHO_SERVER && env.UDP_ECHO_SERVER) {
+  if (env.UDP_ECHO_SERVER) {
     return { args: [...base, '--mode', 'udp'], ports: new Map([['udp', containerPort('UDP_PORT', 8080)]]), primary: 'udp', http: false };
   }
   const h2c = echoSupportsH2CPort();
-  const https = env.TLS_SERVER_CERT && env.TLS_SERVER_PRIVKEY;
+  const https = tlsFlags('--https-port', env.TLS_SERVER_CERT, env.TLS_SERVER_PRIVKEY);
   return {
     args: [
       ...base,
       ...(h2c ? ['--h2c-port', '0'] : []),
-      ...(https ? ['--https-port', '0', '--tls-cert', env.TLS_SERVER_CERT!, '--tls-key', env.TLS_SERVER_PRIVKEY!] : []),
-      ...(https && env.TLS_CLIENT_CACERTS ? ['--tls-client-ca', env.TLS_CLIENT_CACERTS] : []),
+      ...https,
+      ...(https.length && env.TLS_CLIENT_CACERTS ? ['--tls-client-ca', env.TLS_CLIENT_CACERTS] : []),
     ],
     ports: new Map([
       ['', containerPort('HTTP_PORT', 3000)],
       ...(h2c ? [['h2c', containerPort('H2C_PORT', 3001)] as const] : []),
-      ...(https ? [['https', containerPort('HTTPS_PORT', 8443)] as const] : []),
+      ...(https.length ? [['https', containerPort('HTTPS_PORT', 8443)] as const] : []),
     ]),
     primary: '',
     http: true,

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BackendTLSPolicy } from './backendtlspolicy.js';
+import { BackendTLSPolicyConflictResolution } from './backendtlspolicy-conflict-resolution.js';
+import { BackendTLSPolicyInvalidCACertificateRef } from './backendtlspolicy-invalid-ca-certificate-ref.js';
+import { BackendTLSPolicyInvalidKind } from './backendtlspolicy-invalid-kind.js';
+import { BackendTLSPolicyObservedGenerationBump } from './backendtlspolicy-observed-generation-bump.js';
+import { BackendTLSPolicySANValidation } from './backendtlspolicy-san.js';
+import { GatewayInvalidTLSBackendConfiguration } from './gateway-invalid-tls-backend-configuration.js';
+import { GatewayTLSBackendClientCertificate } from './gateway-tls-backend-client-certificate.js';
 import { GatewayListenerUnsupportedProtocol } from './gateway-invalid-listeners-unsupported-protocol.js';
 import { GatewayInvalidParametersRef } from './gateway-invalid-parameters-ref.js';
 import { GatewayInvalidRouteKind } from './gateway-invalid-route-kind.js';
@@ -12,6 +20,11 @@ import {
   GatewaySecretReferenceGrantAllInNamespace, GatewaySecretReferenceGrantSpecific,
 } from './gateway-secret-reference-grant.js';
 import { GatewayClassObservedGenerationBump } from './gatewayclass-observed-generation-bump.js';
+import { GRPCExactMethodMatching } from './grpcroute-exact-method-matching.js';
+import { GRPCRouteHeaderMatching } from './grpcroute-header-matching.js';
+import { GRPCRouteListenerHostnameMatching } from './grpcroute-listener-hostname-matching.js';
+import { GRPCRouteNamedRule } from './grpcroute-named-rule.js';
+import { GRPCRouteWeight } from './grpcroute-weight.js';
 import { HTTPRouteCrossNamespace } from './httproute-cross-namespace.js';
 import { HTTPRouteExactPathMatching } from './httproute-exact-path-matching.js';
 import { HTTPRouteHeaderMatching } from './httproute-header-matching.js';
@@ -39,9 +52,14 @@ import { HTTPRouteSimpleSameNamespace } from './httproute-simple-same-namespace.
 import { HTTPRouteWeight } from './httproute-weight.js';
 import { GatewayOptionalAddressValue, GatewayStaticAddresses } from './gateway-addresses.js';
 import { GatewayHTTPListenerIsolation } from './gateway-http-listener-isolation.js';
+import { GatewayFrontendInvalidDefaultClientCertificateValidation } from './gateway-invalid-default-frontend-client-certificate-validation.js';
+import { GatewayFrontendClientCertificateValidation } from './gateway-with-clientcertificate-validation.js';
+import { GatewayFrontendClientCertificateValidationInsecureFallback } from './gateway-with-clientcertificate-validation-insecure-fallback.js';
+import { GatewayInvalidFrontendClientCertificateValidation } from './gateway-with-invalid-clientcertificate-validation.js';
 import { GatewayInfrastructure } from './gateway-infrastructure.js';
 import { HTTPRouteBackendProtocolH2C, HTTPRouteBackendProtocolWebSocket } from './httproute-backend-protocol.js';
 import { HTTPRouteCORS } from './httproute-cors.js';
+import { HTTPRouteHTTPSListenerDetectMisdirectedRequests } from './httproute-https-listener-detect-misdirected-requests.js';
 import { HTTPRouteInvalidParentRefNotMatchingListenerPort, HTTPRouteInvalidParentRefSectionNameNotMatchingPort } from './httproute-invalid-parentref-port.js';
 import { HTTPRouteListenerPortMatching } from './httproute-listener-port-matching.js';
 import { HTTPRouteMethodMatching } from './httproute-method-matching.js';
@@ -136,6 +154,10 @@ const implemented: readonly ConformanceTest[] = [
   HTTPRouteSimpleSameNamespace,
   HTTPRouteWeight,
   // GATEWAY-HTTP extended
+  GatewayFrontendClientCertificateValidation,
+  GatewayFrontendClientCertificateValidationInsecureFallback,
+  GatewayFrontendInvalidDefaultClientCertificateValidation,
+  GatewayInvalidFrontendClientCertificateValidation,
   GatewayHTTPListenerIsolation,
   GatewayInfrastructure,
   GatewayOptionalAddressValue,
@@ -147,6 +169,7 @@ const implemented: readonly ConformanceTest[] = [
   HTTPRouteBackendProtocolH2C,
   HTTPRouteBackendProtocolWebSocket,
   HTTPRouteCORS,
+  HTTPRouteHTTPSListenerDetectMisdirectedRequests,
   HTTPRouteInvalidParentRefNotMatchingListenerPort,
   HTTPRouteInvalidParentRefSectionNameNotMatchingPort,
   HTTPRouteListenerPortMatching,
@@ -168,6 +191,15 @@ const implemented: readonly ConformanceTest[] = [
   HTTPRouteRewritePath,
   HTTPRouteTimeoutBackendRequest,
   HTTPRouteTimeoutRequest,
+  // GATEWAY-HTTP extended: BackendTLSPolicy and backend client certificates
+  BackendTLSPolicy,
+  BackendTLSPolicyConflictResolution,
+  BackendTLSPolicyInvalidCACertificateRef,
+  BackendTLSPolicyInvalidKind,
+  BackendTLSPolicyObservedGenerationBump,
+  BackendTLSPolicySANValidation,
+  GatewayInvalidTLSBackendConfiguration,
+  GatewayTLSBackendClientCertificate,
   // ListenerSet
   ListenerSetAllowedNamespaceNone,
   ListenerSetAllowedNamespaceSame,
@@ -217,6 +249,12 @@ const implemented: readonly ConformanceTest[] = [
   UDPRouteParentRefPortAndSectionName,
   UDPRouteReferenceGrant,
   UDPRouteWeightedRouting,
+  // GATEWAY-GRPC
+  GRPCExactMethodMatching,
+  GRPCRouteHeaderMatching,
+  GRPCRouteListenerHostnameMatching,
+  GRPCRouteNamedRule,
+  GRPCRouteWeight,
 ];
 
 /** One line of upstream's tests-and-features.txt, with its port when there is one. */

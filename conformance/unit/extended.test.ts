@@ -78,7 +78,9 @@ test('validHeaderValues and ignoreWhitespace compare like upstream', () => {
     expectedRequest: { path: '', method: 'OPTIONS' },
     response: { statusCodes: [200, 204], validHeaderValues: { 'access-control-allow-methods': ['GET, OPTIONS', 'OPTIONS, GET'] }, ignoreWhitespace: true },
   }, '127.0.0.1:80', 'HTTP', 'http');
-  const cReq: CapturedRequest = { path: '', host: '', method: 'OPTIONS', protocol: '', headers: {}, namespace: '', pod: '' };
+  const cReq: CapturedRequest = {
+    path: '', host: '', method: 'OPTIONS', protocol: '', headers: {}, namespace: '', pod: '', tls: { serverName: '', peerCertificates: [] },
+  };
   const cRes = (v: string): CapturedResponse => ({ statusCode: 204, contentLength: 0, protocol: 'HTTP/1.1', headers: { 'Access-Control-Allow-Methods': [v] } });
   assert.equal(compareRoundTrip(req, cReq, cRes('OPTIONS,GET'), expected), undefined);
   assert.match(compareRoundTrip(req, cReq, cRes('GET'), expected) ?? '', /one of/);

@@ -29,7 +29,8 @@ test('host name verification allows Go-style single-label wildcards', () => {
 });
 
 const captured = (over: Partial<CapturedRequest> = {}): CapturedRequest => ({
-  path: '/', host: 'example.com', method: 'GET', protocol: 'HTTP/1.1', headers: {}, namespace: 'ns', pod: 'infra-backend-v1-abc-def', ...over,
+  path: '/', host: 'example.com', method: 'GET', protocol: 'HTTP/1.1', headers: {}, namespace: 'ns', pod: 'infra-backend-v1-abc-def',
+  tls: { serverName: '', peerCertificates: [] }, ...over,
 });
 const response = (over: Partial<CapturedResponse> = {}): CapturedResponse => ({ statusCode: 200, contentLength: 0, protocol: 'HTTP/1.1', headers: {}, ...over });
 
@@ -47,6 +48,14 @@ test('CompareRoundTrip checks status, backend, namespace, path and headers', () 
   assert.match(compareRoundTrip(req, { ...ok, pod: 'infra-backend-v2-x-y' }, response(), expected)!, /pod name/);
   assert.match(compareRoundTrip(req, { ...ok, headers: { ...ok.headers, 'X-Gone': ['v'] } }, response(), expected)!, /X-Gone header to not be set/);
   assert.match(compareRoundTrip(req, { ...ok, path: '/' }, response(), expected)!, /path/);
+});
+
+test('CompareRoundTrip checks the SNI and client certificate the backend saw', () => {
+  const { req, expected } = makeRequest({ request: { path: '/', sni: 'abc.example.com', clientCert: 'PEM-A' }, namespace: 'ns' }, '127.0.0.1:80', 'HTTP', 'http');
+  const seen = (serverName: string, peerCertificates: string[]) => captured({ tls: { serverName, peerCertificates } });
+  assert.equal(compareRoundTrip(req, seen('abc.example.com', ['PEM-A', 'PEM-CA']), response(), expected), undefined);
+  assert.match(compareRoundTrip(req, seen('other.example.com', ['PEM-A']), response(), expected)!, /SNI/);
+  assert.match(compareRoundTrip(req, seen('abc.example.com', ['PEM-B']), response(), expected)!, /client certificate/);
 });
 
 test('CompareRoundTrip checks redirects with upstream defaults', () => {

@@ -14,6 +14,10 @@ export interface Request {
   headers?: Record<string, string>;
   /** Round tripper protocol for this request, e.g. H2C_PRIOR_KNOWLEDGE; defaults to the caller's. */
   protocol?: string;
+  /** As ExpectedRequest: the server name the backend must have seen in the gateway's TLS connection. */
+  sni?: string;
+  /** As ExpectedRequest: a certificate (PEM) among those the gateway presented to the backend. */
+  clientCert?: string;
 }
 
 export interface ExpectedRequest extends Request {
@@ -163,6 +167,8 @@ export function compareRoundTrip(req: RTRequest, cReq: CapturedRequest, cRes: Ca
     }
 
     if (!cReq.pod.startsWith(expected.backend ?? '')) return `expected pod name to start with ${expected.backend}, got ${cReq.pod}`;
+    if (er.sni && er.sni !== cReq.tls.serverName) return `expected SNI ${JSON.stringify(cReq.tls.serverName)} to be equal to ${JSON.stringify(er.sni)}`;
+    if (er.clientCert && !cReq.tls.peerCertificates.includes(er.clientCert)) return 'expected client certificate was not captured';
   } else if (isRedirect(cRes.statusCode)) {
     if (!expected.redirectRequest) return undefined;
     const got = cRes.redirectRequest!;
@@ -240,6 +246,28 @@ export async function makeRequestAndExpectEventuallyConsistentResponse(t: T, s: 
   const { req, expected: norm } = makeRequest(expected, gwAddr, 'HTTP', 'http');
   t.log(`making ${req.method} request to host ${expected.request.host ?? ''} via ${req.url.href}`);
   await waitForConsistentResponse(t, s.roundTripper, req, norm, s.timeouts.requiredConsecutiveSuccesses, s.timeouts.maxTimeToConsistency, s.timeouts.convergenceRetryDelay);
+}
+
+/**
+ * Upstream's MakeRequestAndExpectFailure: the request must fail (any status
+ * but 200, or none) 5 times in a row; a 200 fails the test at once.
+ */
+export async function makeRequestAndExpectFailure(t: T, s: HTTPContext, gwAddr: string, expected: ExpectedResponse): Promise<void> {
+  const { req } = makeRequest(expected, gwAddr, 'HTTP', 'http');
+  await awaitConvergence(t, 5, s.timeouts.maxTimeToConsistency, s.timeouts.convergenceRetryDelay, async (elapsed) => {
+    let status: number;
+    try {
+      status = (await s.roundTripper.captureRoundTrip(req)).cRes.statusCode;
+    } catch (err) {
+      const msg = `request failed, not ready yet: ${(err as Error).message}`;
+      t.log(`${msg} (after ${elapsed}ms)`);
+      return msg;
+    }
+    if (isTimeoutError(status)) return `got ${status}, not ready yet`;
+    if (status === 200) t.fatal(`request ${req.method} ${req.url.href} Host=${req.host} should fail, returned HTTP status 200 instead`);
+    return undefined;
+  });
+  t.log('expectation for failing request is met');
 }
 
 /** Upstream's AddEntropy: half the time, a random X-Jitter header replaces the request headers. */

@@ -4,7 +4,7 @@
 import { NotFoundError, type Cluster } from '../harness/cluster.js';
 import type { KubeObject } from '../harness/manifests.js';
 import type { TimeoutConfig } from './config.js';
-import { joinHostPort } from './http.js';
+import { joinHostPort, splitHostPort } from './http.js';
 import { poll, type T } from './t.js';
 
 export interface KubeContext {
@@ -20,10 +20,10 @@ export interface NamespacedName {
 export const gatewayGroup = 'gateway.networking.k8s.io';
 
 /** The route kinds whose status the suite reads; upstream passes the route's Go type instead. */
-type RouteKind = 'HTTPRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
+export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
 
-/** Upstream's XRouteMustHaveCondition timeouts, one per kind. */
-const routeConditionTimeout: Record<RouteKind, (tc: TimeoutConfig) => number> = {
+/** Upstream's XRouteMustHaveCondition timeouts, one per kind that has such a helper (GRPCRoute has none). */
+const routeConditionTimeout: Record<Exclude<RouteKind, 'GRPCRoute'>, (tc: TimeoutConfig) => number> = {
   HTTPRoute: (tc) => tc.httpRouteMustHaveCondition,
   TLSRoute: (tc) => tc.tlsRouteMustHaveCondition,
   TCPRoute: (tc) => tc.tcpRouteMustHaveCondition,
@@ -269,26 +269,29 @@ export async function waitForGatewayAddress(t: T, s: KubeContext, gwRef: Gateway
 }
 
 /**
- * Upstream's GatewayAndRoutesMustBeAccepted (with usePort): the Gateway has an
- * address, each route is Accepted by it and all its listeners are ready.
- * Returns the address of the Gateway's first (or named) listener.
+ * Upstream's GatewayAndRoutesMustBeAccepted: the Gateway has an address, each
+ * route is Accepted by it and all its listeners are ready. Returns the
+ * address with the port of the Gateway's first (or named) listener, or
+ * without a port unless `usePort` (for Gateways with listeners on several).
  */
-async function gatewayAndRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, kind: RouteKind, routes: readonly NamespacedName[]): Promise<string> {
+export async function gatewayAndRoutesMustBeAccepted(
+  t: T, s: KubeContext, controllerName: string, gw: GatewayRef, kind: RouteKind, usePort: boolean, ...routes: NamespacedName[]
+): Promise<string> {
   const gwAddr = await waitForGatewayAddress(t, s, gw);
   await routesOfKindAndParentMustBeAccepted(t, s, controllerName, { ...gw, group: gatewayGroup, kind: 'Gateway' }, kind, routes);
-  return gwAddr;
+  return usePort ? gwAddr : splitHostPort(gwAddr)?.host ?? gwAddr;
 }
 
 export function gatewayAndHTTPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
-  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'HTTPRoute', routes);
+  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'HTTPRoute', true, ...routes);
 }
 
 export function gatewayAndTCPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
-  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'TCPRoute', routes);
+  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'TCPRoute', true, ...routes);
 }
 
 export function gatewayAndUDPRoutesMustBeAccepted(t: T, s: KubeContext, controllerName: string, gw: GatewayRef, ...routes: NamespacedName[]): Promise<string> {
-  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'UDPRoute', routes);
+  return gatewayAndRoutesMustBeAccepted(t, s, controllerName, gw, 'UDPRoute', true, ...routes);
 }
 
 /**
@@ -506,7 +509,7 @@ export function gatewayStatusMustHaveListeners(t: T, s: KubeContext, gw: Namespa
 }
 
 /** The condition on the route's status for a parentRef naming the Gateway. */
-async function routeMustHaveCondition(t: T, s: KubeContext, kind: RouteKind, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+async function routeMustHaveCondition(t: T, s: KubeContext, kind: keyof typeof routeConditionTimeout, route: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
   let last = '';
   const ok = await poll(s.timeouts.defaultPollInterval, routeConditionTimeout[kind](s.timeouts), async () => {
     const r = await fetch(t, s, kind, route);
@@ -663,4 +666,46 @@ async function routesOfKindAndParentMustBeAccepted(t: T, s: KubeContext, control
 
 export function routesAndParentMustBeAccepted(t: T, s: KubeContext, controllerName: string, parent: ResourceRef, ...routes: NamespacedName[]): Promise<void> {
   return routesOfKindAndParentMustBeAccepted(t, s, controllerName, parent, 'HTTPRoute', routes);
+}
+
+interface ActualAncestor {
+  ancestorRef?: ParentRef;
+  controllerName?: string;
+  conditions?: Condition[];
+}
+
+/**
+ * Upstream's BackendTLSPolicyMustHaveCondition: the policy's ancestor entry
+ * for the Gateway has the condition, and every ancestor's conditions are at
+ * the policy's generation.
+ */
+export async function backendTLSPolicyMustHaveCondition(t: T, s: KubeContext, policy: NamespacedName, gw: NamespacedName, condition: ExpectedCondition): Promise<void> {
+  let last = '';
+  const ok = await poll(s.timeouts.defaultPollInterval, s.timeouts.httpRouteMustHaveCondition, async () => {
+    const p = await fetch(t, s, 'BackendTLSPolicy', policy);
+    const ancestors = (p.status?.ancestors ?? []) as ActualAncestor[];
+    last = `generation ${p.metadata.generation}, status.ancestors ${describeParents(ancestors.map((a) => ({ ...a, parentRef: a.ancestorRef })))}`;
+    for (const a of ancestors) {
+      if (conditionsHaveLatestObservedGeneration(p, a.conditions)) return false;
+      const ref = a.ancestorRef;
+      if (ref && ref.name === gw.name && (ref.namespace === undefined || ref.namespace === gw.namespace) &&
+        findConditionInList(a.conditions, condition.type, condition.status, condition.reason)) {
+        return true;
+      }
+    }
+    return false;
+  });
+  if (!ok) t.fatal(`error waiting for BackendTLSPolicy ${nnString(policy)} status to have a Condition ${describeExpected(condition)} for ancestor ${nnString(gw)}: got ${last}`);
+}
+
+export function backendTLSPolicyMustHaveAcceptedConditionTrue(t: T, s: KubeContext, policy: NamespacedName, gw: NamespacedName): Promise<void> {
+  return backendTLSPolicyMustHaveCondition(t, s, policy, gw, { type: 'Accepted', status: 'True', reason: 'Accepted' });
+}
+
+/** Upstream's BackendTLSPolicyMustHaveLatestConditions: checks the object as fetched, without waiting. */
+export function backendTLSPolicyMustHaveLatestConditions(t: T, policy: KubeObject): void {
+  for (const a of (policy.status?.ancestors ?? []) as ActualAncestor[]) {
+    const stale = conditionsHaveLatestObservedGeneration(policy, a.conditions);
+    if (stale) t.fatal(`BackendTLSPolicy(controller=${a.controllerName ?? ''}, ancestorRef=${a.ancestorRef?.namespace ?? ''}/${a.ancestorRef?.name ?? ''}) ${stale}`);
+  }
 }

@@ -16,6 +16,8 @@ export interface Request {
   headers: Record<string, string[]>;
   serverName?: string;
   serverCertificate?: string;
+  /** Presented when the server asks (upstream's GetClientCertificateHook). */
+  clientCertificate?: { certPem: string; keyPem: string };
 }
 
 /** What the echo backend reports about the request it received. */
@@ -27,6 +29,8 @@ export interface CapturedRequest {
   headers: Record<string, string[]>;
   namespace: string;
   pod: string;
+  /** The TLS session the backend saw, when the gateway reached it over TLS. */
+  tls: { serverName: string; peerCertificates: string[] };
 }
 
 export interface RedirectRequest {
@@ -45,6 +49,8 @@ export interface CapturedResponse {
 }
 
 export const HTTPSProtocol = 'HTTPS';
+/** HTTP/2 over TLS, as upstream's http2.Transport: ALPN must choose h2. */
+export const H2Protocol = 'H2';
 /** Cleartext HTTP/2 without an upgrade (RFC 9113 section 3.3), as upstream's http2.Transport with AllowHTTP. */
 export const H2CPriorKnowledgeProtocol = 'H2C_PRIOR_KNOWLEDGE';
 
@@ -120,15 +126,21 @@ export class RoundTripper {
 
   /** Errors only when no HTTP response arrives; an HTTP error status is a normal result. */
   captureRoundTrip(req: Request): Promise<{ cReq: CapturedRequest; cRes: CapturedResponse }> {
-    if (req.protocol === H2CPriorKnowledgeProtocol) return this.h2cRoundTrip(req);
+    if (req.protocol === H2CPriorKnowledgeProtocol) return this.h2RoundTrip(req, false);
+    if (req.protocol === H2Protocol) return this.h2RoundTrip(req, true);
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};
       for (const [name, values] of Object.entries(req.headers)) headers[canonicalHeaderKey(name)] = values[0] ?? '';
       headers.Host = req.host !== '' ? req.host : req.url.host;
       const https = req.url.protocol === 'https:';
-      if (https && (!req.serverName || !req.serverCertificate)) {
-        reject(new Error('https request has no server name or no trusted certificate configured'));
-        return;
+      let tls = {};
+      if (https) {
+        try {
+          tls = tlsClientOptions(req);
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
       }
       const options = {
         host: req.url.hostname.replace(/^\[|\]$/g, ''),
@@ -137,13 +149,7 @@ export class RoundTripper {
         method: req.method,
         headers,
         agent: false as const,
-        ...(https ? {
-          ...(isIP(req.serverName!) ? {} : { servername: req.serverName }),
-          ca: req.serverCertificate,
-          // Go trusts a certificate found in its root pool even when it is a CA-signed leaf; OpenSSL needs this flag for that.
-          allowPartialTrustChain: true,
-          checkServerIdentity: (_host: string, cert: PeerCertificate) => verifyHostname(req.serverName!, cert),
-        } : {}),
+        ...tls,
       };
       const onResponse = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -168,13 +174,20 @@ export class RoundTripper {
     });
   }
 
-  /** One HTTP/2 stream on a fresh cleartext connection; Host becomes :authority. */
-  private h2cRoundTrip(req: Request): Promise<{ cReq: CapturedRequest; cRes: CapturedResponse }> {
-    if (req.serverName && req.serverCertificate) {
+  /** One HTTP/2 stream on a fresh connection, cleartext (prior knowledge) or TLS; Host becomes :authority. */
+  private h2RoundTrip(req: Request, secure: boolean): Promise<{ cReq: CapturedRequest; cRes: CapturedResponse }> {
+    if (!secure && req.serverName && req.serverCertificate) {
       return Promise.reject(new Error('request has configured trusted CA certificates but h2 prior knowledge is not encrypted'));
     }
+    let tls = {};
+    try {
+      if (secure) tls = tlsClientOptions(req);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise((resolve, reject) => {
-      const session = http2Connect(`http://${req.url.host}`);
+      // node:http2 offers only h2 by ALPN and fails the session when the server picks nothing.
+      const session = http2Connect(`${secure ? 'https' : 'http'}://${req.url.host}`, tls);
       const timer = setTimeout(() => session.destroy(new Error(`request timed out after ${this.timeoutMs}ms`)), this.timeoutMs);
       const fail = (err: Error) => {
         clearTimeout(timer);
@@ -185,7 +198,7 @@ export class RoundTripper {
       const headers: Record<string, string> = {
         [http2Constants.HTTP2_HEADER_METHOD]: req.method,
         [http2Constants.HTTP2_HEADER_PATH]: `${req.url.pathname}${req.url.search}`,
-        [http2Constants.HTTP2_HEADER_SCHEME]: 'http',
+        [http2Constants.HTTP2_HEADER_SCHEME]: secure ? 'https' : 'http',
         [http2Constants.HTTP2_HEADER_AUTHORITY]: req.host !== '' ? req.host : req.url.host,
       };
       for (const [name, values] of Object.entries(req.headers)) {
@@ -201,6 +214,8 @@ export class RoundTripper {
       });
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('error', fail);
+      // A connection the server drops (a refused client certificate, say) closes the stream without 'end'; after 'end' this is a no-op.
+      stream.on('close', () => fail(new Error(`stream closed before the response ended (code ${stream.rstCode})`)));
       stream.on('end', () => {
         clearTimeout(timer);
         session.close();
@@ -221,10 +236,30 @@ export class RoundTripper {
   }
 }
 
+/**
+ * Upstream's createTLSClientConfig: the server name (SNI, never for an IP)
+ * and certificate checked against the one trusted certificate, and the
+ * client certificate, if any, presented when asked for.
+ */
+function tlsClientOptions(req: Request): object {
+  if (!req.serverName) throw new Error('https request has no server name configured');
+  if (!req.serverCertificate) throw new Error('https request has no trusted certificates configured');
+  return {
+    ...(isIP(req.serverName) ? {} : { servername: req.serverName }),
+    ca: req.serverCertificate,
+    // Go trusts a certificate found in its root pool even when it is a CA-signed leaf; OpenSSL needs this flag for that.
+    allowPartialTrustChain: true,
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => verifyHostname(req.serverName!, cert),
+    ...(req.clientCertificate ? { cert: req.clientCertificate.certPem, key: req.clientCertificate.keyPem } : {}),
+  };
+}
+
 /** What upstream's defaultRoundTrip makes of a response: the echo's JSON if it is one, redirect target if any. */
 function captured(req: Request, status: number, protocol: string, rawHeaders: readonly string[], body: string): { cReq: CapturedRequest; cRes: CapturedResponse } {
   const headers = headerMap(rawHeaders);
-  let cReq: CapturedRequest = { path: '', host: '', method: req.method, protocol: '', headers: {}, namespace: '', pod: '' };
+  let cReq: CapturedRequest = {
+    path: '', host: '', method: req.method, protocol: '', headers: {}, namespace: '', pod: '', tls: { serverName: '', peerCertificates: [] },
+  };
   if (mediaType(headers['Content-Type']?.[0]) === 'application/json') {
     try {
       cReq = parseEcho(body);
@@ -249,8 +284,10 @@ function parseEcho(body: string): CapturedRequest {
     headers[k] = Array.isArray(v) ? v.map(String) : [String(v)];
   }
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const tls = (raw.tls ?? {}) as Record<string, unknown>;
   return {
     path: str(raw.path), host: str(raw.host), method: str(raw.method), protocol: str(raw.proto),
     headers, namespace: str(raw.namespace), pod: str(raw.pod),
+    tls: { serverName: str(tls.serverName), peerCertificates: Array.isArray(tls.peerCertificates) ? tls.peerCertificates.map(String) : [] },
   };
 }

@@ -1,18 +1,45 @@
-// Port of upstream conformance/utils/tls/tls.go (server-authenticated part).
+// Port of upstream conformance/utils/tls/tls.go. Upstream also asserts that
+// a client certificate given to a request was asked for during the
+// handshake (its GetClientCertificateHook ran); Node's TLS client has no such
+// hook, so the port presents the certificate without that check (the
+// data-plane tests check the certificate request with openssl instead).
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { TimeoutConfig } from './config.js';
 import { makeRequest, splitHostPort, waitForConsistentResponse, type ExpectedResponse, type HTTPContext } from './http.js';
 import { HTTPSProtocol, verifyHostname } from './roundtripper.js';
-import { poll, type T } from './t.js';
+import { FatalError, poll, type T } from './t.js';
+
+/** A client certificate and its key, as upstream's clientCertificate and clientCertificateKey. */
+export interface ClientCertificate { certPem: string; keyPem: string }
 
 export async function makeTLSRequestAndExpectEventuallyConsistentResponse(
   t: T, s: HTTPContext, gwAddr: string, serverCertificate: string, serverName: string, expected: ExpectedResponse,
+  clientCertificate?: ClientCertificate,
 ): Promise<void> {
   const { req, expected: norm } = makeRequest(expected, gwAddr, HTTPSProtocol, 'https');
   req.serverName = serverName;
   req.serverCertificate = serverCertificate;
+  if (clientCertificate) req.clientCertificate = clientCertificate;
   await waitForConsistentResponse(t, s.roundTripper, req, norm, s.timeouts.requiredConsecutiveSuccesses, s.timeouts.maxTimeToConsistency, s.timeouts.convergenceRetryDelay);
+}
+
+/** One request that must fail: no HTTP response at all (a refused handshake or connection), whatever the status would have been. */
+export async function makeTLSRequestAndExpectFailureResponse(
+  t: T, s: HTTPContext, gwAddr: string, serverCertificate: string, serverName: string, expected: ExpectedResponse,
+  clientCertificate?: ClientCertificate,
+): Promise<void> {
+  const { req } = makeRequest(expected, gwAddr, HTTPSProtocol, 'https');
+  req.serverName = serverName;
+  req.serverCertificate = serverCertificate;
+  if (clientCertificate) req.clientCertificate = clientCertificate;
+  try {
+    const { cRes } = await s.roundTripper.captureRoundTrip(req);
+    t.fatal(`Request should fail, got status ${cRes.statusCode}`);
+  } catch (err) {
+    if (err instanceof FatalError) throw err;
+    t.log(`request failed as expected: ${(err as Error).message}`);
+  }
 }
 
 /**

@@ -13,6 +13,11 @@ export function extractBackendName(podName: string): string {
   return parts.length < 3 ? podName : parts.slice(0, -2).join('-');
 }
 
+/** Upstream's AddRandomEntropy: half the time, a random value below 10000 for the caller to add to its request. */
+export function randomEntropy(): string | undefined {
+  return Math.random() < 0.5 ? undefined : String(Math.floor(Math.random() * 10_000));
+}
+
 /** Sends requests and returns the pod that answered each one. */
 export type RequestSender = () => Promise<string>;
 
