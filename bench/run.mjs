@@ -426,7 +426,7 @@ async function main() {
       } else {
         log('\n== latency at a fixed offered load (small GET, h2load) ==');
         const workload = WORKLOADS.find((w) => w.id === 'get-c32');
-        result.latency = await runLatency(env, { log, proxies, duration, warmup, cpu: LOAD_CPU, workload }).catch((err) => ({ error: err.message }));
+        result.latency = await runLatency(env, { log, proxies, duration, warmup, cpu: LOAD_CPU, workload, rounds }).catch((err) => ({ error: err.message }));
       }
     }
     if (runMulti) {
@@ -465,7 +465,7 @@ async function main() {
     if (errs.length) md.push('### Errors', '', ...errs, '');
   }
   if (result.latency) {
-    md.push('## Latency at a fixed offered load', '', result.latency.error ? `error: ${result.latency.error}` : `Small GET over ${result.latency.conns} keep-alive connections, every proxy offered the same request rate by h2load (HTTP/1.1, a fixed rate per connection): a fraction of the ${Math.round(result.latency.nginxClosedLoopRps).toLocaleString('en-US')} req/s nginx sustained closed-loop (wrk) on this workload. Percentiles from h2load's per-request log. "behind" = served under 95 % of the offered rate: the proxy could not keep up, so its latencies are not at that load.`, '');
+    md.push('## Latency at a fixed offered load', '', result.latency.error ? `error: ${result.latency.error}` : `Small GET over ${result.latency.conns} keep-alive connections, every proxy offered the same request rate by h2load (HTTP/1.1, a fixed rate per connection): a fraction of the ${Math.round(result.latency.nginxClosedLoopRps).toLocaleString('en-US')} req/s nginx sustained closed-loop (wrk) on this workload. Percentiles from h2load's per-request log; each is the median of ${result.latency.rounds} round(s). "behind" = served under 95 % of the offered rate: the proxy could not keep up, so its latencies are not at that load.`, '');
     if (!result.latency.error) md.push(latencyTable(result.latency), '');
   }
   if (result.multiCore) {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchOnce, percentile, sleep, waitFor } from './util.mjs';
+import { fetchOnce, median, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload. */
@@ -58,10 +58,13 @@ function untilServing(env, workload, name) {
 }
 
 /**
- * For each proxy: started once, warmed up, then measured at every fraction
- * of nginx's closed-loop rate. nginx's rate comes from a wrk run first.
+ * Each round, for each proxy (in an order that rotates every round): started
+ * once, warmed up, then measured at every fraction of nginx's closed-loop
+ * rate. nginx's rate comes from a wrk run first. Reported: the median of the
+ * rounds for each percentile, since one run's tail moves with whatever else
+ * the machine is doing.
  */
-export async function runLatency(env, { log, proxies, duration, warmup, cpu, workload }) {
+export async function runLatency(env, { log, proxies, duration, warmup, cpu, workload, rounds }) {
   const url = `http://127.0.0.1:${env.port}${workload.path}`;
   const nginx = proxies.find((p) => p.name === 'nginx');
   if (!nginx) throw new Error('the latency section needs nginx as the reference');
@@ -77,28 +80,42 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
     }
   }
   log(`  nginx closed-loop reference: ${Math.round(reference)} req/s at ${CONNS} connections`);
-  const rows = [];
-  for (const p of proxies) {
-    let h;
-    try {
-      h = await p.start(workload.shape, env);
-      await untilServing(env, workload, p.name);
-      await runWrk({ cpu, url, conns: CONNS, seconds: warmup });
-      await sleep(200);
-      for (const fraction of LATENCY_FRACTIONS) {
-        const r = await runH2load({ cpu, url, rate: fraction * reference, seconds: duration, logFile: join(env.tmp, `h2load-${p.name}.log`) });
-        rows.push({ proxy: p.name, label: p.label, fraction, ...r });
-        log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+  const raw = [];
+  for (let round = 0; round < rounds; round++) {
+    const shift = round % proxies.length;
+    for (const p of [...proxies.slice(shift), ...proxies.slice(0, shift)]) {
+      let h;
+      try {
+        h = await p.start(workload.shape, env);
+        await untilServing(env, workload, p.name);
+        await runWrk({ cpu, url, conns: CONNS, seconds: warmup });
+        await sleep(200);
+        for (const fraction of LATENCY_FRACTIONS) {
+          const r = await runH2load({ cpu, url, rate: fraction * reference, seconds: duration, logFile: join(env.tmp, `h2load-${p.name}.log`) });
+          raw.push({ proxy: p.name, label: p.label, fraction, round, ...r });
+          log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+        }
+      } catch (err) {
+        raw.push({ proxy: p.name, label: p.label, round, error: err.message });
+        log(`  ${p.name.padEnd(10)} FAILED: ${err.message.split('\n')[0]}`);
+      } finally {
+        await h?.stop();
+        await sleep(300);
       }
-    } catch (err) {
-      rows.push({ proxy: p.name, label: p.label, error: err.message });
-      log(`  ${p.name.padEnd(10)} FAILED: ${err.message.split('\n')[0]}`);
-    } finally {
-      await h?.stop();
-      await sleep(300);
     }
   }
-  return { workload: workload.id, conns: CONNS, nginxClosedLoopRps: reference, fractions: LATENCY_FRACTIONS, rows };
+  const rows = [];
+  for (const p of proxies) {
+    const errors = raw.filter((r) => r.proxy === p.name && r.error);
+    for (const fraction of LATENCY_FRACTIONS) {
+      const runs = raw.filter((r) => r.proxy === p.name && r.fraction === fraction);
+      if (runs.length === 0) continue;
+      const m = (k) => median(runs.map((r) => r[k]));
+      rows.push({ proxy: p.name, label: p.label, fraction, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), failed: runs.reduce((n, r) => n + r.failed, 0) });
+    }
+    if (errors.length > 0 && !rows.some((r) => r.proxy === p.name)) rows.push({ proxy: p.name, label: p.label, error: errors[0].error });
+  }
+  return { workload: workload.id, conns: CONNS, nginxClosedLoopRps: reference, fractions: LATENCY_FRACTIONS, rounds, rows, raw };
 }
 
 export function latencyTable(result) {
