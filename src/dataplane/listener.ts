@@ -12,6 +12,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
+import { sameBinding } from './binding.js';
 import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
 import { firstMatch } from './hostnames.js';
@@ -128,7 +129,7 @@ export class Listener implements ProxySite {
 
   /** Whether `next` can be served by this socket without rebinding it. */
   accepts(next: IRServer): boolean {
-    return next.protocol === this.ir.protocol && next.address === this.ir.address && next.port === this.ir.port;
+    return sameBinding(this.ir, next);
   }
 
   listen(): Promise<void> {

@@ -5,6 +5,7 @@
 
 import type { IRServer, IRStreamBackend, IRTLSRoute } from '../../ir/types.js';
 import type { ClusterPool } from '../clusters.js';
+import { firstMatch, indexHostnames, type HostnameIndex } from '../hostnames.js';
 import { compileTls, type CompiledTls } from '../tls.js';
 
 export type ClusterLookup = (name: string) => ClusterPool | undefined;
@@ -25,19 +26,11 @@ export interface CompiledTlsRoute extends CompiledStreamRoute {
   terminate: CompiledTls | undefined;
 }
 
-interface SniPattern {
-  /** Position in IR order: the first matching position wins. */
-  index: number;
-  /** `.suffix` for `*.suffix`, undefined for `*`. */
-  suffix: string | undefined;
-}
-
 export interface SniTable {
   routes: readonly CompiledTlsRoute[];
-  /** Exact name -> position of its first route. */
-  exact: ReadonlyMap<string, number>;
-  /** Wildcard and catch-all routes, in IR order. */
-  patterns: readonly SniPattern[];
+  hostnames: HostnameIndex;
+  /** Position of the first `*` route: the one a client that sends no server name gets. */
+  catchAll: number | undefined;
 }
 
 export interface CompiledStreamServer {
@@ -94,32 +87,14 @@ function compileSni(routes: readonly IRTLSRoute[], lookup: ClusterLookup, previo
     }
     return { ...compileRoute(r.name, r.backends, lookup), hostname, terminate };
   });
-  const exact = new Map<string, number>();
-  const patterns: SniPattern[] = [];
-  compiled.forEach((r, index) => {
-    const name = r.hostname;
-    if (name === '*') patterns.push({ index, suffix: undefined });
-    else if (name.startsWith('*.')) patterns.push({ index, suffix: name.slice(1) });
-    else if (!exact.has(name)) exact.set(name, index);
-  });
-  return { routes: compiled, exact, patterns };
+  const hostnames = indexHostnames(compiled.map((r) => r.hostname));
+  return { routes: compiled, hostnames, catchAll: hostnames.patterns.find((p) => p.suffix === undefined)?.index };
 }
 
 /** `serverName` is lower-case, or undefined when the client sent none: then only `*` matches. */
 export function selectTlsRoute(table: SniTable, serverName: string | undefined): CompiledTlsRoute | undefined {
-  if (serverName === undefined) {
-    for (const p of table.patterns) if (p.suffix === undefined) return table.routes[p.index];
-    return undefined;
-  }
-  const exactIndex = table.exact.get(serverName);
-  const limit = exactIndex ?? Infinity;
-  for (const p of table.patterns) {
-    if (p.index > limit) break;
-    if (p.suffix === undefined || (serverName.length > p.suffix.length && serverName.endsWith(p.suffix))) {
-      return table.routes[p.index];
-    }
-  }
-  return exactIndex === undefined ? undefined : table.routes[exactIndex];
+  const index = serverName === undefined ? table.catchAll : firstMatch(table.hostnames, serverName);
+  return index === undefined ? undefined : table.routes[index];
 }
 
 /**

@@ -8,6 +8,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { IREndpoint, IRServer } from '../../ir/types.js';
 import type { Logger } from '../../util/log.js';
+import { sameBinding } from '../binding.js';
 import type { ClusterPool } from '../clusters.js';
 import type { Counters } from '../stats.js';
 import { selectContext } from '../tls.js';
@@ -64,8 +65,7 @@ export class StreamListener {
 
   /** Whether `next` can be served by this socket without rebinding it. */
   accepts(next: IRServer): boolean {
-    const ir = this.current.ir;
-    return next.protocol === ir.protocol && next.address === ir.address && next.port === ir.port;
+    return sameBinding(this.current.ir, next);
   }
 
   listen(): Promise<void> {

@@ -11,6 +11,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { IRServer } from '../../ir/types.js';
 import type { Logger } from '../../util/log.js';
+import { sameBinding } from '../binding.js';
 import type { Counters } from '../stats.js';
 import { pickPool, type CompiledStreamServer } from './routes.js';
 
@@ -60,8 +61,7 @@ export class UdpListener {
 
   /** Whether `next` can be served by this socket without rebinding it. */
   accepts(next: IRServer): boolean {
-    const ir = this.current.ir;
-    return next.protocol === ir.protocol && next.address === ir.address && next.port === ir.port;
+    return sameBinding(this.current.ir, next);
   }
 
   listen(): Promise<void> {
