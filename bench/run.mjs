@@ -16,7 +16,7 @@ import { runControlPlane } from './lib/controlplane.mjs';
 import { latencyTable, runLatency } from './lib/latency.mjs';
 import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
-import { busyPercent, childPids, coreTimes, cpuByPid, cpuSeconds, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stopProc, waitFor } from './lib/util.mjs';
+import { busyPercent, childPids, coreTimes, cpuByPid, cpuSeconds, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +25,8 @@ const LOAD_CPU = '0';
 /** Runs during which other processes used more than this much CPU (% of one core) are marked noisy. */
 const NOISY_PCT = 10;
 const PROXY_CPU = '1';
+/** Runs during which the hypervisor stole more than this share of the CPUs' time are marked noisy too. */
+const STEAL_PCT = 2;
 
 const target = routeOf(ROUTE_TARGET);
 
@@ -253,6 +255,7 @@ async function measure(proxy, w, env) {
       loadCpuBusyPct: busyPercent(core0, core1, LOAD_CPU),
       // CPU used meanwhile by processes that are not part of the bench, in % of one core.
       foreignCpuPct: (100 * foreign) / duration,
+      stealPct: stealPercent(core0, core1),
     };
   } finally {
     await handle?.stop();
@@ -277,7 +280,7 @@ async function runDataPlane(env, proxies) {
           const m = await measure(p, w, env);
           raw[w.id][p.name].push(m);
           const warn = m.non2xx || m.socketErrors ? `  (!) non2xx=${m.non2xx} socket errors=${m.socketErrors}` : '';
-          log(`  ${w.id.padEnd(14)} ${p.name.padEnd(10)} ${fmtNum(m.rps).padStart(9)} req/s  p50 ${fmtMs(m.p50).padStart(8)}  p99 ${fmtMs(m.p99).padStart(8)}  VmHWM ${m.peakRssMiB.toFixed(1).padStart(6)} MiB  ${m.cpuUsPerReq?.toFixed(1).padStart(6)} CPU-µs/req  busy proxy/load CPU ${m.proxyCpuBusyPct?.toFixed(0)}%/${m.loadCpuBusyPct?.toFixed(0)}%  other ${m.foreignCpuPct.toFixed(0)}%${m.foreignCpuPct > NOISY_PCT ? ' (noisy)' : ''}${warn}`);
+          log(`  ${w.id.padEnd(14)} ${p.name.padEnd(10)} ${fmtNum(m.rps).padStart(9)} req/s  p50 ${fmtMs(m.p50).padStart(8)}  p99 ${fmtMs(m.p99).padStart(8)}  VmHWM ${m.peakRssMiB.toFixed(1).padStart(6)} MiB  ${m.cpuUsPerReq?.toFixed(1).padStart(6)} CPU-µs/req  busy proxy/load CPU ${m.proxyCpuBusyPct?.toFixed(0)}%/${m.loadCpuBusyPct?.toFixed(0)}%  other ${m.foreignCpuPct.toFixed(0)}% steal ${m.stealPct.toFixed(1)}%${m.foreignCpuPct > NOISY_PCT || m.stealPct > STEAL_PCT ? ' (noisy)' : ''}${warn}`);
         } catch (err) {
           raw[w.id][p.name].push({ error: err.message });
           log(`  ${w.id.padEnd(14)} ${p.name.padEnd(10)} FAILED: ${err.message.split('\n').slice(0, 6).join(' | ')}`);
@@ -305,6 +308,7 @@ async function runDataPlane(env, proxies) {
         proxyCpuBusyPct: median(ok.map((r) => r.proxyCpuBusyPct)),
         loadCpuBusyPct: median(ok.map((r) => r.loadCpuBusyPct)),
         foreignCpuPct: median(ok.map((r) => r.foreignCpuPct)),
+        stealPct: median(ok.map((r) => r.stealPct ?? 0)),
         non2xx: ok.reduce((n, r) => n + r.non2xx, 0),
         socketErrors: ok.reduce((n, r) => n + r.socketErrors, 0),
         rounds: ok.length,
@@ -334,7 +338,7 @@ function dataPlaneTable(summary, proxies) {
         lines.push(`| ${w.id} | ${p.label} | ${s.na ? 'n/a' : 'error'} | | | | | | | | | |`);
         continue;
       }
-      const flag = (s.non2xx || s.socketErrors ? ' ⚠' : '') + (s.foreignCpuPct > NOISY_PCT ? ' ~' : '');
+      const flag = (s.non2xx || s.socketErrors ? ' ⚠' : '') + (s.foreignCpuPct > NOISY_PCT || s.stealPct > STEAL_PCT ? ' ~' : '');
       lines.push(`| ${w.id} | ${p.label} | ${fmtNum(s.rps)}${flag} | ${ratio(s.rps, ng?.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${ratio(s.p99, ng?.p99)} | ${s.peakRssMiB.toFixed(1)} | ${ratio(s.peakRssMiB, ng?.peakRssMiB)} | ${s.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ratio(s.cpuUsPerReq, ng?.cpuUsPerReq)} | ${pct(s.proxyCpuBusyPct)}/${pct(s.loadCpuBusyPct)} |`);
     }
   }
@@ -459,7 +463,7 @@ async function main() {
   if (Object.keys(result.skipped).length) md.push(`Skipped: ${Object.entries(result.skipped).map(([k, v]) => `${k} (${v})`).join('; ')}.`, '');
   if (result.dataPlane) {
     md.push('## Data plane', '', dataPlaneTable(result.dataPlane.summary, proxies), '');
-    md.push(`⚠ = wrk saw non-2xx responses or socket errors in that run (see the JSON). ~ = other processes on the machine used more than ${NOISY_PCT} % of a core during that run (median of rounds): the number is disturbed. CPU µs/req = the proxy process's user+system CPU time during the run ÷ requests. Busy proxy/load CPU: when the load CPU (wrk + backend) is near 100 % and the proxy CPU is not, the load side is the limit and that proxy's req/s is a lower bound; compare CPU µs/req instead.`, '');
+    md.push(`⚠ = wrk saw non-2xx responses or socket errors in that run (see the JSON). ~ = other processes on the machine used more than ${NOISY_PCT} % of a core, or the hypervisor stole more than ${STEAL_PCT} % of the CPUs' time, during that run (median of rounds): the number is disturbed. CPU µs/req = the proxy process's user+system CPU time during the run ÷ requests. Busy proxy/load CPU: when the load CPU (wrk + backend) is near 100 % and the proxy CPU is not, the load side is the limit and that proxy's req/s is a lower bound; compare CPU µs/req instead.`, '');
     md.push('### Archway vs the best Node peer', '', archwayVsNodeTable(result.dataPlane.summary), '');
     const errs = Object.entries(result.dataPlane.summary).flatMap(([w, ps]) => Object.entries(ps).filter(([, s]) => s.error).map(([p, s]) => `- ${w} / ${p}: ${s.error.replace(/\s+/g, ' ').slice(0, 400)}`));
     if (errs.length) md.push('### Errors', '', ...errs, '');

@@ -166,7 +166,7 @@ export function cpuSeconds(pid) {
 }
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** Busy and total jiffies per CPU, from /proc/stat. */
+/** Busy, stolen and total jiffies per CPU, from /proc/stat. */
 export function coreTimes() {
   const out = {};
   for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
@@ -175,7 +175,7 @@ export function coreTimes() {
     const v = m[2].split(/\s+/).map(Number);
     const idle = v[3] + (v[4] || 0);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    out[m[1]] = { busy: total - idle, total };
+    out[m[1]] = { busy: total - idle, steal: v[7] || 0, total };
   }
   return out;
 }
@@ -186,6 +186,22 @@ export function busyPercent(before, after, cpu) {
   const a = after[cpu];
   if (!a || !b || a.total === b.total) return undefined;
   return (100 * (a.busy - b.busy)) / (a.total - b.total);
+}
+
+/**
+ * Time the hypervisor gave to others while a CPU wanted to run, in % of
+ * the elapsed time over every CPU: on a VM, a run with much of it measured a
+ * slower machine than its neighbours did.
+ */
+export function stealPercent(before, after) {
+  let steal = 0;
+  let total = 0;
+  for (const cpu of Object.keys(after)) {
+    if (!before[cpu]) continue;
+    steal += after[cpu].steal - before[cpu].steal;
+    total += after[cpu].total - before[cpu].total;
+  }
+  return total > 0 ? (100 * steal) / total : 0;
 }
 
 /** CPU seconds (user + system) of every process now visible in /proc, by pid. */
