@@ -34,6 +34,8 @@ export interface ServerFailure {
 
 export interface ApplyResult {
   failures: ServerFailure[];
+  /** Servers that keep some older certificates because the new ones did not load (logged by their listener). */
+  stale: string[];
 }
 
 export class DataPlane {
@@ -151,7 +153,7 @@ export class DataPlane {
       }),
     );
     this.logger.debug({ servers: ir.servers.length, clusters: Object.keys(ir.clusters).length, failures: failures.length }, 'configuration applied');
-    return { failures };
+    return { failures, stale: compiled.filter(keepsOlderCertificates).map((c) => c.ir.id) };
   }
 
   private compile(s: IRServer): Compiled {
@@ -164,6 +166,11 @@ export class DataPlane {
     const tls = s.protocol === 'HTTPS' ? compileTls(s.tls, previous instanceof Listener ? previous.compiledTls() : undefined) : undefined;
     return { ir: s, family: 'http', server: { ir: s, table, tls } };
   }
+}
+
+function keepsOlderCertificates(c: Compiled): boolean {
+  if (c.family === 'http') return (c.server.tls?.problems.length ?? 0) > 0;
+  return c.server.sni?.routes.some((r) => (r.terminate?.problems.length ?? 0) > 0) ?? false;
 }
 
 /** Called once `accepts` has said the socket fits, so the families match. */

@@ -33,7 +33,7 @@ process.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'apply':
       if (draining) {
-        reply({ type: 'applied', seq: msg.seq, failures: [] });
+        reply({ type: 'applied', seq: msg.seq, failures: [], stale: [] });
         break;
       }
       let config: IRConfig;
@@ -41,14 +41,14 @@ process.on('message', (msg: ToWorker) => {
         config = decoder.decode(msg.ir);
       } catch (err) {
         logger.warn({ err }, 'configuration delta not usable; asking for the whole configuration');
-        reply({ type: 'applied', seq: msg.seq, failures: [], resync: true });
+        reply({ type: 'applied', seq: msg.seq, failures: [], stale: [], resync: true });
         break;
       }
       dataPlane.apply(config).then(
-        ({ failures }) => reply({ type: 'applied', seq: msg.seq, failures }),
+        ({ failures, stale }) => reply({ type: 'applied', seq: msg.seq, failures, stale }),
         (err: unknown) => {
           logger.error({ err }, 'apply failed');
-          reply({ type: 'applied', seq: msg.seq, failures: [] });
+          reply({ type: 'applied', seq: msg.seq, failures: [], stale: [] });
         },
       );
       break;

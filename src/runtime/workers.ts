@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { DataPlaneStats } from '../dataplane/index.js';
 import { zeroStats } from '../dataplane/stats.js';
 import { IREncoder } from '../ir/delta.js';
-import type { IRConfig } from '../ir/types.js';
+import type { IRConfig, IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import type { ServerFailure } from './controller.js';
 
@@ -31,7 +31,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   /** `resync`: the worker could not use a delta (it holds other routes) and needs the whole config. */
-  | { type: 'applied'; seq: number; failures: ServerFailure[]; resync?: boolean }
+  | { type: 'applied'; seq: number; failures: ServerFailure[]; stale: string[]; resync?: boolean }
   | { type: 'stats'; seq: number; stats: DataPlaneStats };
 
 /** A restart loop (a worker that dies at once, every time) is slowed to this pace. */
@@ -57,6 +57,12 @@ export class WorkerPool {
   private readonly encoder = new IREncoder();
   /** The latest config applied, for workers that (re)start or fall out of step. */
   private latest: IRConfig | undefined;
+  /**
+   * Per server, the last version the workers took without a failure. A
+   * worker keeps serving a server's last good certificates when new ones do
+   * not load; a replacement worker has none, so it is given these first.
+   */
+  private readonly lastGood = new Map<string, IRServer>();
   private seq = 0;
   private stopping = false;
   private lastSpawn = 0;
@@ -84,6 +90,10 @@ export class WorkerPool {
     // Every worker binds through the primary's one socket, so they report the same failures.
     const failures = new Map<string, ServerFailure>();
     for (const r of replies) if (r?.type === 'applied') for (const f of r.failures) failures.set(f.serverId, f);
+    const stale = new Set(replies.flatMap((r) => (r?.type === 'applied' ? r.stale : [])));
+    const wanted = new Set(config.servers.map((s) => s.id));
+    for (const id of this.lastGood.keys()) if (!wanted.has(id)) this.lastGood.delete(id);
+    for (const s of config.servers) if (!failures.has(s.id) && !stale.has(s.id)) this.lastGood.set(s.id, s);
     return { failures: [...failures.values()] };
   }
 
@@ -160,16 +170,33 @@ export class WorkerPool {
     reply?.(msg);
   }
 
-  /** Sends the whole latest config (again, if an apply lands meanwhile); resolves with the last reply. */
+  /**
+   * Sends the whole latest config (again, if an apply lands meanwhile),
+   * preceded by the last good version of any server that failed since;
+   * resolves with the last reply.
+   */
   private async bringUpToDate(member: Member): Promise<FromWorker | undefined> {
     let sent: IRConfig | undefined;
     let reply: FromWorker | undefined;
     while (this.latest !== undefined && this.latest !== sent) {
       sent = this.latest;
-      const ir = this.encoder.encode(sent, { full: true });
-      reply = await this.ask(member, (seq) => ({ type: 'apply', seq, ir }));
+      const fallback = this.withLastGood(sent);
+      // Both encoded before either is sent, so the encoder ends on the config every worker will hold.
+      const texts = [fallback && this.encoder.encode(fallback, { full: true }), this.encoder.encode(sent, { full: true })];
+      for (const ir of texts) if (ir !== undefined) reply = await this.ask(member, (seq) => ({ type: 'apply', seq, ir }));
     }
     return reply;
+  }
+
+  /** `config` with the last good version of each server that has one of its own; undefined when that is `config`. */
+  private withLastGood(config: IRConfig): IRConfig | undefined {
+    let differs = false;
+    const servers = config.servers.map((s) => {
+      const good = this.lastGood.get(s.id) ?? s;
+      if (good !== s) differs = true;
+      return good;
+    });
+    return differs ? { ...config, servers } : undefined;
   }
 
   private onExit(member: Member, code: number | null, signal: string | null): void {

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 import { startEchoServer, type EchoServer } from '../../src/echo/index.js';
-import { BIN, eventually, freePort } from './helpers.js';
+import { BIN, childPids, eventually, freePort } from './helpers.js';
 
 const HOST = 'secure.example.com';
 
@@ -203,5 +203,17 @@ describe('certificate rotation under archway serve', () => {
     await eventually('the listener programmed again', async () => ((await condition('ResolvedRefs'))?.status === 'True' ? true : undefined));
     assert.equal((await condition('Programmed'))?.status, 'True');
     assert.deepEqual(await getOn(agent, port), { status: 200, serial: first.serial, reused: true });
+
+    // Workers started while the Secret is broken serve the last good certificate too.
+    await writeSecret(broken[1]!.certPem, broken[1]!.keyPem);
+    await eventually('the broken certificate reported', async () => ((await condition('ResolvedRefs'))?.status === 'False' ? true : undefined));
+    for (const pid of await childPids(child.pid!)) {
+      process.kill(pid, 'SIGTERM');
+      await eventually('a replacement worker serving', async () => {
+        const now = await childPids(child.pid!);
+        return now.length === 2 && !now.includes(pid) && (await handshakeSerial(port)) === third.serial ? true : undefined;
+      });
+    }
+    for (let i = 0; i < 20; i++) assert.equal(await handshakeSerial(port), third.serial, `handshake ${i} after the workers were replaced`);
   });
 });

@@ -1,5 +1,6 @@
 // What the end-to-end tests share: the launcher, a free port, and polling.
 
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,12 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Linux: the direct children of a process (the data-plane workers of `archway serve`). */
+export async function childPids(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return text.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 /** Polls `probe` until it returns a value (errors count as not yet), for up to 10 s. */

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEchoServer, type EchoServer } from '../../src/echo/index.js';
-import { BIN, eventually, freePort } from './helpers.js';
+import { BIN, childPids, eventually, freePort } from './helpers.js';
 
 interface Reply { status: number; body: string; headers: Record<string, string | string[] | undefined> }
 
@@ -52,12 +52,6 @@ function loadLoops(port: number, path: string, loops: number) {
       agent.destroy();
     },
   };
-}
-
-/** Linux: the direct children of a process. */
-async function childPids(pid: number): Promise<number[]> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
-  return text.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 interface StatusItem { kind: string; metadata: { name: string; namespace?: string; generation?: number }; status: any }
