@@ -16,7 +16,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const KIND_ORDER = ['GatewayClass', 'Gateway', 'ListenerSet', 'HTTPRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute'];
+const KIND_ORDER = ['GatewayClass', 'Gateway', 'ListenerSet', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute'];
 
 export async function startAdminServer(
   source: AdminSource, registry: Registry, host: string, port: number,

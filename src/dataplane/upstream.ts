@@ -26,6 +26,8 @@ export interface BodyDestination {
   end(): unknown;
   end(chunk: Buffer): unknown;
   once(event: 'drain', listener: () => void): unknown;
+  /** Sent after the body, for those that can send trailer fields. */
+  addTrailers?(fields: OutgoingHttpHeaders): void;
 }
 
 export interface UpstreamListener {
@@ -82,6 +84,8 @@ class H2Call implements UpstreamCall {
   responded = false;
   failed = false;
   piped = false;
+  /** Where the upstream's trailer fields go. */
+  trailersTo: BodyDestination | undefined;
 
   constructor(
     pool: ClusterPool,
@@ -109,6 +113,11 @@ class H2Call implements UpstreamCall {
 
   pipe(dest: BodyDestination): void {
     this.piped = true;
+    // gRPC sends its status in trailers: without them every call fails.
+    if (dest.addTrailers) {
+      this.trailersTo = dest;
+      this.body.on('trailers', onH2Trailers);
+    }
     this.body.pipe(dest as unknown as NodeJS.WritableStream);
   }
 
@@ -142,6 +151,18 @@ function onH2Response(this: Tagged<ClientHttp2Stream>, headers: H2Headers): void
     connection: undefined,
     upgrade: undefined,
   });
+}
+
+/** Trailers arrive before the body's end, so the destination has them when pipe() ends it. */
+function onH2Trailers(this: Tagged<ClientHttp2Stream>, trailers: H2Headers): void {
+  const call = this[kCall] as H2Call;
+  const fields: OutgoingHttpHeaders = {};
+  for (const name in trailers) if (name.charCodeAt(0) !== 0x3a /* : */) fields[name] = trailers[name];
+  try {
+    call.trailersTo?.addTrailers?.(fields);
+  } catch {
+    // A field the client's protocol cannot carry: the response still ends, only without its trailers.
+  }
 }
 
 function onH2Error(this: Tagged<ClientHttp2Stream>, err: NodeJS.ErrnoException): void {

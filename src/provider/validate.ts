@@ -1,6 +1,7 @@
 import { BackendTLSPolicy as BackendTLSPolicyV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/BackendTLSPolicy';
 import { Gateway as GatewayV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { GatewayClass as GatewayClassV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/GatewayClass';
+import { GRPCRoute as GRPCRouteV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/GRPCRoute';
 import { HTTPRoute as HTTPRouteV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { ListenerSet as ListenerSetV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ListenerSet';
 import { ReferenceGrant as ReferenceGrantV1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ReferenceGrant';
@@ -55,6 +56,7 @@ const KIND_RULES: Record<SnapshotKind, KindRule> = {
   Gateway: gatewayApi(true, { v1: GatewayV1, v1beta1: GatewayV1beta1 }),
   ListenerSet: gatewayApi(true, { v1: ListenerSetV1 }),
   HTTPRoute: gatewayApi(true, { v1: HTTPRouteV1, v1beta1: HTTPRouteV1beta1 }),
+  GRPCRoute: gatewayApi(true, { v1: GRPCRouteV1 }),
   TLSRoute: gatewayApi(true, { v1: TLSRouteV1, v1alpha2: TLSRouteV1alpha2, v1alpha3: TLSRouteV1alpha3 }),
   TCPRoute: streamRouteV1(gatewayApi(true, { v1alpha2: TCPRouteV1alpha2 })),
   UDPRoute: streamRouteV1(gatewayApi(true, { v1alpha2: UDPRouteV1alpha2 })),

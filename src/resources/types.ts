@@ -188,6 +188,27 @@ export interface HTTPRouteSpec {
 }
 export type HTTPRoute = KubeObject<'HTTPRoute', HTTPRouteSpec>;
 
+export interface GRPCRouteMatch {
+  method?: { type?: 'Exact' | 'RegularExpression'; service?: string; method?: string };
+  headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
+}
+
+/** Its filters are a subset of HTTPRoute's, with the same fields. */
+export interface GRPCRouteRule {
+  name?: string;
+  matches?: GRPCRouteMatch[];
+  filters?: HTTPRouteFilter[];
+  backendRefs?: HTTPBackendRef[];
+  sessionPersistence?: Record<string, unknown>;
+}
+
+export interface GRPCRouteSpec {
+  parentRefs?: ParentReference[];
+  hostnames?: string[];
+  rules?: GRPCRouteRule[];
+}
+export type GRPCRoute = KubeObject<'GRPCRoute', GRPCRouteSpec>;
+
 /** A rule of a TLSRoute, TCPRoute or UDPRoute: no matches, only where connections go. */
 export interface StreamRouteRule {
   name?: string;
@@ -274,6 +295,7 @@ export interface Snapshot {
   gateways: Gateway[];
   listenerSets: ListenerSet[];
   httpRoutes: HTTPRoute[];
+  grpcRoutes: GRPCRoute[];
   tlsRoutes: TLSRoute[];
   tcpRoutes: TCPRoute[];
   udpRoutes: UDPRoute[];
@@ -288,7 +310,7 @@ export interface Snapshot {
 
 export function emptySnapshot(): Snapshot {
   return {
-    gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], tlsRoutes: [], tcpRoutes: [], udpRoutes: [],
+    gatewayClasses: [], gateways: [], listenerSets: [], httpRoutes: [], grpcRoutes: [], tlsRoutes: [], tcpRoutes: [], udpRoutes: [],
     referenceGrants: [], backendTLSPolicies: [], namespaces: [], services: [], endpointSlices: [], secrets: [], configMaps: [],
   };
 }
@@ -299,6 +321,7 @@ export const SNAPSHOT_KINDS = {
   Gateway: 'gateways',
   ListenerSet: 'listenerSets',
   HTTPRoute: 'httpRoutes',
+  GRPCRoute: 'grpcRoutes',
   TLSRoute: 'tlsRoutes',
   TCPRoute: 'tcpRoutes',
   UDPRoute: 'udpRoutes',

@@ -21,8 +21,11 @@ export type Resolver = Pick<BackendResolver, 'resolve'>;
 /** What a Service port's protocol must be for a backend (HTTP needs TCP). */
 export type Transport = 'TCP' | 'UDP';
 
-/** HTTP traffic, or opaque TCP or UDP streams whose application protocol is none of our business. */
-type Use = 'HTTP' | Transport;
+/**
+ * HTTP traffic, gRPC (HTTP/2 whatever the port's appProtocol says), or opaque
+ * TCP or UDP streams whose application protocol is none of our business.
+ */
+type Use = 'HTTP' | 'GRPC' | Transport;
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -47,7 +50,7 @@ export class BackendResolver {
    * cannot speak to still carries streams.
    */
   private readonly resolved: Record<Use, Map<Service, Map<number, BackendResolution>>> = {
-    HTTP: new Map(), TCP: new Map(), UDP: new Map(),
+    HTTP: new Map(), GRPC: new Map(), TCP: new Map(), UDP: new Map(),
   };
 
   /** A copy: a resolver outlives its snapshot when the next one has the same Services and grants. */
@@ -67,9 +70,13 @@ export class BackendResolver {
     }
   }
 
-  /** A backend for HTTP traffic: a TCP Service port whose appProtocol the data plane speaks. */
+  /**
+   * A backend for HTTP traffic: a TCP Service port whose appProtocol the data
+   * plane speaks. The referrer's kind decides the protocol: a GRPCRoute's
+   * backends (mirrors too) speak gRPC, which is HTTP/2.
+   */
   resolve(ref: BackendObjectReference, from: Referrer): BackendResolution {
-    return this.resolveFor('HTTP', ref, from);
+    return this.resolveFor(from.kind === 'GRPCRoute' ? 'GRPC' : 'HTTP', ref, from);
   }
 
   /** A backend for the bytes of TCP connections or UDP datagrams, as they come. */
@@ -107,15 +114,19 @@ export class BackendResolver {
       return fail(Reason.BackendNotFound, `${what}: port ${ref.port} of the Service is ${actual}, not ${transport}`);
     }
 
+    const http = use === 'HTTP' || use === 'GRPC';
     // Streams get their TLS cluster only where a listener terminates TLS (see reencrypted), which is not known here.
-    const policy = use === 'HTTP' ? this.backendTLS.forPort(namespace, ref.name, servicePort) : undefined;
-    if (!policy && use === 'HTTP' && !clusterProtocol(servicePort.appProtocol, false)) {
+    const policy = http ? this.backendTLS.forPort(namespace, ref.name, servicePort) : undefined;
+    if (!policy && http && !clusterProtocol(servicePort.appProtocol, false)) {
       return fail(Reason.UnsupportedProtocol, `${what}: appProtocol ${servicePort.appProtocol} of port ${ref.port} needs a BackendTLSPolicy`);
     }
-    // TCP and UDP clusters of one port number lead to different endpoints.
-    const name = `${namespace}/${ref.name}:${ref.port}${transport === 'UDP' ? '/udp' : ''}`;
+    // TCP and UDP clusters of one port number lead to different endpoints, and
+    // an HTTP/1.1 cluster and the HTTP/2 one gRPC needs are different clusters.
+    const grpcOwn = use === 'GRPC' && clusterProtocol(servicePort.appProtocol, false) !== 'h2c';
+    const name = `${namespace}/${ref.name}:${ref.port}${transport === 'UDP' ? '/udp' : ''}${grpcOwn ? '/h2c' : ''}`;
     const origin: ClusterOrigin = { namespace, service: ref.name, port: servicePort };
-    const cluster = policy ? this.tlsCluster(name, origin, policy) : this.plainCluster(name, origin, transport);
+    const protocol = use === 'GRPC' ? 'h2c' : undefined;
+    const cluster = policy ? this.tlsCluster(name, origin, policy, protocol) : this.plainCluster(name, origin, transport, protocol);
     const resolution: BackendResolution = { ok: true, cluster };
     nested(this.resolved[use], service).set(ref.port, resolution);
     return resolution;
@@ -137,11 +148,12 @@ export class BackendResolver {
     return policy ? this.tlsCluster(name, origin, policy).name : name;
   }
 
-  private plainCluster(name: string, origin: ClusterOrigin, transport: Transport): IRCluster {
+  /** `protocol` overrides what the port's appProtocol says. */
+  private plainCluster(name: string, origin: ClusterOrigin, transport: Transport, protocol?: IRCluster['protocol']): IRCluster {
     let cluster = this.clusters[name];
     if (!cluster) {
       // Stream servers pass bytes whatever the cluster protocol says, so a port HTTP could not use gets the default.
-      const protocol = clusterProtocol(origin.port.appProtocol, false) ?? 'http1';
+      protocol ??= clusterProtocol(origin.port.appProtocol, false) ?? 'http1';
       cluster = { name, protocol, endpoints: this.endpointsFor(origin.namespace, origin.service, origin.port.name, transport) };
       this.register(cluster, origin);
     }
@@ -153,11 +165,11 @@ export class BackendResolver {
    * An invalid policy's has no endpoints: connections must then fail with a
    * 5xx, never go out in plaintext (spec: BackendTLSPolicy).
    */
-  private tlsCluster(base: string, origin: ClusterOrigin, policy: PolicyState): IRCluster {
+  private tlsCluster(base: string, origin: ClusterOrigin, policy: PolicyState, protocol?: IRCluster['protocol']): IRCluster {
     const name = `${base}/tls`;
     let cluster = this.clusters[name];
     if (!cluster) {
-      const protocol = clusterProtocol(origin.port.appProtocol, true);
+      protocol ??= clusterProtocol(origin.port.appProtocol, true);
       cluster = policy.tls
         ? { name, protocol, endpoints: this.endpointsFor(origin.namespace, origin.service, origin.port.name, 'TCP'), tls: policy.tls }
         : { name, protocol, endpoints: [] };

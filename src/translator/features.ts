@@ -16,6 +16,8 @@ export const SUPPORTED_FEATURES = [
   'GatewayInfrastructurePropagation',
   'GatewayPort8080',
   'GatewayStaticAddresses',
+  'GRPCRoute',
+  'GRPCRouteNamedRouteRule',
   'HTTPRoute',
   'HTTPRoute303RedirectStatusCode',
   'HTTPRoute307RedirectStatusCode',

@@ -15,8 +15,8 @@ export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 /** Route kinds each listener protocol can carry, in the order reported in supportedKinds. */
 const ROUTE_KINDS_BY_PROTOCOL: Record<string, string[]> = {
-  HTTP: ['HTTPRoute'],
-  HTTPS: ['HTTPRoute'],
+  HTTP: ['HTTPRoute', 'GRPCRoute'],
+  HTTPS: ['HTTPRoute', 'GRPCRoute'],
   TLS: ['TLSRoute'],
   TCP: ['TCPRoute'],
   UDP: ['UDPRoute'],

@@ -1,27 +1,38 @@
 import type {
-  IRAction, IRMatch, IRPathModifier, IRRedirectAction, IRRetry, IRRoute, IRTimeouts, IRURLRewrite, IRWeightedBackend,
+  IRAction, IRMatch, IRPathModifier, IRRedirectAction, IRRetry, IRRoute, IRTimeouts, IRURLRewrite,
 } from '../ir/types.js';
 import type {
-  BackendObjectReference, HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace,
+  BackendObjectReference, GRPCRoute, HTTPPathModifier, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Namespace,
 } from '../resources/types.js';
 import type { BackendProblem, BackendResolver, Referrer, Resolver } from './backends.js';
 import { CondType, Reason, condition, type PendingCondition } from './conditions.js';
 import { ageKey, type ListenerState } from './gateways.js';
 import { parseDuration } from './durations.js';
-import {
-  FilterError, checkPathModifier, compileBackendFilters, compileRuleFilters, type RuleFilters,
-} from './filters.js';
+import { FilterError, checkPathModifier, compileRuleFilters } from './filters.js';
+import { compileGRPCRule } from './grpcroutes.js';
 import {
   attach, countAttachedRoute, indexedListeners, resolvedRefsCondition, routeTargets, statusParentRef,
   type Parent, type ParentIndex, type RouteParentStatus, type Target,
 } from './routes.js';
+import {
+  checkRegex, compileBackendRefs, compileHeaderMatches, type CompiledRule, type GRPCPrecedence,
+} from './rules.js';
+
+/**
+ * The routes that serve requests through virtual hosts. GRPCRoutes are
+ * HTTP/2 requests too and share HTTPRoutes' listeners, hosts and machinery;
+ * only their rules compile differently.
+ */
+export type RequestRoute = HTTPRoute | GRPCRoute;
 
 /** One compiled match of one rule, with what precedence ordering needs. */
 export interface RouteEntry {
   ir: IRRoute;
-  route: HTTPRoute;
+  route: RequestRoute;
   ruleIndex: number;
   matchIndex: number;
+  /** GRPCRoute entries: how their match ranks among their kind's. */
+  grpc?: GRPCPrecedence;
 }
 
 /** A route bound to a listener, serving the given (intersected) hostnames. */
@@ -39,7 +50,7 @@ export interface Attachment {
 }
 
 export interface RouteResult {
-  route: HTTPRoute;
+  route: RequestRoute;
   parents: RouteParentStatus[];
   attachments: Attachment[];
 }
@@ -49,20 +60,10 @@ const DEFAULT_RETRIES = 2;
 const DEFAULT_RETRY_BACKOFF_MS = 25;
 const WELL_KNOWN_PORTS: Record<string, number> = { http: 80, https: 443 };
 
-interface CompiledRule {
-  index: number;
-  name?: string;
-  matches: IRMatch[];
-  filters: RuleFilters;
-  backends: IRWeightedBackend[];
-  timeouts?: IRTimeouts;
-  retry?: IRRetry;
-}
-
 /** Route results in route order, `undefined` for a route that names no parent of ours. */
 export interface RouteResults {
   /** The routes they are for. */
-  routes: HTTPRoute[];
+  routes: RequestRoute[];
   results: (RouteResult | undefined)[];
   /** The results that went and came since the `earlier` results given; with none given, every result came. */
   removed: RouteResult[];
@@ -81,8 +82,8 @@ export interface RouteResults {
  * start and the end of the list keep their results unseen, and the counts are
  * updated rather than redone: an edit costs about the routes it touched.
  */
-export function translateHTTPRoutes(
-  routes: HTTPRoute[], parents: ParentIndex, backends: BackendResolver, controllerName: string, earlier?: RouteResults,
+export function translateRequestRoutes(
+  routes: RequestRoute[], parents: ParentIndex, backends: BackendResolver, controllerName: string, earlier?: RouteResults,
 ): RouteResults {
   let head = 0;
   let tail = 0;
@@ -116,7 +117,7 @@ export function translateHTTPRoutes(
   return { routes: routes.slice(), results, removed, added, head, tail, frozen };
 }
 
-function translateRoute(route: HTTPRoute, parents: ParentIndex, backends: BackendResolver, controllerName: string): RouteResult | undefined {
+function translateRoute(route: RequestRoute, parents: ParentIndex, backends: BackendResolver, controllerName: string): RouteResult | undefined {
   const namespace = route.metadata.namespace ?? 'default';
   const targets = routeTargets(route.spec?.parentRefs, namespace, parents);
   return targets.length === 0 ? undefined : bindRoute(route, namespace, targets, backends, parents.namespaces, controllerName);
@@ -143,10 +144,10 @@ interface BoundRoute {
 
 // Only frozen routes are kept (the file provider freezes every object): a
 // route that might still change cannot be recognised by its identity.
-const boundRoutes = new WeakMap<HTTPRoute, BoundRoute>();
+const boundRoutes = new WeakMap<RequestRoute, BoundRoute>();
 
 function bindRoute(
-  route: HTTPRoute, namespace: string, targets: Target[], backends: BackendResolver,
+  route: RequestRoute, namespace: string, targets: Target[], backends: BackendResolver,
   namespaces: Map<string, Namespace>, controllerName: string,
 ): RouteResult {
   const kept = boundRoutes.get(route);
@@ -171,7 +172,7 @@ function sameParents(targets: Target[], parents: Parent[], same: (a: Parent, b: 
 }
 
 function attachRoute(
-  route: HTTPRoute, namespace: string, targets: Target[], compiled: CompiledRoute,
+  route: RequestRoute, namespace: string, targets: Target[], compiled: CompiledRoute,
   namespaces: Map<string, Namespace>, controllerName: string,
 ): BoundRoute {
   const gen = route.metadata.generation;
@@ -182,7 +183,7 @@ function attachRoute(
   };
   const servedBy = new Set<string>();
   targets.forEach(({ ref, parent }, target) => {
-    const outcome = attach('HTTPRoute', route.spec?.hostnames, namespace, ref, parent, namespaces);
+    const outcome = attach(route.kind, route.spec?.hostnames, namespace, ref, parent, namespaces);
     let accepted: PendingCondition;
     if (outcome.problem) {
       accepted = condition(CondType.Accepted, false, outcome.problem.reason, outcome.problem.message, gen);
@@ -230,7 +231,7 @@ interface CompiledRoute {
  * compiling depends on. Resolving again also registers the clusters this
  * snapshot's IR needs.
  */
-function compileRoute(route: HTTPRoute, namespace: string, backends: BackendResolver, kept: CompiledRoute | undefined): CompiledRoute {
+function compileRoute(route: RequestRoute, namespace: string, backends: BackendResolver, kept: CompiledRoute | undefined): CompiledRoute {
   if (kept && (kept.resolvedBy === backends || resolveAgain(kept, backends))) {
     kept.resolvedBy = backends;
     return kept;
@@ -262,7 +263,7 @@ function resolveAgain(compiled: CompiledRoute, backends: BackendResolver): boole
   return true;
 }
 
-function entriesFor(compiled: CompiledRoute, route: HTTPRoute, port: number): RouteEntry[] {
+function entriesFor(compiled: CompiledRoute, route: RequestRoute, port: number): RouteEntry[] {
   let entries = compiled.entries.get(port);
   if (!entries) {
     entries = buildEntries(route, compiled.rules, port);
@@ -271,19 +272,22 @@ function entriesFor(compiled: CompiledRoute, route: HTTPRoute, port: number): Ro
   return entries;
 }
 
-function compileRules(route: HTTPRoute, namespace: string, backends: Resolver): {
+function compileRules(route: RequestRoute, namespace: string, backends: Resolver): {
   rules: CompiledRule[]; invalidRules: string[]; refProblems: BackendProblem[];
 } {
   const rules: CompiledRule[] = [];
   const invalidRules: string[] = [];
   const refProblems: BackendProblem[] = [];
-  const from: Referrer = { kind: 'HTTPRoute', namespace };
-  (route.spec?.rules ?? []).forEach((rule, index) => {
+  const from: Referrer = { kind: route.kind, namespace };
+  const specs = route.kind === 'GRPCRoute'
+    ? (route.spec?.rules ?? []).map((rule) => ({ name: rule.name, compile: compileGRPCRule.bind(undefined, rule) }))
+    : (route.spec?.rules ?? []).map((rule) => ({ name: rule.name, compile: compileRule.bind(undefined, rule) }));
+  specs.forEach((rule, index) => {
     const label = rule.name ? `rule ${index} (${rule.name})` : `rule ${index}`;
     // Reference problems of a dropped rule say nothing about what is served.
     const ruleRefProblems: BackendProblem[] = [];
     try {
-      const compiled = compileRule(rule, index, backends, from, ruleRefProblems);
+      const compiled = rule.compile(index, backends, from, ruleRefProblems);
       rules.push(compiled);
       refProblems.push(...ruleRefProblems);
     } catch (err) {
@@ -307,21 +311,11 @@ function compileRule(
   if (filters.redirect && (rule.backendRefs?.length ?? 0) > 0) {
     throw new FilterError('a RequestRedirect rule cannot also have backendRefs');
   }
-  const compiled: CompiledRule = {
-    index, name: rule.name, matches: matches.map(compileMatch), filters, backends: [],
+  return {
+    index, name: rule.name, matches: matches.map(compileMatch), filters,
+    backends: compileBackendRefs(rule.backendRefs ?? [], backends, from, refProblems),
     timeouts: compileTimeouts(rule.timeouts), retry: compileRetry(rule.retry),
   };
-  for (const ref of rule.backendRefs ?? []) {
-    const backendFilters = compileBackendFilters(ref.filters ?? []);
-    const resolution = backends.resolve(ref, from);
-    const weight = ref.weight ?? 1;
-    if (!resolution.ok) refProblems.push(resolution.problem);
-    if (weight === 0) continue;
-    compiled.backends.push(resolution.ok
-      ? { weight, cluster: resolution.cluster.name, ...backendFilters }
-      : { weight, invalidStatus: 500 });
-  }
-  return compiled;
 }
 
 function checkRegexes(matches: HTTPRouteMatch[]): void {
@@ -330,13 +324,7 @@ function checkRegexes(matches: HTTPRouteMatch[]): void {
     if (m.path?.type === 'RegularExpression') regexes.push(['path', m.path.value ?? '']);
     for (const h of m.headers ?? []) if (h.type === 'RegularExpression') regexes.push([`header ${h.name}`, h.value]);
     for (const q of m.queryParams ?? []) if (q.type === 'RegularExpression') regexes.push([`query parameter ${q.name}`, q.value]);
-    for (const [what, pattern] of regexes) {
-      try {
-        new RegExp(pattern);
-      } catch (err) {
-        throw new FilterError(`${what} regular expression ${JSON.stringify(pattern)} does not compile: ${(err as Error).message}`);
-      }
-    }
+    for (const [what, pattern] of regexes) checkRegex(what, pattern);
   }
 }
 
@@ -374,17 +362,7 @@ function compileRetry(r: HTTPRouteRule['retry']): IRRetry | undefined {
 
 function compileMatch(m: HTTPRouteMatch): IRMatch {
   const out: IRMatch = { path: { type: m.path?.type ?? 'PathPrefix', value: m.path?.value ?? '/' } };
-  if (m.headers && m.headers.length > 0) {
-    // The spec uses only the first match of a repeated header name.
-    const seen = new Set<string>();
-    out.headers = [];
-    for (const h of m.headers) {
-      const name = h.name.toLowerCase();
-      if (seen.has(name)) continue;
-      seen.add(name);
-      out.headers.push({ name, type: h.type ?? 'Exact', value: h.value });
-    }
-  }
+  if (m.headers && m.headers.length > 0) out.headers = compileHeaderMatches(m.headers);
   if (m.queryParams && m.queryParams.length > 0) {
     const seen = new Set<string>();
     out.queryParams = [];
@@ -398,14 +376,15 @@ function compileMatch(m: HTTPRouteMatch): IRMatch {
   return out;
 }
 
-function buildEntries(route: HTTPRoute, rules: CompiledRule[], listenerPort: number): RouteEntry[] {
+function buildEntries(route: RequestRoute, rules: CompiledRule[], listenerPort: number): RouteEntry[] {
   const ns = route.metadata.namespace ?? 'default';
+  const kind = route.kind.toLowerCase();
   const entries: RouteEntry[] = [];
   for (const rule of rules) {
     rule.matches.forEach((match, matchIndex) => {
       const prefix = match.path.type === 'PathPrefix' ? match.path.value : '/';
       const ir: IRRoute = {
-        name: `httproute/${ns}/${route.metadata.name}/rule/${rule.index}/match/${matchIndex}`,
+        name: `${kind}/${ns}/${route.metadata.name}/rule/${rule.index}/match/${matchIndex}`,
         match,
         action: ruleAction(rule, listenerPort, prefix),
       };
@@ -424,7 +403,9 @@ function buildEntries(route: HTTPRoute, rules: CompiledRule[], listenerPort: num
       if (f.cors) ir.cors = f.cors;
       if (rule.timeouts) ir.timeouts = rule.timeouts;
       if (rule.retry) ir.retry = rule.retry;
-      entries.push({ ir, route, ruleIndex: rule.index, matchIndex });
+      const entry: RouteEntry = { ir, route, ruleIndex: rule.index, matchIndex };
+      if (rule.grpc) entry.grpc = rule.grpc[matchIndex]!;
+      entries.push(entry);
     });
   }
   return entries;

@@ -8,7 +8,7 @@ import {
   supportedFeaturesStatus, translateGatewayClasses, translateGateways,
   type GatewayClassState, type GatewayState, type ListenerState,
 } from './gateways.js';
-import { translateHTTPRoutes, type RouteResult, type RouteResults } from './httproutes.js';
+import { translateRequestRoutes, type RequestRoute, type RouteResult, type RouteResults } from './httproutes.js';
 import { nested } from './maps.js';
 import { parentIndex, type ParentIndex, type RouteParentStatus } from './routes.js';
 import { buildServers, type ServedAttachments } from './servers.js';
@@ -47,7 +47,7 @@ interface Translation {
   /** Aligned with routes.results. */
   routeStatuses: (StatusEntry | undefined)[];
   statuses: StatusEntry[];
-  /** How many of `statuses` come before the HTTPRoutes'. */
+  /** How many of `statuses` come before the HTTPRoutes' and GRPCRoutes'. */
   ownerStatuses: number;
 }
 let lastTranslation: Translation | undefined;
@@ -68,8 +68,9 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   // Building on the last call needs the same Gateways, backends and controller; its routes were all frozen.
   const base = earlier?.phase === phase && earlier.backends === backends && earlier.controllerName === options.controllerName
     ? earlier : undefined;
-  const routes = translateHTTPRoutes(snapshot.httpRoutes, phase.parents, backends, options.controllerName, base?.routes);
-  // After the HTTPRoutes, which may first zero every listener's count.
+  const requestRoutes: RequestRoute[] = [...snapshot.httpRoutes, ...snapshot.grpcRoutes];
+  const routes = translateRequestRoutes(requestRoutes, phase.parents, backends, options.controllerName, base?.routes);
+  // After the HTTPRoutes and GRPCRoutes, which may first zero every listener's count.
   const streams = translateStreamRoutes(snapshot, phase.parents, backends, options.controllerName);
   const use = new ClusterUse(backends);
   const { servers, clusters, served } = buildServers(gateways, routes, streams, use, base?.served);
@@ -138,7 +139,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   for (const r of streams) statuses.push(statusOfRoute(r.kind, r.route.metadata, r.parents, previous, finalise));
   statuses.push(...backends.backendTLS.statuses(use, options.controllerName, finalise, (ns, name) => prior('BackendTLSPolicy', ns, name)));
   const routeStatus = (r: RouteResult | undefined) =>
-    (r ? statusOfRoute('HTTPRoute', r.route.metadata, r.parents, previous, finalise) : undefined);
+    (r ? statusOfRoute(r.route.kind, r.route.metadata, r.parents, previous, finalise) : undefined);
   const routeStatuses = carried
     ? carried.routeStatuses.slice(0, head).concat(
       results.slice(head, results.length - tail).map(routeStatus), carried.routeStatuses.slice(carried.routeStatuses.length - tail))

@@ -8,6 +8,7 @@ import {
 import { compareHostnameSpecificity, mostSpecific } from './hostnames.js';
 import type { Attachment, RouteEntry, RouteResult, RouteResults } from './httproutes.js';
 import { nested } from './maps.js';
+import type { GRPCPrecedence } from './rules.js';
 import type { StreamRouteResult } from './streamroutes.js';
 
 /** A route entry as a virtual host ranks it: by the route hostname that matched, then by precedence. */
@@ -53,11 +54,18 @@ const PATH_TYPE_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as cons
  * Route precedence from the HTTPRoute spec: exact path, then longest prefix
  * (regular expressions, whose order is left to implementations, sit between),
  * method, most header matches, most query matches; then the oldest route,
- * then namespace/name, then rule and match order.
+ * then namespace/name, then rule and match order. GRPCRoutes rank by their
+ * own spec's criteria and never merge with HTTPRoutes. The GRPCRoute spec
+ * accepts only one of an HTTPRoute and a GRPCRoute whose hostnames meet on a
+ * listener; until that is enforced, the HTTPRoute's entries go first.
  */
 function comparePrecedence(x: Ranked, y: Ranked): number {
   const a = x.entry;
   const b = y.entry;
+  if (a.grpc || b.grpc) {
+    if (!a.grpc || !b.grpc) return a.grpc ? 1 : -1;
+    return compareGRPCPrecedence(x, y, a.grpc, b.grpc);
+  }
   const pa = a.ir.match.path;
   const pb = b.ir.match.path;
   if (pa.type !== pb.type) return PATH_TYPE_RANK[pa.type] - PATH_TYPE_RANK[pb.type];
@@ -71,6 +79,24 @@ function comparePrecedence(x: Ranked, y: Ranked): number {
   const qa = a.ir.match.queryParams?.length ?? 0;
   const qb = b.ir.match.queryParams?.length ?? 0;
   if (qa !== qb) return qb - qa;
+  return compareOrder(x, y);
+}
+
+/** GRPCRoute spec: most characters of service, then of method (see GRPCPrecedence), then most header matches. */
+function compareGRPCPrecedence(x: Ranked, y: Ranked, a: GRPCPrecedence, b: GRPCPrecedence): number {
+  if (a.service !== b.service) return b.service - a.service;
+  if (a.method !== b.method) return b.method - a.method;
+  if (a.regex !== b.regex) return a.regex ? -1 : 1;
+  const ha = x.entry.ir.match.headers?.length ?? 0;
+  const hb = y.entry.ir.match.headers?.length ?? 0;
+  if (ha !== hb) return hb - ha;
+  return compareOrder(x, y);
+}
+
+/** The ties of both kinds: the oldest route, then namespace/name (both in ageKey), then rule and match order. */
+function compareOrder(x: Ranked, y: Ranked): number {
+  const a = x.entry;
+  const b = y.entry;
   if (a.route !== b.route) return x.age < y.age ? -1 : x.age > y.age ? 1 : 0;
   if (a.ruleIndex !== b.ruleIndex) return a.ruleIndex - b.ruleIndex;
   return a.matchIndex - b.matchIndex;

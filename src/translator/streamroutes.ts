@@ -39,7 +39,8 @@ const STREAM_KINDS: [StreamRouteKind, 'tlsRoutes' | 'tcpRoutes' | 'udpRoutes', T
  * Binds every TLSRoute, TCPRoute and UDPRoute to the listeners it names and
  * counts them there. Done afresh on every call, unlike HTTPRoutes: these are
  * few, and no listener takes both kinds of route, so the counts of
- * HTTPRoutes (which translateHTTPRoutes may have only updated) are untouched.
+ * HTTPRoutes and GRPCRoutes (which translateRequestRoutes may have only
+ * updated) are untouched.
  */
 export function translateStreamRoutes(
   snapshot: Snapshot, parents: ParentIndex, backends: BackendResolver, controllerName: string,

@@ -17,6 +17,7 @@ test('loads a directory tree of YAML and JSON, including List documents', async 
     gateways: ['default/web'],
     listenerSets: [],
     httpRoutes: ['shop/shop'],
+    grpcRoutes: [],
     tlsRoutes: [],
     tcpRoutes: [],
     udpRoutes: [],
@@ -133,6 +134,39 @@ test('TLSRoute, TCPRoute and UDPRoute load in every version the v1.6.1 CRDs serv
     assert.deepEqual(names(snapshot).tcpRoutes, ['default/tcp-alpha2', 'default/tcp-v1']);
     assert.deepEqual(names(snapshot).udpRoutes, ['default/udp-v1']);
     assert.equal(snapshot.udpRoutes[0].spec?.rules?.[0].backendRefs?.[0].weight, 2);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('GRPCRoute loads in v1, the one version the v1.6.1 CRDs serve, with its schema', async () => {
+  const t = await tempDir();
+  try {
+    const doc = (version: string, name: string, match: string) => `apiVersion: gateway.networking.k8s.io/${version}
+kind: GRPCRoute
+metadata:
+  name: ${name}
+spec:
+  parentRefs:
+  - name: web
+  rules:
+  - matches:
+    - ${match}
+    backendRefs:
+    - {name: svc, port: 8080}
+`;
+    const file = await t.write('routes.yaml', [
+      doc('v1', 'exact', 'method: {service: echo.Echo, method: Say}'),
+      doc('v1', 'bad-type', 'method: {type: Prefix, service: echo.Echo}'),
+      doc('v1alpha2', 'alpha2', 'headers: [{name: version, value: two}]'),
+    ].join('---\n'));
+    const { snapshot, problems } = await loadConfig(file);
+    assert.deepEqual(problems.map(formatProblem), [
+      `${file}:23: GRPCRoute default/bad-type: spec.rules[0].matches[0].method.type must be one of: Exact, RegularExpression`,
+      `${file}:27: GRPCRoute default/alpha2: apiVersion gateway.networking.k8s.io/v1alpha2 is not served for GRPCRoute (supported: gateway.networking.k8s.io/v1)`,
+    ]);
+    assert.deepEqual(names(snapshot).grpcRoutes, ['default/exact']);
+    assert.equal(snapshot.grpcRoutes[0].spec?.rules?.[0].matches?.[0].method?.method, 'Say');
   } finally {
     await t.cleanup();
   }

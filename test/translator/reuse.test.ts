@@ -106,7 +106,7 @@ function namespaceDocs(ns: string, labelled: boolean, port: number, grant: boole
     docs.push({
       apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'from-all', namespace: ns },
       spec: {
-        from: NAMESPACES.flatMap((f) => ['HTTPRoute', 'TLSRoute', 'TCPRoute'].map((kind) => ({ group: 'gateway.networking.k8s.io', kind, namespace: f }))),
+        from: NAMESPACES.flatMap((f) => ['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute'].map((kind) => ({ group: 'gateway.networking.k8s.io', kind, namespace: f }))),
         to: [{ group: '', kind: 'Service' }],
       },
     });
@@ -120,6 +120,7 @@ function routeDoc(ns: string, name: string, pick: (n: number) => number): Doc {
     [{ name: 'web', namespace: 'default' }, { name: 'own', namespace: 'ns-a' }], [{ name: 'web', namespace: 'default', port: 8081 }]][pick(4)];
   const hostnames = [undefined, ['a.foo.com'], ['*.foo.com', 'b.bar.com'], ['c.bar.com'], [`${name}.solo.com`]][pick(5)];
   const backend = [{ name: 'svc', port: 80 }, { name: 'svc', namespace: NAMESPACES[pick(3)], port: 80 }, { name: 'missing', port: 80 }][pick(3)];
+  if (pick(4) === 0) return grpcRouteDoc(ns, name, parentRefs, hostnames, backend, pick);
   const path = `/${name}${'x'.repeat(pick(3))}`;
   const rules: Doc[] = [{ matches: [{ path: { type: ['PathPrefix', 'Exact'][pick(2)], value: path } }], backendRefs: [backend] }];
   if (pick(4) === 0) rules.push({ matches: [{ path: { type: 'PathPrefix', value: `${path}/old` } }], filters: [{ type: 'RequestRedirect', requestRedirect: { statusCode: 301 } }] });
@@ -128,6 +129,18 @@ function routeDoc(ns: string, name: string, pick: (n: number) => number): Doc {
   const spec: Doc = { parentRefs, rules };
   if (hostnames) spec.hostnames = hostnames;
   return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: ns }, spec };
+}
+
+/** A GRPCRoute: it shares listeners, virtual hosts and (for h2c ports) clusters with HTTPRoutes. */
+function grpcRouteDoc(ns: string, name: string, parentRefs: Doc[], hostnames: string[] | undefined, backend: Doc, pick: (n: number) => number): Doc {
+  const service = `svc.${name.replace(/-/g, '_')}`;
+  const method = [{ service, method: 'Get' }, { service }, { method: 'Get' }, { type: 'RegularExpression', service: `${service}.*` }][pick(4)];
+  const rules: Doc[] = [{ matches: [{ method }], backendRefs: [backend] }];
+  if (pick(3) === 0) rules.push({ matches: [{ headers: [{ name: 'x-v', value: '2' }] }], backendRefs: [backend] });
+  if (pick(6) === 0) rules.push({ matches: [{ method: { type: 'RegularExpression', method: '([' } }], backendRefs: [backend] });
+  const spec: Doc = { parentRefs, rules };
+  if (hostnames) spec.hostnames = hostnames;
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name, namespace: ns }, spec };
 }
 
 /** A TLSRoute or TCPRoute; a few creation times, so that which one serves a name or port depends on age and name. */
