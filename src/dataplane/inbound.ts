@@ -29,6 +29,20 @@ export function endResponse(res: InboundResponse, body?: Buffer): void {
 }
 
 /**
+ * A response that is one header block ending the stream: gRPC's
+ * "trailers-only" form, whose status fields a gRPC client reads as trailers.
+ * Node's compatibility API would send an empty DATA frame after the headers.
+ */
+export function respondHeadersOnly(res: InboundResponse, status: number, headers: string[], closing: boolean): void {
+  if (res instanceof Http2ServerResponse) {
+    res.stream.respond({ ':status': status, ...h2Fields(headers) }, { endStream: true });
+    return;
+  }
+  writeHead(res, status, headers, closing);
+  endResponse(res);
+}
+
+/**
  * The request's authority: `:authority`, else Host (an HTTP/2 client may send
  * either, RFC 9113 §8.3.1). No HTTP/1.1 request has a `:authority` field, as
  * Node's parser rejects `:` in field names.

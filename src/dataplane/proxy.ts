@@ -132,6 +132,8 @@ class Exchange implements UpstreamListener {
       // An h2c backend cannot take an HTTP/1.1 upgrade; it gets the plain request.
       upgrade: f.upgrade !== undefined && f.pool.protocol !== 'h2c',
     };
+    // The one TE HTTP/2 allows, which gRPC servers expect: an h2c backend's trailers are relayed, so it is true of this path too.
+    if (f.pool.protocol === 'h2c' && f.req.headers.te === 'trailers') this.upstreamRequest.headers = { ...this.upstreamRequest.headers, te: 'trailers' };
     this.pool.acquire();
     this.res[kExchange] = this;
     onResponseEvent(this.res, 'close', onClientClose);

@@ -77,7 +77,7 @@ const kCall = Symbol('call');
 type Tagged<T> = T & { [kCall]?: H2Call };
 
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2), beyond the hop-by-hop ones already gone. */
-const H2_FORBIDDEN = new Set(['host', 'transfer-encoding', 'http2-settings', 'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te']);
+const H2_FORBIDDEN = new Set(['host', 'transfer-encoding', 'http2-settings', 'connection', 'keep-alive', 'proxy-connection', 'upgrade']);
 
 class H2Call implements UpstreamCall {
   readonly body: Tagged<ClientHttp2Stream>;
@@ -101,7 +101,8 @@ class H2Call implements UpstreamCall {
     const host = r.headers.host;
     if (host !== undefined) headers[h2.HTTP2_HEADER_AUTHORITY] = String(host);
     for (const name in r.headers) {
-      if (!H2_FORBIDDEN.has(name)) headers[name] = r.headers[name];
+      // HTTP/2 allows TE only as "trailers" (RFC 9113 §8.2.2).
+      if (!H2_FORBIDDEN.has(name) && (name !== 'te' || r.headers.te === 'trailers')) headers[name] = r.headers[name];
     }
     const stream: Tagged<ClientHttp2Stream> = pool.session(ep).request(headers, { endStream: r.bodyless });
     this.body = stream;
