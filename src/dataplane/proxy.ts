@@ -141,7 +141,8 @@ class Exchange implements UpstreamListener {
 
   start(): void {
     const route = this.route;
-    if (route.requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, route.requestTimeoutMs, this);
+    const timeoutMs = earlier(route.requestTimeoutMs, grpcTimeoutMs(this.req.headers['grpc-timeout']));
+    if (timeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, timeoutMs, this);
     if (route.mirrors.length > 0 && this.upgrade === undefined) {
       this.mirrors = startMirrors(route.mirrors, { ...this.upstreamRequest, headers: this.routeHeaders }, this.site.logger);
     }
@@ -410,6 +411,30 @@ class Exchange implements UpstreamListener {
     appendEdits(out, edits);
     return out;
   }
+}
+
+/** The sooner of two timeouts, where 0 means none. */
+function earlier(a: number, b: number): number {
+  return a === 0 ? b : b === 0 ? a : Math.min(a, b);
+}
+
+const GRPC_TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/**
+ * A gRPC client's deadline (`grpc-timeout`: up to 8 digits and a unit), in
+ * whole milliseconds, at least 1; 0 when absent or malformed, which gRPC
+ * servers ignore too.
+ */
+function grpcTimeoutMs(value: string | string[] | undefined): number {
+  if (typeof value !== 'string' || value.length < 2 || value.length > 9) return 0;
+  const unit = GRPC_TIMEOUT_UNIT_MS[value[value.length - 1]!];
+  let n = 0;
+  for (let i = 0; i < value.length - 1; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return 0;
+    n = n * 10 + d;
+  }
+  return unit === undefined ? 0 : Math.max(1, Math.ceil(n * unit));
 }
 
 function onClientClose(this: Tagged<InboundResponse>): void {

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { connect as connectH2, type ClientHttp2Session } from 'node:http2';
+import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -17,27 +18,35 @@ describe('gRPC status for gateway errors', () => {
   const dp = new DataPlane({ logger: silentLogger });
   let client: ClientHttp2Session;
   let backend: H2Upstream;
+  // Accepts connections and never says a word: a call to it only ends by its deadline.
+  const silentSockets = new Set<Socket>();
+  const silent: Server = createServer((socket) => silentSockets.add(socket));
 
   before(async () => {
     const down = await closedPort();
     backend = await startH2cUpstream('grpc');
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { failures } = await dp.apply(config([httpServer('h2', [{
       hostname: '*',
       routes: [
         route('invalid', { path: { type: 'Exact', value: '/pkg.Svc/Invalid' } }, { type: 'forward', backends: [{ weight: 1, invalidStatus: 500 }] }),
         route('down', { path: { type: 'Exact', value: '/pkg.Svc/Down' } }, { type: 'forward', backends: [{ weight: 1, cluster: 'down' }] }),
         route('up', { path: { type: 'Exact', value: '/pkg.Svc/Up' } }, forwardTo('up')),
+        route('silent', { path: { type: 'Exact', value: '/pkg.Svc/Silent' } }, forwardTo('silent')),
       ],
-    }])], { down: [down], up: [backend.port] }, { down: 'h2c', up: 'h2c' }));
+    }])], { down: [down], up: [backend.port], silent: [(silent.address() as { port: number }).port] }, { down: 'h2c', up: 'h2c', silent: 'h2c' }));
     assert.deepEqual(failures, []);
     client = connectH2(`http://127.0.0.1:${dp.boundPort('h2')}`);
     client.on('error', () => undefined);
   });
 
   after(async () => {
-    client.close();
+    // destroy, not close: a call left hanging (a regression) must not keep the process alive.
+    client.destroy();
+    for (const socket of silentSockets) socket.destroy();
     await dp.shutdown(1000);
     await backend.close();
+    silent.close();
   });
 
   const call = (path: string, headers: Record<string, string> = GRPC) => sendH2(client, path, { method: 'POST', headers, body: Buffer.alloc(5) });
@@ -58,6 +67,14 @@ describe('gRPC status for gateway errors', () => {
   it('passes te: trailers on to an h2c backend', async () => {
     const echo = await sendH2Json(client, '/pkg.Svc/Up', { method: 'POST', headers: GRPC, body: Buffer.alloc(5) });
     assert.equal(echo.headers.te, 'trailers');
+  });
+
+  it('honours grpc-timeout: DEADLINE_EXCEEDED once the client\'s deadline passes', { timeout: 10_000 }, async () => {
+    const started = Date.now();
+    const r = await call('/pkg.Svc/Silent', { ...GRPC, 'grpc-timeout': '150m' });
+    assert.equal(r.headers['grpc-status'], '4');
+    const took = Date.now() - started;
+    assert.ok(took >= 140 && took < 5000, `took ${took} ms`);
   });
 
   it('keeps plain HTTP statuses for requests that are not gRPC', async () => {
