@@ -12,7 +12,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
-import { sameBinding } from './binding.js';
+import { listenOn, sameBinding } from './binding.js';
 import { actualHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { NO_EDITS, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
 import { firstMatch } from './hostnames.js';
@@ -133,15 +133,7 @@ export class Listener implements ProxySite {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host: this.ir.address, port: this.ir.port }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.logger.error({ err }, 'server error'));
-        resolve();
-      });
-    });
+    return listenOn(this.server, this.ir, this.logger);
   }
 
   /** Synchronous, so that all listeners of one apply switch together. */

@@ -47,7 +47,6 @@ export function zeroStats(): DataPlaneStats {
 
 export class Counters {
   private readonly s = zeroStats();
-  private readonly l4: L4Stats = this.s.l4;
 
   requestStarted(): void {
     this.s.requests++;
@@ -73,29 +72,29 @@ export class Counters {
   }
 
   streamOpened(): void {
-    this.l4.connections++;
-    this.l4.activeConnections++;
+    this.s.l4.connections++;
+    this.s.l4.activeConnections++;
   }
 
   streamClosed(): void {
-    this.l4.activeConnections--;
+    this.s.l4.activeConnections--;
   }
 
   streamRejected(): void {
-    this.l4.rejectedConnections++;
+    this.s.l4.rejectedConnections++;
   }
 
   udpSessionOpened(): void {
-    this.l4.udpSessions++;
-    this.l4.activeUdpSessions++;
+    this.s.l4.udpSessions++;
+    this.s.l4.activeUdpSessions++;
   }
 
   udpSessionClosed(): void {
-    this.l4.activeUdpSessions--;
+    this.s.l4.activeUdpSessions--;
   }
 
   udpDropped(): void {
-    this.l4.udpDropped++;
+    this.s.l4.udpDropped++;
   }
 
   snapshot(): DataPlaneStats {

@@ -8,7 +8,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { IREndpoint, IRServer } from '../../ir/types.js';
 import type { Logger } from '../../util/log.js';
-import { sameBinding } from '../binding.js';
+import { listenOn, sameBinding } from '../binding.js';
 import type { ClusterPool } from '../clusters.js';
 import type { Counters } from '../stats.js';
 import { selectContext } from '../tls.js';
@@ -69,15 +69,7 @@ export class StreamListener {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host: this.current.ir.address, port: this.current.ir.port }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.logger.error({ err }, 'server error'));
-        resolve();
-      });
-    });
+    return listenOn(this.server, this.current.ir, this.logger);
   }
 
   /** Synchronous, so that all listeners of one apply switch together. */
