@@ -69,6 +69,8 @@ export interface ListenerState {
   /** Client certificate validation of the listener's port (HTTPS only). */
   clientValidation?: IRClientValidation;
   attachedRoutes: number;
+  /** How many of attachedRoutes are GRPCRoutes: with HTTPRoutes beside them, the two kinds may conflict. */
+  attachedGRPCRoutes: number;
 }
 
 export interface GatewayState {
@@ -273,7 +275,7 @@ function resolveBackendClientCertificate(state: GatewayState, snapshot: Snapshot
 }
 
 function buildListenerState(gateway: GatewayState, owner: ListenerOwner, spec: ListenerSpec, snapshot: Snapshot): ListenerState {
-  const listener: ListenerState = { gateway, owner, spec, supportedKinds: [], attachedRoutes: 0 };
+  const listener: ListenerState = { gateway, owner, spec, supportedKinds: [], attachedRoutes: 0, attachedGRPCRoutes: 0 };
   const kindsForProtocol = ROUTE_KINDS_BY_PROTOCOL[spec.protocol];
   if (!kindsForProtocol) {
     listener.acceptProblem = {

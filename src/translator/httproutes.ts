@@ -38,6 +38,8 @@ export interface RouteEntry {
 /** A route bound to a listener, serving the given (intersected) hostnames. */
 export interface Attachment {
   listener: ListenerState;
+  /** Which of the route's parentRefs (those naming a parent of ours) bound it here. */
+  target: number;
   hostnames: string[];
   entries: RouteEntry[];
   /** The route's ageKey, for precedence among routes. */
@@ -94,7 +96,10 @@ export function translateRequestRoutes(
     while (tail < most - head && routes[routes.length - 1 - tail] === before[before.length - 1 - tail]) tail++;
   } else {
     // Counted afresh below: the listeners may be those of a previous call.
-    for (const l of indexedListeners(parents)) l.attachedRoutes = 0;
+    for (const l of indexedListeners(parents)) {
+      l.attachedRoutes = 0;
+      l.attachedGRPCRoutes = 0;
+    }
   }
   const middle: (RouteResult | undefined)[] = [];
   for (let i = head; i < routes.length - tail; i++) middle.push(translateRoute(routes[i]!, parents, backends, controllerName));
@@ -108,8 +113,8 @@ export function translateRequestRoutes(
     removed = before.filter((r) => !now.has(r));
     added = added.filter((r) => !then.has(r));
   }
-  for (const r of removed) countAttachedRoute(r.attachments, -1);
-  for (const r of added) countAttachedRoute(r.attachments, 1);
+  for (const r of removed) countAttachedRoute(r.route.kind, r.attachments, -1);
+  for (const r of added) countAttachedRoute(r.route.kind, r.attachments, 1);
   const results = earlier
     ? earlier.results.slice(0, head).concat(middle, earlier.results.slice(earlier.results.length - tail))
     : middle;
@@ -159,7 +164,7 @@ function bindRoute(
   if (bound.result && sameParents(targets, bound.result.parents, (a, b) => a === b)) return bound.result.result;
   const attachments: Attachment[] = [];
   for (const { target, listener, hostnames, entries, serves } of bound.attachments) {
-    attachments.push({ listener: targets[target]!.parent.listeners[listener]!, hostnames, entries, age: bound.age, serves });
+    attachments.push({ listener: targets[target]!.parent.listeners[listener]!, target, hostnames, entries, age: bound.age, serves });
   }
   const result = { route, parents: bound.parents, attachments };
   bound.result = { parents: targets.map((t) => t.parent), result };

@@ -9,8 +9,9 @@ import {
   type GatewayClassState, type GatewayState, type ListenerState,
 } from './gateways.js';
 import { translateRequestRoutes, type RequestRoute, type RouteResult, type RouteResults } from './httproutes.js';
+import { resolveKindConflicts } from './kind-conflicts.js';
 import { nested } from './maps.js';
-import { parentIndex, type ParentIndex, type RouteParentStatus } from './routes.js';
+import { indexedListeners, parentIndex, type ParentIndex, type RouteParentStatus } from './routes.js';
 import { buildServers, type ServedAttachments } from './servers.js';
 import { translateStreamRoutes } from './streamroutes.js';
 import type { StatusEntry, TranslateOptions, TranslateResult } from './types.js';
@@ -42,7 +43,10 @@ interface Translation {
   phase: GatewayPhase;
   backends: BackendResolver;
   controllerName: string;
+  /** As translated, before HTTPRoute/GRPCRoute conflicts were taken out. */
   routes: RouteResults;
+  /** Whether conflicts took anything out: then `served` and the statuses do not follow from `routes` alone. */
+  conflicted: boolean;
   served: ServedAttachments;
   /** Aligned with routes.results. */
   routeStatuses: (StatusEntry | undefined)[];
@@ -72,14 +76,21 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const routes = translateRequestRoutes(requestRoutes, phase.parents, backends, options.controllerName, base?.routes);
   // After the HTTPRoutes and GRPCRoutes, which may first zero every listener's count.
   const streams = translateStreamRoutes(snapshot, phase.parents, backends, options.controllerName);
+  const conflicts = resolveKindConflicts(routes.results, indexedListeners(phase.parents));
+  // Where conflicts took attachments out, now or last time, what is served and
+  // the route statuses are rebuilt from every result rather than updated.
+  const rebuild = conflicts !== undefined || base?.conflicted === true;
+  const results = conflicts?.results ?? routes.results;
   const use = new ClusterUse(backends);
-  const { servers, clusters, served } = buildServers(gateways, routes, streams, use, base?.served);
+  const { servers, clusters, served } = rebuild
+    ? buildServers(gateways, { ...routes, removed: [], added: results.filter((r) => r !== undefined) }, streams, use)
+    : buildServers(gateways, routes, streams, use, base?.served);
 
-  const { results, head, tail } = routes;
+  const { head, tail } = routes;
   // Given back the statuses it made, the routes carried over unseen keep
   // theirs, and any other route's previous status is among those of the
   // routes it replaced: the names of the carried-over ones are taken.
-  const carried = base && options.previous === base.statuses ? base : undefined;
+  const carried = base && !rebuild && options.previous === base.statuses ? base : undefined;
   const previous = new StatusIndex(carried
     ? carried.statuses.slice(0, carried.ownerStatuses).concat(
       carried.routeStatuses.slice(head, carried.routeStatuses.length - tail).filter((e) => e !== undefined))
@@ -91,7 +102,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     return listeners.map((l) => ({
       name: l.spec.name,
       supportedKinds: l.supportedKinds,
-      attachedRoutes: l.attachedRoutes,
+      attachedRoutes: l.attachedRoutes - (conflicts?.rejected.get(l) ?? 0),
       conditions: finalise(listenerConditions(l, generation), prior.find((b) => b.name === l.spec.name)?.conditions),
     }));
   };
@@ -148,7 +159,10 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const all = statuses.concat(routeStatuses.includes(undefined) ? routeStatuses.filter((e) => e !== undefined) : routeStatuses as StatusEntry[]);
 
   if (lastGatewayPhase?.phase === phase && lastResolver?.resolver === backends && routes.frozen) {
-    lastTranslation = { phase, backends, controllerName: options.controllerName, routes, served, routeStatuses, statuses: all, ownerStatuses };
+    lastTranslation = {
+      phase, backends, controllerName: options.controllerName, routes, conflicted: conflicts !== undefined, served, routeStatuses,
+      statuses: all, ownerStatuses,
+    };
   }
   return { ir: { irVersion: IR_VERSION, servers, clusters }, statuses: all };
 }

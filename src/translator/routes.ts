@@ -81,8 +81,11 @@ export function routeTargets(refs: ParentReference[] | undefined, routeNamespace
 }
 
 /** A listener counts a route once, however many parentRefs bind it there. */
-export function countAttachedRoute(attachments: { listener: ListenerState }[], delta: number): void {
-  for (const listener of new Set(attachments.map((a) => a.listener))) listener.attachedRoutes += delta;
+export function countAttachedRoute(kind: string, attachments: { listener: ListenerState }[], delta: number): void {
+  for (const listener of new Set(attachments.map((a) => a.listener))) {
+    listener.attachedRoutes += delta;
+    if (kind === 'GRPCRoute') listener.attachedGRPCRoutes += delta;
+  }
 }
 
 /** The parentRef as written back in status: fully qualified, so clients can compare it field by field. */

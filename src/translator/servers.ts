@@ -55,9 +55,9 @@ const PATH_TYPE_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as cons
  * (regular expressions, whose order is left to implementations, sit between),
  * method, most header matches, most query matches; then the oldest route,
  * then namespace/name, then rule and match order. GRPCRoutes rank by their
- * own spec's criteria and never merge with HTTPRoutes. The GRPCRoute spec
- * accepts only one of an HTTPRoute and a GRPCRoute whose hostnames meet on a
- * listener; until that is enforced, the HTTPRoute's entries go first.
+ * own spec's criteria and never merge with HTTPRoutes (an HTTPRoute and a
+ * GRPCRoute whose hostnames meet on a listener are not both accepted, see
+ * kind-conflicts.ts); a total order still needs one kind first.
  */
 function comparePrecedence(x: Ranked, y: Ranked): number {
   const a = x.entry;

@@ -53,7 +53,7 @@ export function translateStreamRoutes(
     for (const route of snapshot[collection]) {
       const result = translateRoute(kind, route, transport, parents, backends, controllerName);
       if (!result) continue;
-      countAttachedRoute(result.attachments, 1);
+      countAttachedRoute(kind, result.attachments, 1);
       results.push(result);
     }
   }

@@ -253,3 +253,49 @@ for (const seed of [1, 2, 3]) {
     }
   });
 }
+
+test('reuse follows HTTPRoute/GRPCRoute conflicts as they come and go', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'archway-reuse-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const http = (name: string, hostname: string): Doc => ({
+    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: 'ns-a' },
+    spec: { parentRefs: [{ name: 'web', namespace: 'default', sectionName: 'http' }], hostnames: [hostname], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] },
+  });
+  const grpc = (name: string, hostname: string): Doc => ({
+    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name, namespace: 'ns-a' },
+    spec: { parentRefs: [{ name: 'web', namespace: 'default', sectionName: 'http' }], hostnames: [hostname], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] },
+  });
+  // "g" sorts before "h": with equal (absent) creation times it is the older.
+  const steps: [string, Doc[]][] = [
+    ['h and g meet on x.example: g is accepted', [http('h', 'x.example'), grpc('g', 'x.example'), http('u', 'u.example')]],
+    ['g goes: h is accepted and served', [http('h', 'x.example'), http('u', 'u.example')]],
+    ['an unrelated edit on a base without conflicts', [http('h', 'x.example'), http('u', 'v.example')]],
+    ['g comes back', [http('h', 'x.example'), grpc('g', 'x.example'), http('u', 'v.example')]],
+    ['g moves to another hostname: both are accepted', [http('h', 'x.example'), grpc('g', 'y.example'), http('u', 'v.example')]],
+    ['h moves onto g', [http('h', 'y.example'), grpc('g', 'y.example'), http('u', 'v.example')]],
+  ];
+  const loader = new ConfigLoader(dir, silentLogger);
+  let previous: TranslateResult | undefined;
+  const accepted: Record<string, string>[] = [];
+  for (const [i, [what, routes]] of steps.entries()) {
+    await writeFile(join(dir, 'gateway.yaml'), gatewayDocs(0).map((d) => stringify(d)).join('---\n'));
+    await writeFile(join(dir, 'ns-a.yaml'), [...namespaceDocs('ns-a', true, 80, false), ...routes].map((d) => stringify(d)).join('---\n'));
+    const { result } = await loader.load();
+    const now = `2026-01-01T00:0${i}:00Z`;
+    const reused = translate(result.snapshot, { controllerName: 'archway.dev/gateway-controller', bindAddress: '127.0.0.1', now, previous: previous?.statuses });
+    assert.equal(JSON.stringify(reused), JSON.stringify(reference(result.snapshot, previous, now)), what);
+    accepted.push(Object.fromEntries(reused.statuses.filter((s) => s.kind.endsWith('Route')).map((s) => {
+      const parents = (s.status as { parents: { conditions: { type: string; status: string }[] }[] }).parents;
+      return [s.metadata.name, parents[0]!.conditions.find((c) => c.type === 'Accepted')!.status];
+    })));
+    previous = reused;
+  }
+  assert.deepEqual(accepted, [
+    { g: 'True', h: 'False', u: 'True' },
+    { h: 'True', u: 'True' },
+    { h: 'True', u: 'True' },
+    { g: 'True', h: 'False', u: 'True' },
+    { g: 'True', h: 'True', u: 'True' },
+    { g: 'True', h: 'False', u: 'True' },
+  ]);
+});
