@@ -9,7 +9,10 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
 import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
-import { abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, responseGone, writeHead, type InboundRequest, type InboundResponse } from './inbound.js';
+import {
+  abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, respondHeadersOnly, responseGone, writeHead,
+  type InboundRequest, type InboundResponse,
+} from './inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
@@ -257,7 +260,16 @@ class Exchange implements UpstreamListener {
     }
     this.responded = true;
     try {
-      writeHead(this.res, status, this.responseHeaders(up.rawHeaders, up.connection), this.site.closing, up.statusMessage);
+      const headers = this.responseHeaders(up.rawHeaders, up.connection);
+      if (up.headOnly) {
+        // One header block that ends the stream, passed on as one: a gRPC client reads a trailers-only
+        // status from it, and would find none in a head followed by an empty end of stream.
+        clearTimeout(this.attemptTimer);
+        call.discard();
+        respondHeadersOnly(this.res, status, headers, this.site.closing);
+        return;
+      }
+      writeHead(this.res, status, headers, this.site.closing, up.statusMessage);
     } catch (err) {
       // A field Node will not send (an invalid name or value from the upstream).
       this.site.logger.debug({ err, cluster: this.pool.name }, 'upstream response head cannot be relayed');

@@ -18,6 +18,8 @@ export interface UpstreamResponse {
   connection: string | undefined;
   /** The Upgrade header of a 101. */
   upgrade: string | undefined;
+  /** The head ended the response (HTTP/2 HEADERS with END_STREAM): gRPC's trailers-only form, or an empty body. */
+  headOnly?: boolean;
 }
 
 /** Where a response body goes: written in order, with backpressure, then ended. */
@@ -135,7 +137,7 @@ class H2Call implements UpstreamCall {
   }
 }
 
-function onH2Response(this: Tagged<ClientHttp2Stream>, headers: H2Headers): void {
+function onH2Response(this: Tagged<ClientHttp2Stream>, headers: H2Headers, flags: number): void {
   const call = this[kCall] as H2Call;
   call.responded = true;
   const raw: string[] = [];
@@ -151,6 +153,7 @@ function onH2Response(this: Tagged<ClientHttp2Stream>, headers: H2Headers): void
     rawHeaders: raw,
     connection: undefined,
     upgrade: undefined,
+    headOnly: (flags & h2.NGHTTP2_FLAG_END_STREAM) !== 0,
   });
 }
 
