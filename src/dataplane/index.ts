@@ -20,6 +20,8 @@ export interface DataPlaneOptions {
    * upstream socket of its own.
    */
   udp?: boolean;
+  /** How long an HTTP/2 client has to acknowledge the gateway's SETTINGS (default: listener.ts SETTINGS_TIMEOUT_MS). */
+  http2SettingsTimeoutMs?: number;
 }
 
 /** A compiled server of either family, and the listener that serves it. */
@@ -44,6 +46,7 @@ export class DataPlane {
   private readonly clusters = new ClusterRegistry();
   private readonly listeners = new Map<string, AnyListener>();
   private readonly udp: boolean;
+  private readonly http2SettingsTimeoutMs: number | undefined;
   private readonly routes = new RouteCompiler((name) => this.clusters.get(name));
   /** Applies run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -52,6 +55,7 @@ export class DataPlane {
   constructor(opts: DataPlaneOptions) {
     this.logger = opts.logger;
     this.udp = opts.udp ?? true;
+    this.http2SettingsTimeoutMs = opts.http2SettingsTimeoutMs;
   }
 
   /**
@@ -143,7 +147,7 @@ export class DataPlane {
 
     await Promise.all(
       toOpen.map(async (c) => {
-        const l = c.family === 'http' ? new Listener(c.server, this.logger, this.counters) : createL4Listener(c.server, this.logger, this.counters);
+        const l = c.family === 'http' ? new Listener(c.server, this.logger, this.counters, this.http2SettingsTimeoutMs) : createL4Listener(c.server, this.logger, this.counters);
         try {
           await l.listen();
           this.listeners.set(c.ir.id, l);

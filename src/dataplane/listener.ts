@@ -6,7 +6,7 @@
 // a TLS listener serves the one ALPN chose (h2, else HTTP/1.1).
 
 import { createServer as createHttpServer, maxHeaderSize, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import { constants as h2, createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import { constants as h2, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
@@ -46,18 +46,79 @@ const PREFACE_TIMEOUT_MS = 10_000;
  */
 const SESSION_IDLE_TIMEOUT_MS = 60_000;
 
+/**
+ * What node:http2 (nghttp2 1.61 in Node 20.20) bounds without being asked: a
+ * header block of more than 8 CONTINUATION frames (CVE-2024-28182) ends the
+ * connection, one with a field beyond 64 KiB gets GOAWAY; so do more than 1000
+ * invalid frames, 100 streams refused in a row, a client that lets 1000
+ * acknowledgements (of PING, SETTINGS) pile up unread, and client RST_STREAMs
+ * beyond 1000 (then 33 a second; see RESET_FLOOD_MIN for why that is not
+ * enough). A GOAWAY nghttp2 sends by itself does not close the socket: the
+ * session idle timeout does.
+ */
 const H2_OPTIONS = {
   settings: {
     // What one client connection may have in flight at once (RFC 9113 §6.5.2).
     maxConcurrentStreams: 100,
     // HTTP/2 counts 32 bytes per field on top of names and values, so this
-    // admits about what Node's HTTP/1.1 head limit does.
+    // admits about what Node's HTTP/1.1 head limit does. A longer list resets
+    // the stream (ENHANCE_YOUR_CALM); node:http2 enforces it once the client
+    // has acknowledged it (SETTINGS_TIMEOUT_MS), its own 64 KiB until then.
     maxHeaderListSize: 2 * maxHeaderSize,
   },
+  // Fields per request, pseudo-header fields included, past which the stream is reset
+  // (ENHANCE_YOUR_CALM): each costs a string pair and more here. Node's default, pinned,
+  // as the list size alone would let through a thousand empty fields.
+  maxHeaderListPairs: 128,
 };
+
+/**
+ * How long an HTTP/2 client has to acknowledge our SETTINGS (RFC 9113
+ * §6.5.3) before its connection is closed with GOAWAY SETTINGS_TIMEOUT:
+ * until it does, the header list size above is not in force. The same bound
+ * as for showing a protocol at all (PREFACE_TIMEOUT_MS).
+ */
+const SETTINGS_TIMEOUT_MS = 10_000;
+
+/**
+ * Rapid reset (CVE-2023-44487): a client opens a stream and resets it at
+ * once, over and over. Each reset frees its slot under maxConcurrentStreams,
+ * but node:http2 has usually handed the request on before it reads the reset,
+ * so it is routed and forwarded all the same. nghttp2 lets 1000 resets through
+ * and then leaves the connection open. Here a session is ended with GOAWAY
+ * ENHANCE_YOUR_CALM once more than this many of its streams, and more than
+ * half of all it opened, were reset by the client before their response
+ * started: a flood from the start is stopped here, while a long-lived session
+ * that cancels now and then is not.
+ */
+const RESET_FLOOD_MIN = 100;
+
+/** What a listener keeps per HTTP/2 session; the streams it serves are tagged with it. */
+class H2SessionState {
+  /** Streams the client has opened. */
+  streams = 0;
+  /** Of those, the ones it reset before their response started; see RESET_FLOOD_MIN. */
+  resets = 0;
+  /** Runs until the client acknowledges our SETTINGS; see SETTINGS_TIMEOUT_MS. */
+  settingsTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly session: ServerHttp2Session,
+    readonly counters: Counters,
+  ) {}
+
+  reset(): void {
+    if (++this.resets > RESET_FLOOD_MIN && this.resets * 2 > this.streams) {
+      this.session.destroy(new Error('HTTP/2 rapid reset'), h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
+}
 
 const kListener = Symbol('listener');
 type TrackedResponse = InboundResponse & { [kListener]?: Listener };
+const kState = Symbol('state');
+type TrackedSession = ServerHttp2Session & { [kState]: H2SessionState };
+type TrackedStream = ServerHttp2Stream & { [kState]?: H2SessionState };
 
 export class Listener implements ProxySite {
   readonly scheme: 'http' | 'https';
@@ -80,7 +141,12 @@ export class Listener implements ProxySite {
   private closed: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(compiled: CompiledServer, logger: Logger, counters: Counters) {
+  constructor(
+    compiled: CompiledServer,
+    logger: Logger,
+    counters: Counters,
+    private readonly settingsTimeoutMs = SETTINGS_TIMEOUT_MS,
+  ) {
     this.ir = compiled.ir;
     this.table = compiled.table;
     this.tls = compiled.tls;
@@ -89,9 +155,9 @@ export class Listener implements ProxySite {
     this.counters = counters;
     const onRequest = (req: InboundRequest, res: InboundResponse): void => this.handle(req, res);
     // Never listens itself: it is handed the connections that turn out to be HTTP/2.
-    const h2Server = createHttp2Server(H2_OPTIONS, onRequest);
+    const h2Server = createHttp2Server(H2_OPTIONS, (req, res) => this.handleH2(req, res));
     h2Server.on('session', (session: ServerHttp2Session) => this.adopt(session));
-    // Protocol errors and floods (rapid reset, say) end the session; Node has answered the peer already.
+    // Protocol errors, floods and our own limits end the session; the peer has had its GOAWAY already.
     h2Server.on('sessionError', (err: Error) => this.logger.debug({ err }, 'HTTP/2 session error'));
     if (compiled.tls) {
       this.server = createHttpsServer(
@@ -229,15 +295,38 @@ export class Listener implements ProxySite {
   }
 
   private adopt(session: ServerHttp2Session): void {
+    const state = new H2SessionState(session, this.counters);
+    (session as TrackedSession)[kState] = state;
+    session.on('stream', onStream);
     this.sessions.add(session);
-    session.once('close', () => this.sessions.delete(session));
+    session.once('close', () => {
+      this.sessions.delete(session);
+      clearTimeout(state.settingsTimer);
+    });
     session.setTimeout(SESSION_IDLE_TIMEOUT_MS, closeSession);
+    // Our SETTINGS went out as the session started.
+    state.settingsTimer = setTimeout(settingsTimedOut, this.settingsTimeoutMs, session);
+    session.on('localSettings', settingsAcknowledged);
     // Accepted just before close(): it gets GOAWAY before any stream is served.
     if (this.closing) session.close();
   }
 
   private handle(req: InboundRequest, res: TrackedResponse): void {
     this.track(res);
+    this.dispatch(req, res, undefined);
+  }
+
+  /**
+   * A stream the client has reset already (see onStream) is not served at
+   * all. The end of the exchange is the stream's close: node:http2 does not
+   * emit the response's for a HEAD request reset before its response ended.
+   */
+  private handleH2(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const stream = req.stream as TrackedStream;
+    if (stream.destroyed) return;
+    this.counters.requestStarted();
+    stream[kState] = (stream.session as TrackedSession)[kState];
+    stream.on('close', onH2StreamClose);
     this.dispatch(req, res, undefined);
   }
 
@@ -375,8 +464,38 @@ function closeSession(this: ServerHttp2Session): void {
   this.close();
 }
 
+function settingsTimedOut(session: ServerHttp2Session): void {
+  session.destroy(new Error('HTTP/2 SETTINGS not acknowledged in time'), h2.NGHTTP2_SETTINGS_TIMEOUT);
+}
+
+function settingsAcknowledged(this: TrackedSession): void {
+  clearTimeout(this[kState].settingsTimer);
+}
+
 function onResponseClose(this: TrackedResponse): void {
   this[kListener]!.counters.requestClosed(this.statusCode, this.writableFinished);
+}
+
+/**
+ * A stream is complete when it closed without a reset from either side (a
+ * reset ends its writable side too, so writableFinished cannot tell). Every
+ * request dispatched gets a response head unless its stream goes first.
+ */
+function onH2StreamClose(this: TrackedStream): void {
+  const state = this[kState]!;
+  const head = this.sentHeaders as Record<string, number> | undefined;
+  state.counters.requestClosed(head?.[':status'] ?? 0, head !== undefined && this.rstCode === h2.NGHTTP2_NO_ERROR);
+  if (head === undefined) state.reset();
+}
+
+/**
+ * node:http2 announces a stream on a tick after it read its HEADERS, so a
+ * RST_STREAM that came in the same batch of frames may have destroyed it by then.
+ */
+function onStream(this: TrackedSession, stream: ServerHttp2Stream): void {
+  const state = this[kState];
+  state.streams++;
+  if (stream.destroyed) state.reset();
 }
 
 function closeIdle(listener: Listener): void {
