@@ -43,6 +43,15 @@ export function respondHeadersOnly(res: InboundResponse, status: number, headers
 }
 
 /**
+ * Whether the whole response reached the client. node:http2 reports a stream
+ * the client reset as finished all the same; only its reset code tells.
+ */
+export function responseComplete(res: InboundResponse): boolean {
+  if (res instanceof Http2ServerResponse) return res.writableFinished && res.stream.rstCode === h2.NGHTTP2_NO_ERROR;
+  return res.writableFinished;
+}
+
+/**
  * The request's authority: `:authority`, else Host (an HTTP/2 client may send
  * either, RFC 9113 §8.3.1). No HTTP/1.1 request has a `:authority` field, as
  * Node's parser rejects `:` in field names.

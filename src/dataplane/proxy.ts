@@ -10,7 +10,7 @@ import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
 import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
 import {
-  abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, respondHeadersOnly, responseGone, writeHead,
+  abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, respondHeadersOnly, responseComplete, responseGone, writeHead,
   type InboundRequest, type InboundResponse,
 } from './inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
@@ -364,7 +364,7 @@ class Exchange implements UpstreamListener {
     clearTimeout(this.requestTimer);
     clearTimeout(this.attemptTimer);
     clearTimeout(this.backoffTimer);
-    if (!this.res.writableFinished) this.call?.abort();
+    if (!responseComplete(this.res)) this.call?.abort();
     // A mirror must not see a truncated body as a whole one.
     if (!this.bodyEnded && this.mirrors !== undefined) for (const m of this.mirrors) m.abort();
   }

@@ -1,0 +1,44 @@
+import { connect as connectH2, constants as h2 } from 'node:http2';
+import { after, before, describe, it } from 'node:test';
+import { DataPlane } from '../../src/dataplane/index.js';
+import { silentLogger } from '../../src/util/log.js';
+import { config, forwardTo, httpServer, route, startUpstream, type Upstream } from './helpers.js';
+
+// An HTTP/2 client that resets a stream gives up on its request: the call
+// upstream must end too, or every cancelled request keeps an upstream busy.
+
+describe('HTTP/2 client cancelling a request in flight', () => {
+  const dp = new DataPlane({ logger: silentLogger });
+  let upstream: Upstream;
+  let port = 0;
+  let arrived!: () => void;
+  let aborted!: () => void;
+  const arrival = new Promise<void>((r) => (arrived = r));
+  const abortion = new Promise<void>((r) => (aborted = r));
+
+  before(async () => {
+    upstream = await startUpstream((req, res) => {
+      // Never answers: only the gateway giving up ends this request.
+      res.on('close', () => { if (!res.writableFinished) aborted(); });
+      arrived();
+      req.resume();
+    });
+    await dp.apply(config([httpServer('s', [{ hostname: '*', routes: [route('r', {}, forwardTo('up'))] }])], { up: [upstream.port] }));
+    port = dp.boundPort('s')!;
+  });
+  after(async () => {
+    await dp.shutdown(1000);
+    await upstream.close();
+  });
+
+  it('aborts the upstream call when the client resets the stream', { timeout: 10_000 }, async () => {
+    const session = connectH2(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    const stream = session.request({ ':path': '/hang', ':authority': 'site.example' });
+    stream.on('error', () => undefined);
+    await arrival;
+    stream.close(h2.NGHTTP2_CANCEL);
+    await abortion;
+    session.destroy();
+  });
+});
