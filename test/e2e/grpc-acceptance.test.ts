@@ -22,7 +22,7 @@ import {
   EchoClient, clientOptions, grpcFrame, parseGrpcFrames, startGrpcBackend, streamCall, unaryCall,
   type EchoReply, type EchoRequest, type GrpcBackend,
 } from './grpc-backends.js';
-import { BIN, eventually, freePort } from './helpers.js';
+import { BIN, eventually, freePort, serviceYaml } from './helpers.js';
 
 interface Pair { cert: string; key: string }
 
@@ -46,24 +46,6 @@ const leafExtensions = (...names: string[]) => [
 /** A PEM block as an indented YAML literal. */
 const block = (pem: string, indent: string) => pem.trim().split('\n').map((l) => `${indent}${l}`).join('\n');
 
-function serviceYaml(name: string, port: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: default}
-spec:
-  ports: [{name: grpc, port: 50051}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${name}-1
-  namespace: default
-  labels: {kubernetes.io/service-name: ${name}}
-addressType: IPv4
-ports: [{name: grpc, port: ${port}}]
-endpoints: [{addresses: [127.0.0.1]}]
-`;
-}
 
 const BOTH_LISTENERS = '[{name: grpc-gw, sectionName: http}, {name: grpc-gw, sectionName: https}]';
 
@@ -85,7 +67,7 @@ ${block(pair.key, '    ')}
 interface Certificates { gateway: Pair; gatewayClient: Pair; backendCa: string }
 
 function configYaml(p: Ports, certs: Certificates, backends: Record<string, number>, echoPort: number): string {
-  const services = Object.entries(backends).map(([name, port]) => serviceYaml(name, port)).join('---\n');
+  const services = Object.entries(backends).map(([name, port]) => serviceYaml(name, port, 'grpc', 50051)).join('---\n');
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: archway}

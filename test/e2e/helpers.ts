@@ -39,3 +39,23 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** A Service with one port, and the EndpointSlice that puts `backendPort` on 127.0.0.1 behind it. */
+export function serviceYaml(name: string, backendPort: number, portName = 'http', servicePort = 80): string {
+  return `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: default}
+spec:
+  ports: [{name: ${portName}, port: ${servicePort}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${name}-1
+  namespace: default
+  labels: {kubernetes.io/service-name: ${name}}
+addressType: IPv4
+ports: [{name: ${portName}, port: ${backendPort}}]
+endpoints: [{addresses: [127.0.0.1]}]
+`;
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEchoServer, type EchoServer } from '../../src/echo/index.js';
-import { BIN, childPids, eventually, freePort } from './helpers.js';
+import { BIN, childPids, eventually, freePort, serviceYaml } from './helpers.js';
 
 interface Reply { status: number; body: string; headers: Record<string, string | string[] | undefined> }
 
@@ -85,24 +85,6 @@ spec:
 `;
 }
 
-function backendYaml(name: string, port: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: default}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${name}-1
-  namespace: default
-  labels: {kubernetes.io/service-name: ${name}}
-addressType: IPv4
-ports: [{name: http, port: ${port}}]
-endpoints: [{addresses: [127.0.0.1]}]
-`;
-}
 
 function routeYaml(name: string, path: string, service: string, tag: string): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -142,7 +124,7 @@ describe('archway serve', () => {
     gatewayPort = await freePort();
     adminPort = await freePort();
     await writeFile(join(dir, 'gateway.yaml'), gatewayYaml(gatewayPort));
-    await writeFile(join(dir, 'backends.yaml'), `${backendYaml('svc-a', echoA.port)}---\n${backendYaml('svc-b', echoB.port)}`);
+    await writeFile(join(dir, 'backends.yaml'), `${serviceYaml('svc-a', echoA.port)}---\n${serviceYaml('svc-b', echoB.port)}`);
     await writeFile(join(dir, 'route.yaml'), routeYaml('app', '/app', 'svc-a', 'v0'));
     child = spawn(process.execPath, [BIN, 'serve', '--config', dir, '--admin', `127.0.0.1:${adminPort}`,
       '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
