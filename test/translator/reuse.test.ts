@@ -257,15 +257,16 @@ for (const seed of [1, 2, 3]) {
 test('reuse follows HTTPRoute/GRPCRoute conflicts as they come and go', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'archway-reuse-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
+  const CREATED = '2026-01-01T00:00:00Z';
   const http = (name: string, hostname: string): Doc => ({
-    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: 'ns-a' },
+    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: 'ns-a', creationTimestamp: CREATED },
     spec: { parentRefs: [{ name: 'web', namespace: 'default', sectionName: 'http' }], hostnames: [hostname], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] },
   });
   const grpc = (name: string, hostname: string): Doc => ({
-    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name, namespace: 'ns-a' },
+    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name, namespace: 'ns-a', creationTimestamp: CREATED },
     spec: { parentRefs: [{ name: 'web', namespace: 'default', sectionName: 'http' }], hostnames: [hostname], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] },
   });
-  // "g" sorts before "h": with equal (absent) creation times it is the older.
+  // Created together (else the file provider stamps each route when it first sees it), so "g", sorting before "h", is the older.
   const steps: [string, Doc[]][] = [
     ['h and g meet on x.example: g is accepted', [http('h', 'x.example'), grpc('g', 'x.example'), http('u', 'u.example')]],
     ['g goes: h is accepted and served', [http('h', 'x.example'), http('u', 'u.example')]],
