@@ -16,10 +16,13 @@ export type InboundResponse = ServerResponse | Http2ServerResponse | FastRespons
  * Listens for a response's 'close' or 'finish', each of which fires at most
  * once, so a plain listener does (once() would cost a wrapper per call).
  * All three response kinds are EventEmitters whose overloaded signatures
- * TypeScript cannot call as a union.
+ * TypeScript cannot call as a union. An HTTP/2 response's 'close' is its
+ * stream's: node:http2 emits none on the response of a HEAD request whose
+ * stream was reset before it was answered.
  */
 export function onResponseEvent(res: InboundResponse, event: 'close' | 'finish', listener: (this: never) => void): void {
-  (res as EventEmitter).on(event, listener as () => void);
+  if (event === 'close' && res instanceof Http2ServerResponse) res.stream.once('close', (listener as () => void).bind(res));
+  else (res as EventEmitter).on(event, listener as () => void);
 }
 
 /** Ends a response, with a last chunk or none (see onResponseEvent for why this exists). */

@@ -11,16 +11,15 @@ describe('HTTP/2 client cancelling a request in flight', () => {
   const dp = new DataPlane({ logger: silentLogger });
   let upstream: Upstream;
   let port = 0;
-  let arrived!: () => void;
-  let aborted!: () => void;
-  const arrival = new Promise<void>((r) => (arrived = r));
-  const abortion = new Promise<void>((r) => (aborted = r));
+  /** Per request path: the upstream has it, and the upstream saw it end unanswered. */
+  const arrivals = new Map<string, () => void>();
+  const abortions = new Map<string, () => void>();
 
   before(async () => {
     upstream = await startUpstream((req, res) => {
       // Never answers: only the gateway giving up ends this request.
-      res.on('close', () => { if (!res.writableFinished) aborted(); });
-      arrived();
+      res.on('close', () => { if (!res.writableFinished) abortions.get(req.url!)?.(); });
+      arrivals.get(req.url!)?.();
       req.resume();
     });
     await dp.apply(config([httpServer('s', [{ hostname: '*', routes: [route('r', {}, forwardTo('up'))] }])], { up: [upstream.port] }));
@@ -31,14 +30,20 @@ describe('HTTP/2 client cancelling a request in flight', () => {
     await upstream.close();
   });
 
-  it('aborts the upstream call when the client resets the stream', { timeout: 10_000 }, async () => {
-    const session = connectH2(`http://127.0.0.1:${port}`);
-    session.on('error', () => undefined);
-    const stream = session.request({ ':path': '/hang', ':authority': 'site.example' });
-    stream.on('error', () => undefined);
-    await arrival;
-    stream.close(h2.NGHTTP2_CANCEL);
-    await abortion;
-    session.destroy();
-  });
+  // HEAD too: node:http2 emits no 'close' on the response of a HEAD request reset before it was answered.
+  for (const method of ['GET', 'HEAD']) {
+    it(`aborts the upstream call when the client resets the stream of a ${method}`, { timeout: 10_000 }, async () => {
+      const path = `/hang-${method}`;
+      const arrival = new Promise<void>((r) => arrivals.set(path, r));
+      const abortion = new Promise<void>((r) => abortions.set(path, r));
+      const session = connectH2(`http://127.0.0.1:${port}`);
+      session.on('error', () => undefined);
+      const stream = session.request({ ':method': method, ':path': path, ':authority': 'site.example' });
+      stream.on('error', () => undefined);
+      await arrival;
+      stream.close(h2.NGHTTP2_CANCEL);
+      await abortion;
+      session.destroy();
+    });
+  }
 });
