@@ -4,7 +4,7 @@ import type { IRConfig, IRServer } from '../ir/types.js';
 import type { Logger } from '../util/log.js';
 import { ClusterRegistry } from './clusters.js';
 import { compileStreamServer, createL4Listener, isStreamProtocol, type CompiledStreamServer, type L4Listener } from './l4/index.js';
-import { Listener, type CompiledServer } from './listener.js';
+import { HTTP2_TIMEOUTS, Listener, type CompiledServer, type Http2Timeouts } from './listener.js';
 import { compileRouteTable, RouteCompiler } from './router.js';
 import { Counters, type DataPlaneStats } from './stats.js';
 import { compileTls } from './tls.js';
@@ -20,8 +20,8 @@ export interface DataPlaneOptions {
    * upstream socket of its own.
    */
   udp?: boolean;
-  /** How long an HTTP/2 client has to acknowledge the gateway's SETTINGS (default: listener.ts SETTINGS_TIMEOUT_MS). */
-  http2SettingsTimeoutMs?: number;
+  /** Overrides of the HTTP/2 session clocks (defaults: HTTP2_TIMEOUTS). */
+  http2Timeouts?: Partial<Http2Timeouts>;
 }
 
 /** A compiled server of either family, and the listener that serves it. */
@@ -46,7 +46,7 @@ export class DataPlane {
   private readonly clusters = new ClusterRegistry();
   private readonly listeners = new Map<string, AnyListener>();
   private readonly udp: boolean;
-  private readonly http2SettingsTimeoutMs: number | undefined;
+  private readonly http2Timeouts: Http2Timeouts;
   private readonly routes = new RouteCompiler((name) => this.clusters.get(name));
   /** Applies run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -55,7 +55,7 @@ export class DataPlane {
   constructor(opts: DataPlaneOptions) {
     this.logger = opts.logger;
     this.udp = opts.udp ?? true;
-    this.http2SettingsTimeoutMs = opts.http2SettingsTimeoutMs;
+    this.http2Timeouts = { ...HTTP2_TIMEOUTS, ...opts.http2Timeouts };
   }
 
   /**
@@ -147,7 +147,7 @@ export class DataPlane {
 
     await Promise.all(
       toOpen.map(async (c) => {
-        const l = c.family === 'http' ? new Listener(c.server, this.logger, this.counters, this.http2SettingsTimeoutMs) : createL4Listener(c.server, this.logger, this.counters);
+        const l = c.family === 'http' ? new Listener(c.server, this.logger, this.counters, this.http2Timeouts) : createL4Listener(c.server, this.logger, this.counters);
         try {
           await l.listen();
           this.listeners.set(c.ir.id, l);

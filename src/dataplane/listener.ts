@@ -39,12 +39,6 @@ const IDLE_DRAIN_GRACE_MS = 1_000;
 /** How long a new cleartext connection may take to show its protocol before it is taken for HTTP/1.1. */
 const PREFACE_TIMEOUT_MS = 10_000;
 
-/**
- * An HTTP/2 session with no frames either way for this long is closed with
- * GOAWAY (streams still open finish first). Sessions are long-lived by design,
- * so this is well above HTTP/1.1's keep-alive timeout.
- */
-const SESSION_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * What node:http2 (nghttp2 1.61 in Node 20.20) bounds without being asked: a
@@ -63,7 +57,7 @@ const H2_OPTIONS = {
     // HTTP/2 counts 32 bytes per field on top of names and values, so this
     // admits about what Node's HTTP/1.1 head limit does. A longer list resets
     // the stream (ENHANCE_YOUR_CALM); node:http2 enforces it once the client
-    // has acknowledged it (SETTINGS_TIMEOUT_MS), its own 64 KiB until then.
+    // has acknowledged it (Http2Timeouts.settingsMs), its own 64 KiB until then.
     maxHeaderListSize: 2 * maxHeaderSize,
   },
   // Fields per request, pseudo-header fields included, past which the stream is reset
@@ -72,13 +66,27 @@ const H2_OPTIONS = {
   maxHeaderListPairs: 128,
 };
 
-/**
- * How long an HTTP/2 client has to acknowledge our SETTINGS (RFC 9113
- * §6.5.3) before its connection is closed with GOAWAY SETTINGS_TIMEOUT:
- * until it does, the header list size above is not in force. The same bound
- * as for showing a protocol at all (PREFACE_TIMEOUT_MS).
- */
-const SETTINGS_TIMEOUT_MS = 10_000;
+/** The clocks an HTTP/2 session runs on; tests shorten them. */
+export interface Http2Timeouts {
+  /**
+   * How long a client has to acknowledge our SETTINGS (RFC 9113 §6.5.3)
+   * before its connection is closed with GOAWAY SETTINGS_TIMEOUT: until it
+   * does, the header list size above is not in force.
+   */
+  settingsMs: number;
+  /**
+   * A session with no frames either way for this long is closed with GOAWAY
+   * (streams still open finish first).
+   */
+  sessionIdleMs: number;
+}
+
+export const HTTP2_TIMEOUTS: Http2Timeouts = {
+  // The same bound as for showing a protocol at all (PREFACE_TIMEOUT_MS).
+  settingsMs: 10_000,
+  // Sessions are long-lived by design, so this is well above HTTP/1.1's keep-alive timeout.
+  sessionIdleMs: 60_000,
+};
 
 /**
  * Rapid reset (CVE-2023-44487): a client opens a stream and resets it at
@@ -99,7 +107,7 @@ class H2SessionState {
   streams = 0;
   /** Of those, the ones it reset before their response started; see RESET_FLOOD_MIN. */
   resets = 0;
-  /** Runs until the client acknowledges our SETTINGS; see SETTINGS_TIMEOUT_MS. */
+  /** Runs until the client acknowledges our SETTINGS; see Http2Timeouts.settingsMs. */
   settingsTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -145,7 +153,7 @@ export class Listener implements ProxySite {
     compiled: CompiledServer,
     logger: Logger,
     counters: Counters,
-    private readonly settingsTimeoutMs = SETTINGS_TIMEOUT_MS,
+    private readonly http2Timeouts = HTTP2_TIMEOUTS,
   ) {
     this.ir = compiled.ir;
     this.table = compiled.table;
@@ -252,7 +260,10 @@ export class Listener implements ProxySite {
         resolve();
       });
       this.idleTimer = setTimeout(closeIdle, IDLE_DRAIN_GRACE_MS, this);
-      // GOAWAY: streams in flight finish, and each session ends once it has none.
+      // GOAWAY: streams in flight finish, and each session ends once it has none. Not RFC 9113 §6.8's
+      // two-step form (a first GOAWAY naming stream 2^31-1): node:http2 has no shutdown notice, and
+      // nghttp2 silently ignores every stream opened after any GOAWAY it sent, so the client's requests
+      // in that round trip would hang instead of being refused.
       for (const session of this.sessions) session.close();
     });
     return this.closed;
@@ -303,9 +314,9 @@ export class Listener implements ProxySite {
       this.sessions.delete(session);
       clearTimeout(state.settingsTimer);
     });
-    session.setTimeout(SESSION_IDLE_TIMEOUT_MS, closeSession);
+    session.setTimeout(this.http2Timeouts.sessionIdleMs, closeSession);
     // Our SETTINGS went out as the session started.
-    state.settingsTimer = setTimeout(settingsTimedOut, this.settingsTimeoutMs, session);
+    state.settingsTimer = setTimeout(settingsTimedOut, this.http2Timeouts.settingsMs, session);
     session.on('localSettings', settingsAcknowledged);
     // Accepted just before close(): it gets GOAWAY before any stream is served.
     if (this.closing) session.close();

@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { connect as connectH2, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
+import type { Http2Timeouts } from '../../src/dataplane/listener.js';
 import { silentLogger } from '../../src/util/log.js';
 import {
   ACK,
@@ -114,7 +115,7 @@ async function startBackend(): Promise<Backend> {
   };
 }
 
-async function startGateway(backend: Backend, opts: { http2SettingsTimeoutMs?: number } = {}): Promise<{ dp: DataPlane; port: number }> {
+async function startGateway(backend: Backend, opts: { http2Timeouts?: Partial<Http2Timeouts> } = {}): Promise<{ dp: DataPlane; port: number }> {
   const dp = new DataPlane({ logger: silentLogger, ...opts });
   const { failures } = await dp.apply(config([httpServer('s', [{ hostname: '*', routes: [route('r', {}, forwardTo('b'))] }])], { b: [backend.upstream.port] }));
   assert.deepEqual(failures, []);
@@ -374,7 +375,7 @@ describe('HTTP/2 SETTINGS timeout', () => {
 
   before(async () => {
     backend = await startBackend();
-    ({ dp, port } = await startGateway(backend, { http2SettingsTimeoutMs: TIMEOUT_MS }));
+    ({ dp, port } = await startGateway(backend, { http2Timeouts: { settingsMs: TIMEOUT_MS } }));
   });
   after(async () => {
     await dp.shutdown(500);
@@ -401,6 +402,55 @@ describe('HTTP/2 SETTINGS timeout', () => {
     assert.equal((await sendH2(client, '/ok')).status, 200);
     raw.destroy();
     client.close();
+  });
+});
+
+describe('HTTP/2 session idle timeout', () => {
+  const IDLE_MS = 300;
+  let backend: Backend;
+  let dp: DataPlane;
+  let port = 0;
+
+  before(async () => {
+    backend = await startBackend();
+    ({ dp, port } = await startGateway(backend, { http2Timeouts: { sessionIdleMs: IDLE_MS } }));
+  });
+  after(async () => {
+    backend.release();
+    await dp.shutdown(500);
+    await backend.upstream.close();
+  });
+
+  it('closes a session that sent nothing for the idle time with GOAWAY NO_ERROR', async () => {
+    const raw = await settled(port);
+    const quietSince = Date.now();
+    const goaway = await raw.waitFor((f) => f.type === GOAWAY, 5_000);
+    assert.ok(Date.now() - quietSince >= IDLE_MS - 20, `GOAWAY after ${Date.now() - quietSince} ms`);
+    assert.deepEqual(goawayOf(goaway), { lastStream: 0, code: h2.NGHTTP2_NO_ERROR });
+    assert.ok(await raw.closesWithin(2_000), 'connection still open');
+  });
+
+  it('keeps a session that sends requests more often than that', async () => {
+    const raw = await settled(port);
+    for (let stream = 1; stream <= 11; stream += 2) {
+      raw.write(headers(stream, headerBlock(requestFields('/ok')), { endStream: true }));
+      assert.equal(await status(raw, stream), 200);
+      await new Promise((r) => setTimeout(r, IDLE_MS / 2));
+    }
+    assert.equal(raw.goaway(), undefined, raw.describe());
+    raw.destroy();
+  });
+
+  it('lets a quiet stream still open finish after the GOAWAY, then closes', async () => {
+    const raw = await settled(port);
+    raw.write(headers(1, headerBlock(requestFields('/hold')), { endStream: true }));
+    await eventually(() => backend.held.length === 1, 'the request at the upstream');
+    const goaway = await raw.waitFor((f) => f.type === GOAWAY, 5_000);
+    assert.deepEqual(goawayOf(goaway), { lastStream: 1, code: h2.NGHTTP2_NO_ERROR });
+    backend.release();
+    assert.equal(await status(raw, 1), 200);
+    await raw.waitFor((f) => f.type === DATA && f.stream === 1 && (f.flags & END_STREAM) !== 0);
+    assert.ok(await raw.closesWithin(2_000), 'connection still open');
   });
 });
 
