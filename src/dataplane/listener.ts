@@ -39,7 +39,6 @@ const IDLE_DRAIN_GRACE_MS = 1_000;
 /** How long a new cleartext connection may take to show its protocol before it is taken for HTTP/1.1. */
 const PREFACE_TIMEOUT_MS = 10_000;
 
-
 /**
  * What node:http2 (nghttp2 1.61 in Node 20.20) bounds without being asked: a
  * header block of more than 8 CONTINUATION frames (CVE-2024-28182) ends the

@@ -37,7 +37,7 @@ import {
   windowUpdate,
   type Frame,
 } from './h2-frames.js';
-import { config, forwardTo, httpServer, route, send, sendH2, startUpstream, type Upstream } from './helpers.js';
+import { config, eventually, forwardTo, httpServer, route, send, sendH2, startUpstream, type Upstream } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -170,14 +170,6 @@ async function settles(value: () => number, quietMs = 300, maxMs = 10_000): Prom
   }
 }
 
-async function eventually(check: () => boolean, what: string, maxMs = 5_000): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('HTTP/2 against frame-level abuse', () => {
   let backend: Backend;
   let dp: DataPlane;
@@ -224,7 +216,7 @@ describe('HTTP/2 against frame-level abuse', () => {
       await othersServed(port, fresh);
       fresh.close();
       await othersServed(port, client);
-      await eventually(() => dp.stats().active === 0, 'every request to be closed');
+      await eventually(() => dp.stats().active === 0, 'every request to be closed', 5_000);
       const grown = process.memoryUsage().rss - rssBefore;
       assert.ok(grown < 128 * MiB, `rss grew by ${grown} bytes`);
     });
@@ -299,7 +291,7 @@ describe('HTTP/2 against frame-level abuse', () => {
     raw.write(...Array.from({ length: 110 }, (_, i) => headers(1 + 2 * i, block, { endStream: true })));
     const settings = await raw.waitFor((f) => f.type === SETTINGS && !(f.flags & ACK));
     assert.equal(settingOf(settings, SETTINGS_MAX_CONCURRENT_STREAMS), 100);
-    await eventually(() => backend.held.length === 100, '100 requests at the upstream');
+    await eventually(() => backend.held.length === 100, '100 requests at the upstream', 5_000);
     const refused = raw.frames.filter((f) => f.type === RST_STREAM);
     assert.deepEqual(
       refused.map((f) => f.stream),
@@ -444,7 +436,7 @@ describe('HTTP/2 session idle timeout', () => {
   it('lets a quiet stream still open finish after the GOAWAY, then closes', async () => {
     const raw = await settled(port);
     raw.write(headers(1, headerBlock(requestFields('/hold')), { endStream: true }));
-    await eventually(() => backend.held.length === 1, 'the request at the upstream');
+    await eventually(() => backend.held.length === 1, 'the request at the upstream', 5_000);
     const goaway = await raw.waitFor((f) => f.type === GOAWAY, 5_000);
     assert.deepEqual(goawayOf(goaway), { lastStream: 1, code: h2.NGHTTP2_NO_ERROR });
     backend.release();
@@ -473,7 +465,7 @@ describe('HTTP/2 drain', () => {
     const raw = await settled(port);
     const block = headerBlock(requestFields('/hold'));
     raw.write(headers(1, block, { endStream: true }), headers(3, block, { endStream: true }));
-    await eventually(() => backend.held.length === 2, 'both requests at the upstream');
+    await eventually(() => backend.held.length === 2, 'both requests at the upstream', 5_000);
     const stopped = dp.shutdown(10_000);
     const goaway = goawayOf(await raw.waitFor((f) => f.type === GOAWAY));
     assert.deepEqual(goaway, { lastStream: 3, code: h2.NGHTTP2_NO_ERROR });

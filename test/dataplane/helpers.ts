@@ -266,3 +266,12 @@ export async function slowUpstream() {
   });
   return { upstream, release, arrival };
 }
+
+/** Resolves once `check` holds, polling every few milliseconds; fails naming `what` after `timeoutMs`. */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/util/log.js';
 import {
   config,
   direct,
+  eventually,
   forwardTo,
   httpServer,
   route,
@@ -44,11 +45,6 @@ function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.write(bytes);
   });
-}
-
-/** Resolves once `check` holds, polling on the event loop (no fixed delays to tune). */
-async function eventually(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 5));
 }
 
 describe('HTTP/2 with prior knowledge on an HTTP listener', () => {
@@ -268,7 +264,7 @@ describe('HTTP/2 with prior knowledge on an HTTP listener', () => {
     const fresh = session(port);
     assert.equal((await sendH2Json(fresh, '/app', { authority: 'site.example' })).name, 'h1');
     await closeSession(fresh);
-    await eventually(() => dp.stats().active === 0);
+    await eventually(() => dp.stats().active === 0, 'every request to close');
   });
 });
 

@@ -309,10 +309,4 @@ export async function udpClient(port: number): Promise<UdpClient> {
   };
 }
 
-export async function eventually(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { eventually } from '../helpers.js';

@@ -39,7 +39,7 @@ describe('TCP listener', () => {
     const { port, counters } = await start(tcpServer(backends('a')), clusters({ a: [echo.port] }));
     // The backend only writes bye after the client's FIN reached it, and the client still reads it.
     assert.deepEqual(await tcpExchange(port, 'hello'), { data: 'hellobye:a', error: false });
-    await eventually(() => counters.snapshot().l4!.activeConnections === 0);
+    await eventually(() => counters.snapshot().l4!.activeConnections === 0, 'every connection to close');
     assert.deepEqual(counters.snapshot().l4, { connections: 1, activeConnections: 0, rejectedConnections: 0, udpSessions: 0, activeUdpSessions: 0, udpDropped: 0 });
   });
 
@@ -118,7 +118,7 @@ describe('TCP listener', () => {
     const closed = results.filter((r) => r.data === '').length;
     assert.equal(served + closed, 40);
     assert.ok(served > 5 && closed > 5, `${served} served, ${closed} closed`);
-    await eventually(() => counters.snapshot().l4!.activeConnections === 0);
+    await eventually(() => counters.snapshot().l4!.activeConnections === 0, 'every connection to close');
     assert.equal(counters.snapshot().l4!.rejectedConnections, 4 + closed);
   });
 
@@ -200,7 +200,7 @@ describe('TCP listener', () => {
     await new Promise<void>((r) => client.on('end', () => r()));
     assert.ok(Date.now() - started >= 100);
     client.destroy();
-    await eventually(() => counters.snapshot().l4!.activeConnections === 0);
+    await eventually(() => counters.snapshot().l4!.activeConnections === 0, 'every connection to close');
   });
 
   it('refuses a non-stream server', () => {

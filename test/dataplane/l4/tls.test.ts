@@ -88,7 +88,7 @@ describe('TLS listener', () => {
     await tlsRefused(port, 'c.example.com');
     // No SNI and no `*` route: closed.
     await tlsRefused(port, undefined);
-    await eventually(() => counters.snapshot().l4!.activeConnections === 0);
+    await eventually(() => counters.snapshot().l4!.activeConnections === 0, 'every connection to close');
     assert.equal(counters.snapshot().l4!.rejectedConnections, 3);
   });
 
@@ -115,7 +115,7 @@ describe('TLS listener', () => {
     }
     s.write('after the hello');
     const expected = Buffer.concat([hello, Buffer.from('after the hello')]);
-    await eventually(() => recorder.received.length === 1 && Buffer.concat(recorder.received[0]!).length >= expected.length);
+    await eventually(() => recorder.received.length === 1 && Buffer.concat(recorder.received[0]!).length >= expected.length, 'the whole exchange at the backend');
     assert.deepEqual(Buffer.concat(recorder.received[0]!), expected);
     s.destroy();
     await recorder.close();
@@ -167,7 +167,7 @@ describe('TLS listener', () => {
     ]);
     assert.deepEqual(garbage.slice(0, 3), ['', '', '']);
     assert.equal((garbage[3] as { cn: string }).cn, 'a.example.com');
-    await eventually(() => counters.snapshot().l4!.activeConnections === 0);
+    await eventually(() => counters.snapshot().l4!.activeConnections === 0, 'every connection to close');
     assert.equal(counters.snapshot().l4!.rejectedConnections, 3);
   });
 

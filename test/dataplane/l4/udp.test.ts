@@ -63,7 +63,7 @@ describe('UDP listener', () => {
     const replies: string[] = [];
     c.socket.on('message', (m) => replies.push(m.toString()));
     for (let i = 0; i < 5; i++) c.socket.send(`burst${i}`, port, '127.0.0.1');
-    await eventually(() => replies.length >= 5);
+    await eventually(() => replies.length >= 5, 'five replies');
     assert.deepEqual(replies, ['a:burst0', 'a:burst1', 'a:burst2', 'a:burst3', 'a:burst4']);
   });
 
@@ -78,7 +78,7 @@ describe('UDP listener', () => {
       assert.equal(await c.ask(`keep${i}`), `a:keep${i}`);
     }
     assert.equal(l4().udpSessions, 1);
-    await eventually(() => l4().activeUdpSessions === 0, 1_000);
+    await eventually(() => l4().activeUdpSessions === 0, 'the session to expire', 1_000);
     assert.equal(await c.ask('two'), 'a:two');
     assert.equal(l4().udpSessions, 2);
     // The backend saw each session from its own source port.
@@ -115,7 +115,7 @@ describe('UDP listener', () => {
     // The ICMP port unreachable comes back as an error on the session's connected socket.
     assert.equal(await c.ask('anyone?', 200), undefined);
     assert.equal(await c.ask('anyone?', 200), undefined);
-    await eventually(() => l4().activeUdpSessions === 0);
+    await eventually(() => l4().activeUdpSessions === 0, 'every session to close');
     assert.ok(l4().udpSessions >= 1);
     assert.ok(counters.snapshot().upstreamErrors >= 1);
   });
