@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { fieldValue, hasControl, isToken, isTokenByte } from './http-syntax.js';
+import type { IdleSweep } from './idle-sweep.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -165,6 +166,11 @@ export class FastResponse extends EventEmitter {
     this.conn.socket.destroy();
   }
 
+  /** Whether what write() and end() were given may still be referenced: they are once the socket has had to queue it. */
+  holdsChunks(): boolean {
+    return this.conn.socket.writableLength > 0;
+  }
+
   /** The connection is gone; a response not yet ended never will be. */
   lost(): void {
     if (this.writableEnded) return;
@@ -225,18 +231,19 @@ export class FastConnection {
   private buffered: Buffer | undefined;
   private headStartedAt = 0;
   private handedOff = false;
+  /** When the connection last went idle (Date.now()): opened, a response ended, or part of a head arrived. */
+  private idleSince = Date.now();
 
   constructor(
     socket: Socket,
     private readonly handler: FastHandler,
     private readonly handoff: Handoff,
-    private readonly tracked: Set<FastConnection>,
+    private readonly tracked: IdleSweep<FastConnection>,
   ) {
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
     tracked.add(this);
     socket.setNoDelay(true);
-    socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
     for (const [event, listener] of SOCKET_LISTENERS) socket.on(event, listener);
   }
 
@@ -255,9 +262,9 @@ export class FastConnection {
     this.parseNext();
   }
 
-  onTimeout(): void {
+  closeIfIdle(now: number): void {
     // A request in progress is bounded by its route's timeouts, not by this one.
-    if (this.response === undefined) this.socket.destroy();
+    if (this.response === undefined && now - this.idleSince >= KEEP_ALIVE_TIMEOUT_MS) this.socket.destroy();
   }
 
   onDrain(): void {
@@ -278,6 +285,7 @@ export class FastConnection {
       this.socket.end();
       return;
     }
+    this.idleSince = Date.now();
     if (this.buffered !== undefined) {
       this.socket.resume();
       // After this response's events, so the next request does not start inside its handler.
@@ -290,9 +298,12 @@ export class FastConnection {
     if (buf === undefined || this.response !== undefined || this.handedOff || this.socket.destroyed) return;
     const end = buf.indexOf(CRLFCRLF);
     if (end < 0) {
-      if (this.headStartedAt === 0) this.headStartedAt = Date.now();
+      const now = Date.now();
+      // Bytes arriving, however slowly, keep the connection from idling out; the headers timeout bounds that.
+      this.idleSince = now;
+      if (this.headStartedAt === 0) this.headStartedAt = now;
       // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
-      if (buf.length > MAX_HEAD_BYTES || Date.now() - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();
+      if (buf.length > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();
       return;
     }
     this.headStartedAt = 0;
@@ -315,7 +326,6 @@ export class FastConnection {
     this.tracked.delete(this);
     socket.pause();
     for (const [event, listener] of SOCKET_LISTENERS) socket.off(event, listener);
-    socket.setTimeout(0);
     if (this.buffered !== undefined) socket.unshift(this.buffered);
     this.buffered = undefined;
     this.handoff(socket);
@@ -398,10 +408,6 @@ function onData(this: TaggedSocket, data: Buffer): void {
   this[kConnection].onData(data);
 }
 
-function onTimeout(this: TaggedSocket): void {
-  this[kConnection].onTimeout();
-}
-
 function onDrain(this: TaggedSocket): void {
   this[kConnection].onDrain();
 }
@@ -425,5 +431,5 @@ function onClose(this: TaggedSocket): void {
 
 /** What a fast connection listens to on its socket, for life or until it hands the socket off. */
 const SOCKET_LISTENERS: readonly (readonly [string, (this: TaggedSocket, ...args: any[]) => void])[] = [
-  ['data', onData], ['timeout', onTimeout], ['drain', onDrain], ['error', onError], ['end', onEnd], ['close', onClose],
+  ['data', onData], ['drain', onDrain], ['error', onError], ['end', onEnd], ['close', onClose],
 ];

@@ -12,6 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { fieldValue, hasControl, isToken } from './http-syntax.js';
+import { IdleSweep } from './idle-sweep.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
@@ -30,6 +31,13 @@ const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
 
 /** What Node's own client refuses in a request target: anything outside visible ISO-8859-1. */
 const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
+
+/**
+ * Every upstream connection, its idle timeout checked four times a second: an
+ * idle one closes at most 250 ms late, well before a backend's own keep-alive
+ * timeout when ours is set a second short of it.
+ */
+const connections = new IdleSweep<Connection>(250);
 
 /** One endpoint's connections: over TLS when `tls` is given, with ALPN http/1.1. */
 export class Http1Endpoint {
@@ -57,7 +65,7 @@ export class Http1Endpoint {
     if (BAD_TARGET_CHAR.test(r.path)) throw Object.assign(new Error('request target contains invalid characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
     const head = serializeHead(r);
     // An upgraded socket leaves the pool for good, so it is never taken from it.
-    const conn = (!r.upgrade && this.idle.pop()) || this.open();
+    const conn = (!r.upgrade && this.idle.pop()) || this.open(r.upgrade);
     const exchange = new Http1Exchange(conn, listener, r);
     conn.begin(exchange, head);
     return exchange;
@@ -78,7 +86,10 @@ export class Http1Endpoint {
 
   release(conn: Connection): void {
     if (this.closed) conn.socket.destroy();
-    else this.idle.push(conn);
+    else {
+      conn.idleSince = Date.now();
+      this.idle.push(conn);
+    }
   }
 
   forget(conn: Connection): void {
@@ -87,9 +98,8 @@ export class Http1Endpoint {
     if (i >= 0) this.idle.splice(i, 1);
   }
 
-  private open(): Connection {
-    const socket = this.tlsOptions ? connectTls(this.tlsOptions) : connect({ host: this.address, port: this.port, noDelay: true });
-    const conn = new Connection(this, socket, this.timeouts, this.tlsOptions !== undefined);
+  private open(upgrade: boolean): Connection {
+    const conn = new Connection(this, this.timeouts, this.tlsOptions, upgrade);
     this.all.add(conn);
     return conn;
   }
@@ -104,6 +114,14 @@ const CHUNK_DATA_END = 4;
 const TRAILERS = 5;
 const BODY_UNTIL_CLOSE = 6;
 const DONE = 7;
+
+/**
+ * A cleartext connection reads into a buffer of its own, reused read after
+ * read, rather than into a fresh 64 KiB allocation per read as a socket's
+ * 'data' events do: that churn, tracked by V8 as external memory, sets off
+ * full garbage collections under large responses.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 const kConnection = Symbol('connection');
 type TaggedSocket = Socket & { [kConnection]: Connection };
@@ -242,6 +260,8 @@ class Connection {
   readonly socket: TaggedSocket;
   /** Requests completed on this connection. */
   served = 0;
+  /** When it was opened or last went back to the pool (Date.now()); its idle timeout counts from there. */
+  idleSince = Date.now();
   private exchange: Http1Exchange | undefined;
   private state = HEAD;
   /** Head bytes seen so far when a head spans reads. */
@@ -253,21 +273,41 @@ class Connection {
   private error: NodeJS.ErrnoException | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private readonly resume: () => void;
+  /**
+   * Whether bytes come from the reused read buffer (cleartext, never
+   * upgraded): valid only until the next read, so whatever keeps them longer
+   * gets a copy, or the buffer is given up to it (see lend and reclaim).
+   */
+  private readonly reusesReads: boolean;
+  private readBuffer: Buffer | undefined;
 
   constructor(
     private readonly endpoint: Http1Endpoint,
-    socket: Socket,
-    timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
-    secure: boolean,
+    private readonly timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
+    tls: ConnectionOptions | undefined,
+    upgrade: boolean,
   ) {
+    const secure = tls !== undefined;
+    // An upgraded socket becomes a tunnel piped by 'data' events, which a socket reading into its own buffer does not emit.
+    this.reusesReads = !secure && !upgrade;
+    let socket: Socket;
+    if (secure) socket = connectTls(tls);
+    else if (upgrade) socket = connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    else {
+      socket = connect({
+        host: endpoint.address,
+        port: endpoint.port,
+        noDelay: true,
+        onread: { buffer: () => (this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)), callback: (n, buf) => this.onRead(buf as Buffer, n) },
+      });
+    }
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
     this.resume = () => this.socket.resume();
-    socket.on('data', onSocketData);
+    if (!this.reusesReads) socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    socket.on('timeout', onSocketTimeout);
-    socket.setTimeout(timeouts.idleTimeoutMs);
+    connections.add(this);
     this.connectTimer = setTimeout(onConnectTimeout, timeouts.connectTimeoutMs, this);
     // Over TLS, connected means handshaken: a backend that never finishes its handshake times out like one that never answers.
     socket.once(secure ? 'secureConnect' : 'connect', onSocketConnect);
@@ -289,9 +329,9 @@ class Connection {
     this.socket.destroy(Object.assign(new Error('upstream connect timeout'), { code: 'ETIMEDOUT' }));
   }
 
-  onTimeout(): void {
-    // A busy connection's upstream may just be slow: route timeouts decide that, not the idle timer.
-    if (this.exchange === undefined) this.socket.destroy();
+  closeIfIdle(now: number): void {
+    // A busy connection's upstream may just be slow: route timeouts decide that, not the idle timeout.
+    if (this.exchange === undefined && now - this.idleSince >= this.timeouts.idleTimeoutMs) this.socket.destroy();
   }
 
   onError(err: NodeJS.ErrnoException): void {
@@ -300,6 +340,7 @@ class Connection {
 
   onClose(): void {
     clearTimeout(this.connectTimer);
+    connections.delete(this);
     this.endpoint.forget(this);
     const ex = this.exchange;
     this.exchange = undefined;
@@ -326,6 +367,12 @@ class Connection {
     if (!ex.requestDone || ex.released || this.socket.destroyed) return;
     ex.released = true;
     this.endpoint.release(this);
+  }
+
+  /** Reading stops on its own only through pause() (see deliver), so this always asks for more. */
+  private onRead(buf: Buffer, length: number): boolean {
+    this.onData(buf.subarray(0, length));
+    return true;
   }
 
   onData(data: Buffer): void {
@@ -413,7 +460,7 @@ class Connection {
     const end = buf.indexOf(delimiter, start);
     if (end < 0 || end - start > limit) {
       if (buf.length - start > limit) throw new Error(`upstream ${what} too long`);
-      this.partial = buf.subarray(start);
+      this.partial = partial === undefined && this.reusesReads ? Buffer.from(buf.subarray(start)) : buf.subarray(start);
       return undefined;
     }
     this.partial = undefined;
@@ -490,7 +537,9 @@ class Connection {
   private deliver(ex: Http1Exchange, chunk: Buffer): void {
     const dest = ex.destination;
     if (dest === undefined || chunk.length === 0) return;
-    if (!dest.write(chunk)) {
+    const flushed = dest.write(this.lend(dest, chunk));
+    this.reclaim(dest);
+    if (!flushed) {
       this.socket.pause();
       dest.once('drain', this.resume);
     }
@@ -509,10 +558,24 @@ class Connection {
       this.releaseIfSent(ex);
     }
     if (dest !== undefined) {
-      if (last !== undefined && last.length > 0) dest.end(last);
-      else dest.end();
+      if (last !== undefined && last.length > 0) {
+        dest.end(this.lend(dest, last));
+        this.reclaim(dest);
+      } else {
+        dest.end();
+      }
       ex.listener.onUpstreamBodyEnd(ex, complete);
     }
+  }
+
+  /** `chunk` as `dest` may take it: bytes of the reused read buffer are copied for a destination that keeps what it is given. */
+  private lend(dest: BodyDestination, chunk: Buffer): Buffer {
+    return this.reusesReads && dest.holdsChunks === undefined ? Buffer.from(chunk) : chunk;
+  }
+
+  /** After `dest` took bytes of the read buffer: if it still holds them, it keeps that buffer and the next read gets a new one. */
+  private reclaim(dest: BodyDestination): void {
+    if (this.reusesReads && dest.holdsChunks?.() === true) this.readBuffer = undefined;
   }
 
   private upgrade(ex: Http1Exchange, head: ParsedHead, rest: Buffer): void {
@@ -524,8 +587,7 @@ class Connection {
     socket.off('data', onSocketData);
     socket.off('error', onSocketError);
     socket.off('close', onSocketClose);
-    socket.off('timeout', onSocketTimeout);
-    socket.setTimeout(0);
+    connections.delete(this);
     this.endpoint.forget(this);
     ex.listener.onUpstreamUpgrade(ex, head, socket, rest);
   }
@@ -647,10 +709,6 @@ function onSocketError(this: TaggedSocket, err: Error): void {
 
 function onSocketClose(this: TaggedSocket): void {
   this[kConnection].onClose();
-}
-
-function onSocketTimeout(this: TaggedSocket): void {
-  this[kConnection].onTimeout();
 }
 
 function onSocketConnect(this: TaggedSocket): void {

@@ -19,6 +19,7 @@ import { firstMatch } from './hostnames.js';
 import { authority, onResponseEvent, serverName, type InboundRequest, type InboundResponse } from './inbound.js';
 import { modifyPath } from './paths.js';
 import { FastConnection, type FastRequest, type FastResponse } from './http1-inbound.js';
+import { IdleSweep } from './idle-sweep.js';
 import { detectProtocol } from './preface.js';
 import { forward, type ProxySite, type UpgradeRequest } from './proxy.js';
 import { sendLocal } from './respond.js';
@@ -140,8 +141,11 @@ export class Listener implements ProxySite {
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Connections whose protocol is not known yet. */
   private readonly pending = new Set<Socket>();
-  /** HTTP/1.1 connections on the fast path (http1-inbound.ts); node:http does not track them. */
-  private readonly fastConnections = new Set<FastConnection>();
+  /**
+   * HTTP/1.1 connections on the fast path (http1-inbound.ts); node:http does not track them. Their keep-alive
+   * timeout is checked once a second: an idle one closes up to a second late.
+   */
+  private readonly fastConnections = new IdleSweep<FastConnection>(1_000);
   private readonly onFastRequest = (req: FastRequest, res: FastResponse): void => this.handle(req, res);
   /** Client sockets handed over by 'upgrade': the HTTP server no longer tracks them. */
   private readonly upgraded = new Set<Socket>();

@@ -30,6 +30,13 @@ export interface BodyDestination {
   once(event: 'drain', listener: () => void): unknown;
   /** Sent after the body, for those that can send trailer fields. */
   addTrailers?(fields: OutgoingHttpHeaders): void;
+  /**
+   * Whether the chunks last given to write() or end() may still be referenced
+   * once the call returned. A destination without this method is taken to
+   * keep them; one that has sent or copied them answers false, and may then be
+   * handed bytes whose memory is reused right after.
+   */
+  holdsChunks?(): boolean;
 }
 
 export interface UpstreamListener {

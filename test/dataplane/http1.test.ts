@@ -78,17 +78,31 @@ interface Outcome {
   complete?: boolean;
   error?: NodeJS.ErrnoException;
   reused: boolean;
+  bodyChunks: number;
+  /** The memory behind the body chunks: one per chunk when each is a copy or a buffer of its own. */
+  bodyBuffers: Set<ArrayBufferLike>;
 }
 
-/** Sends one request and collects what the listener sees, piping the body into a buffer. */
-function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bodyChunks: Buffer[] = []): Promise<Outcome> {
+/**
+ * Sends one request and collects what the listener sees, piping the body into
+ * a list that keeps the chunks as given. `holds` is what the destination says
+ * of them: nothing (so it is taken to keep them), or holdsChunks().
+ */
+function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bodyChunks: Buffer[] = [], holds?: boolean): Promise<Outcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const out: Outcome = { body: Buffer.alloc(0), reused: false };
+    const out: Outcome = { body: Buffer.alloc(0), reused: false, bodyChunks: 0, bodyBuffers: new Set() };
+    const take = (c: Buffer): void => {
+      // One that says it holds nothing has sent the bytes on by the time it returns: here, copied them.
+      chunks.push(holds === false ? Buffer.from(c) : c);
+      out.bodyChunks++;
+      out.bodyBuffers.add(c.buffer);
+    };
     const dest = {
-      write: (c: Buffer) => { chunks.push(Buffer.from(c)); return true; },
-      end: (c?: Buffer) => { if (c) chunks.push(Buffer.from(c)); },
+      write: (c: Buffer) => { take(c); return true; },
+      end: (c?: Buffer) => { if (c) take(c); },
       once: () => dest,
+      ...(holds === undefined ? {} : { holdsChunks: () => holds }),
     };
     const listener: UpstreamListener = {
       onUpstreamResponse(call: UpstreamCall, head: UpstreamResponse) {
@@ -128,6 +142,7 @@ async function setup(reply: Parameters<typeof scripted>[0]) {
 
 /** Writes `parts` one event-loop turn apart, so each arrives in its own read. */
 function trickle(socket: Socket, parts: (string | Buffer)[]): void {
+  socket.setNoDelay(true);
   let i = 0;
   const next = (): void => {
     if (i >= parts.length) return;
@@ -187,6 +202,42 @@ describe('HTTP/1.1 upstream client', () => {
     assert.equal(second.reused, true);
     assert.equal(up.connections(), 1);
     assert.match(up.requests[0]!.head, /^GET \/ HTTP\/1\.1\r\nhost: up$/);
+  });
+
+  it('closes a pooled connection once it has been idle for the idle timeout, not before', { timeout: 5_000 }, async () => {
+    const upstreamSides: Socket[] = [];
+    const up = await scripted((s) => {
+      upstreamSides.push(s);
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const endpoint = new Http1Endpoint('127.0.0.1', up.port, { connectTimeoutMs: 2000, idleTimeoutMs: 400 });
+    cleanup.push(async () => { endpoint.destroy(); await up.close(); });
+    await exchange(endpoint);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Idle for half its timeout: still pooled, and reused.
+    assert.equal((await exchange(endpoint)).reused, true);
+    const idleFrom = Date.now();
+    const closedAt = await new Promise<number>((resolve) => upstreamSides[0]!.once('end', () => resolve(Date.now())));
+    assert.equal(up.connections(), 1);
+    assert.ok(closedAt - idleFrom >= 390, `closed after ${closedAt - idleFrom} ms`);
+    assert.ok(closedAt - idleFrom < 2_000, `closed after ${closedAt - idleFrom} ms`);
+  });
+
+  it('reads into one buffer while the destination sends what it is given, and leaves that buffer to one that keeps it', async () => {
+    const parts = ['HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n', 'aaaa', 'bbbb', 'cccc'];
+    const { endpoint } = await setup((s) => trickle(s, parts));
+    const sent = await exchange(endpoint, {}, [], false);
+    assert.equal(sent.body.toString(), 'aaaabbbbcccc');
+    assert.equal(sent.bodyChunks, 3);
+    assert.equal(sent.bodyBuffers.size, 1);
+    const kept = await exchange(endpoint, {}, [], true);
+    assert.equal(kept.body.toString(), 'aaaabbbbcccc');
+    assert.equal(kept.bodyChunks, 3);
+    assert.equal(kept.bodyBuffers.size, 3);
+    // Taken to keep its chunks: it gets copies.
+    const plain = await exchange(endpoint);
+    assert.equal(plain.body.toString(), 'aaaabbbbcccc');
+    assert.equal(plain.reused, true);
   });
 
   it('parses heads and bodies split across reads, skipping interim responses', async () => {
