@@ -123,6 +123,14 @@ const DONE = 7;
  */
 const READ_BUFFER_BYTES = 64 * 1024;
 
+/**
+ * Bytes of the read buffer fewer than this are passed on as copies, which
+ * Node's Buffer pool serves from a shared slab: cheaper than giving up the
+ * read buffer to a destination that holds them (a TLS socket does, until its
+ * write completes).
+ */
+const POOLED_COPY_BELOW = 4096;
+
 const kConnection = Symbol('connection');
 type TaggedSocket = Socket & { [kConnection]: Connection };
 
@@ -537,9 +545,7 @@ class Connection {
   private deliver(ex: Http1Exchange, chunk: Buffer): void {
     const dest = ex.destination;
     if (dest === undefined || chunk.length === 0) return;
-    const flushed = dest.write(this.lend(dest, chunk));
-    this.reclaim(dest);
-    if (!flushed) {
+    if (!this.pass(dest, chunk, false)) {
       this.socket.pause();
       dest.once('drain', this.resume);
     }
@@ -558,24 +564,26 @@ class Connection {
       this.releaseIfSent(ex);
     }
     if (dest !== undefined) {
-      if (last !== undefined && last.length > 0) {
-        dest.end(this.lend(dest, last));
-        this.reclaim(dest);
-      } else {
-        dest.end();
-      }
+      if (last !== undefined && last.length > 0) this.pass(dest, last, true);
+      else dest.end();
       ex.listener.onUpstreamBodyEnd(ex, complete);
     }
   }
 
-  /** `chunk` as `dest` may take it: bytes of the reused read buffer are copied for a destination that keeps what it is given. */
-  private lend(dest: BodyDestination, chunk: Buffer): Buffer {
-    return this.reusesReads && dest.holdsChunks === undefined ? Buffer.from(chunk) : chunk;
-  }
-
-  /** After `dest` took bytes of the read buffer: if it still holds them, it keeps that buffer and the next read gets a new one. */
-  private reclaim(dest: BodyDestination): void {
-    if (this.reusesReads && dest.holdsChunks?.() === true) this.readBuffer = undefined;
+  /**
+   * Writes `chunk` to `dest`, or ends `dest` with it. Bytes of the reused
+   * read buffer are copied when small or when `dest` may keep what it is
+   * given; otherwise they are lent, and if `dest` still holds them after the
+   * call, that buffer is left to it and the next read gets a new one.
+   */
+  private pass(dest: BodyDestination, chunk: Buffer, end: boolean): boolean {
+    const lend = this.reusesReads && chunk.length >= POOLED_COPY_BELOW && dest.holdsChunks !== undefined;
+    const given = lend || !this.reusesReads ? chunk : Buffer.from(chunk);
+    let flushed = true;
+    if (end) dest.end(given);
+    else flushed = dest.write(given);
+    if (lend && dest.holdsChunks!()) this.readBuffer = undefined;
+    return flushed;
   }
 
   private upgrade(ex: Http1Exchange, head: ParsedHead, rest: Buffer): void {
