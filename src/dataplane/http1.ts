@@ -284,7 +284,7 @@ class Connection {
   /**
    * Whether bytes come from the reused read buffer (cleartext, never
    * upgraded): valid only until the next read, so whatever keeps them longer
-   * gets a copy, or the buffer is given up to it (see lend and reclaim).
+   * gets a copy, or the buffer is given up to it (see pass).
    */
   private readonly reusesReads: boolean;
   private readBuffer: Buffer | undefined;
@@ -578,7 +578,7 @@ class Connection {
    */
   private pass(dest: BodyDestination, chunk: Buffer, end: boolean): boolean {
     const lend = this.reusesReads && chunk.length >= POOLED_COPY_BELOW && dest.holdsChunks !== undefined;
-    const given = lend || !this.reusesReads ? chunk : Buffer.from(chunk);
+    const given = this.reusesReads && !lend ? Buffer.from(chunk) : chunk;
     let flushed = true;
     if (end) dest.end(given);
     else flushed = dest.write(given);

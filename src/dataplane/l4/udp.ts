@@ -12,6 +12,7 @@ import { isIPv6 } from 'node:net';
 import type { IRServer } from '../../ir/types.js';
 import type { Logger } from '../../util/log.js';
 import { sameBinding } from '../binding.js';
+import { IdleSweep } from '../idle-sweep.js';
 import type { Counters } from '../stats.js';
 import { pickPool, type CompiledStreamServer } from './routes.js';
 
@@ -42,10 +43,10 @@ export class UdpListener {
   private readonly socket: Socket;
   /** By client port, then address: a lookup per datagram without building a key. */
   private readonly sessions = new Map<number, Map<string, Session>>();
-  private sessionCount = 0;
-  private readonly idleTimeoutMs: number;
+  /** The same sessions, swept for idleness. */
+  private readonly live: IdleSweep<Session>;
+  readonly idleTimeoutMs: number;
   private readonly maxSessions: number;
-  private sweeper: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(compiled: CompiledStreamServer, logger: Logger, counters: Counters, options: UdpListenerOptions = {}) {
@@ -55,6 +56,7 @@ export class UdpListener {
     this.counters = counters;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.live = new IdleSweep(Math.min(Math.max(this.idleTimeoutMs / 4, MIN_SWEEP_MS), MAX_SWEEP_MS));
     this.socket = createSocket(isIPv6(compiled.ir.address) ? 'udp6' : 'udp4');
     this.socket.on('message', (msg: Buffer, from: RemoteInfo) => this.receive(msg, from));
   }
@@ -109,7 +111,7 @@ export class UdpListener {
   }
 
   destroyConnections(): void {
-    for (const byAddress of this.sessions.values()) for (const s of byAddress.values()) s.close();
+    for (const s of this.live) s.close();
   }
 
   /** A datagram from the backend of session `s`, for its client. */
@@ -126,12 +128,8 @@ export class UdpListener {
     const byAddress = this.sessions.get(s.port)!;
     byAddress.delete(s.address);
     if (byAddress.size === 0) this.sessions.delete(s.port);
-    this.sessionCount--;
+    this.live.delete(s);
     this.counters.udpSessionClosed();
-    if (this.sessionCount === 0) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
   }
 
   private receive(msg: Buffer, from: RemoteInfo): void {
@@ -142,7 +140,7 @@ export class UdpListener {
 
   /** Opens a session whose first datagram is `msg`; false when there is no room or no backend for it. */
   private open(address: string, port: number, msg: Buffer): boolean {
-    if (this.sessionCount >= this.maxSessions || this.closed !== undefined) return false;
+    if (this.live.size >= this.maxSessions || this.closed !== undefined) return false;
     const route = this.current.route;
     const pool = route && pickPool(route);
     const endpoint = pool?.pick();
@@ -160,20 +158,9 @@ export class UdpListener {
       this.sessions.set(port, byAddress);
     }
     byAddress.set(address, s);
-    this.sessionCount++;
+    this.live.add(s);
     this.counters.udpSessionOpened();
-    if (this.sweeper === undefined) {
-      const every = Math.min(Math.max(this.idleTimeoutMs / 4, MIN_SWEEP_MS), MAX_SWEEP_MS);
-      this.sweeper = setInterval(sweep, every, this).unref();
-    }
     return true;
-  }
-
-  sweep(): void {
-    const idleSince = Date.now() - this.idleTimeoutMs;
-    for (const byAddress of this.sessions.values()) {
-      for (const s of byAddress.values()) if (s.lastActive <= idleSince) s.close();
-    }
   }
 }
 
@@ -214,6 +201,10 @@ class Session {
     for (const msg of pending) this.upstream.send(msg);
   }
 
+  closeIfIdle(now: number): void {
+    if (now - this.lastActive >= this.listener.idleTimeoutMs) this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -237,8 +228,4 @@ function onUpstreamError(this: Tagged, err: Error): void {
   s.listener.counters.upstreamError();
   s.listener.logger.debug({ err, client: `${s.address}:${s.port}` }, 'UDP backend error');
   s.close();
-}
-
-function sweep(listener: UdpListener): void {
-  listener.sweep();
 }
