@@ -6,6 +6,13 @@
 import { validateHeaderName, validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
 import type { IRHeaderMutation } from '../ir/types.js';
 
+/**
+ * RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-Connection
+ * and h2c's HTTP2-Settings (RFC 7540 §3.2.1); together these are also every
+ * field node:http2 refuses to send (RFC 9113 §8.2.2).
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'http2-settings']);
+
 export interface CompiledHeaderMutation {
   /** Lower-cased names whose existing values go: those set or removed. */
   drop: ReadonlySet<string>;

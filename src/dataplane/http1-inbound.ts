@@ -14,7 +14,8 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { fieldValue, hasControl, isToken, isTokenByte } from './http-syntax.js';
+import { HOP_BY_HOP } from './headers.js';
+import { fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
@@ -33,6 +34,9 @@ const SINGLE_WRITE_MAX = 16 * 1024;
 const MAX_PIPELINED_BYTES = 64 * 1024;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** How a head ends on a connection that stays open. */
+const KEEP_ALIVE_END = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
 
 let cachedDate = '';
 let cachedDateSecond = -1;
@@ -58,6 +62,11 @@ export class FastRequest {
     readonly headers: Record<string, string>,
     readonly rawHeaders: string[],
     readonly socket: Socket,
+    /**
+     * The field lines as read (each ending CRLF), less those a proxy does not
+     * pass on as they are: hop-by-hop ones and the X-Forwarded ones it sets.
+     */
+    readonly forwardLines: string,
   ) {}
 
   get headersDistinct(): NodeJS.Dict<string[]> {
@@ -106,15 +115,14 @@ export class FastResponse extends EventEmitter {
 
   /** `headers` is a flat name/value list, already valid (upstream heads are parsed strictly; filters are checked when compiled). */
   writeHead(status: number, reason: string | undefined, headers: readonly string[]): this {
-    this.statusCode = status;
-    let head = `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    let length = false;
+    let lines = '';
     let date = false;
+    let length = false;
     let connection = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
       const value = headers[i + 1]!;
-      head += `${name}: ${value}\r\n`;
+      lines += `${name}: ${value}\r\n`;
       switch (name.length) {
         case 4:
           if (name.toLowerCase() === 'date') date = true;
@@ -130,17 +138,34 @@ export class FastResponse extends EventEmitter {
           break;
       }
     }
+    return this.writeFieldLines(status, reason, lines, date, length, connection);
+  }
+
+  /**
+   * Writes a head from field lines already serialised (each ending CRLF)
+   * and already valid, adding Date, framing and Connection fields where they
+   * do not say: `date`, `length` and `connection` tell whether they have
+   * their own Date, Content-Length and Connection lines.
+   */
+  writeFieldLines(status: number, reason: string | undefined, lines: string, date: boolean, length: boolean, connection: boolean): this {
+    this.statusCode = status;
+    let head = `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? 'Unknown'}\r\n${lines}`;
     if (!date) head += `Date: ${httpDate()}\r\n`;
     if (status === 204 || status === 304 || status < 200) this.bodyless = true;
     else if (!length && !this.bodyless) {
       this.chunked = true;
       head += 'Transfer-Encoding: chunked\r\n';
     }
-    if (this.conn.keepAlive) head += `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
+    if (this.conn.keepAlive) head += KEEP_ALIVE_END;
     else head += connection ? '\r\n' : 'Connection: close\r\n\r\n';
     this.head = head;
     this.headersSent = true;
     return this;
+  }
+
+  /** The connection ends after this response. */
+  closeAfter(): void {
+    this.conn.keepAlive = false;
   }
 
   write(chunk: Buffer): boolean {
@@ -307,7 +332,7 @@ export class FastConnection {
       return;
     }
     this.headStartedAt = 0;
-    const req = end > MAX_HEAD_BYTES ? undefined : parseRequestHead(buf.toString('latin1', 0, end), this.socket);
+    const req = end > MAX_HEAD_BYTES ? undefined : parseRequestHead(buf, end, this.socket);
     if (req === undefined) {
       this.handOff();
       return;
@@ -332,31 +357,45 @@ export class FastConnection {
   }
 }
 
+const SP = 0x20;
+const HTTP11 = Buffer.from(' HTTP/1.1');
+
+/** See FastRequest.forwardLines. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
 /**
- * Parses a request head (without its final CRLFCRLF) when it is one the fast
- * path serves; undefined sends it to node:http.
+ * Parses a request head, buf[0, end) without its final CRLFCRLF, when it is
+ * one the fast path serves; undefined sends it to node:http. Bytes are
+ * checked in place; strings are made of the parts kept.
  */
-export function parseRequestHead(text: string, socket: Socket): FastRequest | undefined {
-  let eol = text.indexOf('\r\n');
-  if (eol < 0) eol = text.length;
-  const sp1 = text.indexOf(' ');
-  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || sp2 > eol || eol - sp2 !== 9 || !text.startsWith('HTTP/1.1', sp2 + 1)) return undefined;
-  if (!isToken(text, 0, sp1) || sp2 === sp1 + 1 || hasNonVisible(text, sp1 + 1, sp2)) return undefined;
+export function parseRequestHead(buf: Buffer, end: number, socket: Socket): FastRequest | undefined {
+  const sp1 = tokenEnd(buf, 0, end);
+  const sp2 = visibleEnd(buf, sp1 + 1, end);
+  // method SP request-target SP "HTTP/1.1", then CRLF or the end
+  if (sp1 === 0 || buf[sp1] !== SP || sp2 === sp1 + 1 || !bytesAre(buf, sp2, HTTP11)) return undefined;
+  const eol = sp2 + HTTP11.length;
+  if (eol !== end && lineEnd(buf, eol, end) !== eol) return undefined;
+  const text = buf.toString('latin1', 0, end);
   // A plain object: its property writes are far cheaper than a null-prototype one's, and a field named like an
   // Object.prototype member reads as already present below, so such a request goes to node:http.
   const headers: Record<string, string> = {};
   const rawHeaders: string[] = [];
+  let forwardLines = '';
   let start = eol + 2;
-  while (start < text.length) {
-    let end = text.indexOf('\r\n', start);
-    if (end < 0) end = text.length;
-    const colon = text.indexOf(':', start);
-    if (colon < 0 || colon > end || !isToken(text, start, colon) || hasControl(text, colon + 1, end)) return undefined;
+  let runStart = start;
+  while (start < end) {
+    const colon = tokenEnd(buf, start, end);
+    if (colon === start || buf[colon] !== 0x3a /* : */) return undefined;
+    const lineStop = lineEnd(buf, colon + 1, end);
+    if (lineStop < 0) return undefined;
     const rawName = text.slice(start, colon);
-    const value = fieldValue(text, colon + 1, end);
-    start = end + 2;
+    const value = fieldValue(text, colon + 1, lineStop);
     const name = rawName.toLowerCase();
+    if (NOT_FORWARDED.has(name)) {
+      if (start > runStart) forwardLines += text.slice(runStart, start);
+      runStart = lineStop + 2;
+    }
+    start = lineStop + 2;
     if (headers[name] !== undefined) return undefined;
     switch (name) {
       case 'transfer-encoding':
@@ -377,16 +416,24 @@ export function parseRequestHead(text: string, socket: Socket): FastRequest | un
     rawHeaders.push(rawName, value);
   }
   if (headers.host === undefined) return undefined;
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, rawHeaders, socket);
+  if (runStart < end) forwardLines += `${text.slice(runStart)}\r\n`;
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, rawHeaders, socket, forwardLines);
 }
 
-/** Request targets are visible ASCII only. */
-function hasNonVisible(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) return true;
+/** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */
+function visibleEnd(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = buf[i]!;
+    if (c <= 0x20 || c >= 0x7f) break;
+    i++;
   }
-  return false;
+  return i;
+}
+
+function bytesAre(buf: Buffer, at: number, expected: Buffer): boolean {
+  for (let i = 0; i < expected.length; i++) if (buf[at + i] !== expected[i]) return false;
+  return true;
 }
 
 /** Whether the bytes so far could begin a request line: a method token, then a space or nothing yet. */

@@ -11,7 +11,7 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { fieldValue, hasControl, isToken } from './http-syntax.js';
+import { fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
 import { IdleSweep } from './idle-sweep.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
@@ -252,6 +252,7 @@ function announcedLength(headers: UpstreamRequest['headers']): number | undefine
 }
 
 function serializeHead(r: UpstreamRequest): string {
+  if (r.fieldLines !== undefined) return `${r.method} ${r.path} HTTP/1.1\r\n${r.fieldLines}\r\n`;
   let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
   const headers = r.headers;
   for (const name in headers) {
@@ -481,7 +482,7 @@ class Connection {
     const line = this.takeLine(data, offset, CRLFCRLF, MAX_HEAD_BYTES, 'response head');
     if (line === undefined) return -1;
     const { buf, start, end, next: consumed } = line;
-    const head = parseResponseHead(buf.toString('latin1', start, end));
+    const head = parseResponseHead(buf, start, end);
     const status = head.statusCode;
     if (status < 200 && status !== 101) {
       // Interim responses (100 Continue, 103 Early Hints) are not passed on; the final one follows.
@@ -586,7 +587,7 @@ class Connection {
     return flushed;
   }
 
-  private upgrade(ex: Http1Exchange, head: ParsedHead, rest: Buffer): void {
+  private upgrade(ex: Http1Exchange, head: ResponseHead, rest: Buffer): void {
     ex.finished = true;
     this.exchange = undefined;
     const socket = this.socket;
@@ -601,60 +602,124 @@ class Connection {
   }
 }
 
-interface ParsedHead extends UpstreamResponse {
-  keepAlive: boolean;
-  /** Content length, 'chunked', or 'close' (the body runs until the connection closes). */
-  framing: number | 'chunked' | 'close';
+/** A parsed response head. Its field list is built only when asked for: relaying fieldLines needs none. */
+class ResponseHead implements UpstreamResponse {
+  private fields: string[] | undefined;
+
+  constructor(
+    readonly statusCode: number,
+    readonly statusMessage: string,
+    readonly connection: string | undefined,
+    readonly upgrade: string | undefined,
+    readonly keepAlive: boolean,
+    /** Content length, 'chunked', or 'close' (the body runs until the connection closes). */
+    readonly framing: number | 'chunked' | 'close',
+    readonly fieldLines: string,
+    readonly hasDate: boolean,
+    readonly hasLength: boolean,
+  ) {}
+
+  /** Built from fieldLines: the hop-by-hop fields are not in it, which every user of it drops anyway. */
+  get rawHeaders(): string[] {
+    return (this.fields ??= fieldList(this.fieldLines));
+  }
 }
 
-/** Parses a response head (without its final CRLFCRLF); throws on anything malformed. */
-export function parseResponseHead(text: string): ParsedHead {
-  let eol = text.indexOf('\r\n');
-  if (eol < 0) eol = text.length;
-  // HTTP-version SP 3DIGIT SP [reason]
-  if (!text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 0x20 || eol < 12 || (eol > 12 && text.charCodeAt(12) !== 0x20) || hasControl(text, 0, eol)) {
+/** Validated field lines, each ending CRLF, as a flat name/value list. */
+function fieldList(lines: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  while (start < lines.length) {
+    const end = lines.indexOf('\r', start);
+    const colon = lines.indexOf(':', start);
+    out.push(lines.slice(start, colon), fieldValue(lines, colon + 1, end));
+    start = end + 2;
+  }
+  return out;
+}
+
+const SP = 0x20;
+
+/**
+ * Parses a response head, buf[from, to) without its final CRLFCRLF; throws
+ * on anything malformed. Bytes are checked in place, in one pass: a loop
+ * over a Buffer costs far less per character than one over a string, and
+ * strings are made only of what is passed on.
+ */
+export function parseResponseHead(buf: Buffer, from: number, to: number): ResponseHead {
+  // HTTP-version SP 3DIGIT SP [reason] CRLF
+  if (to - from < 12) throw new Error('upstream sent an invalid status line');
+  const minor = buf[from + 7]! - 0x30;
+  const statusCode = threeDigits(buf, from + 9);
+  const eol = lineEnd(buf, from + 12, to);
+  if (!startsWithHttp1(buf, from) || !(minor === 0 || minor === 1) || buf[from + 8] !== SP || statusCode < 100 || eol < 0 || (eol > from + 12 && buf[from + 12] !== SP)) {
     throw new Error('upstream sent an invalid status line');
   }
-  const minor = text.charCodeAt(7) - 0x30;
-  const statusCode = threeDigits(text, 9);
-  if (!(minor === 0 || minor === 1) || statusCode < 100) throw new Error('upstream sent an invalid status line');
-  const rawHeaders: string[] = [];
+  const text = buf.toString('latin1', from, to);
   let connection: string | undefined;
   let upgrade: string | undefined;
   let contentLength: number | undefined;
   let transferEncoding: string | undefined;
-  let start = eol + 2;
-  while (start < text.length) {
-    let end = text.indexOf('\r\n', start);
-    if (end < 0) end = text.length;
-    if (hasControl(text, start, end)) throw new Error('upstream response head has invalid characters');
-    const colon = text.indexOf(':', start);
-    if (colon < 0 || colon > end || !isToken(text, start, colon)) throw new Error('upstream sent an invalid header line');
-    const name = text.slice(start, colon);
-    const value = fieldValue(text, colon + 1, end);
-    start = end + 2;
-    rawHeaders.push(name, value);
-    switch (name.length) {
+  let hasDate = false;
+  // Field lines are relayed as received, in runs between the hop-by-hop ones left out.
+  let fieldLines = '';
+  const fieldsAt = eol + 2;
+  let runStart = fieldsAt;
+  let start = fieldsAt;
+  while (start < to) {
+    const colon = tokenEnd(buf, start, to);
+    if (colon === start || buf[colon] !== 0x3a /* : */) throw new Error('upstream sent an invalid header line');
+    const end = lineEnd(buf, colon + 1, to);
+    if (end < 0) throw new Error('upstream response head has invalid characters');
+    let hopByHop = false;
+    // Names are told apart by length, then compared in place: most fields are none of these.
+    switch (colon - start) {
+      case 2:
+        hopByHop = nameIs(buf, start, 'te');
+        break;
+      case 4:
+        if (nameIs(buf, start, 'date')) hasDate = true;
+        break;
       case 7:
-        if (name.toLowerCase() === 'upgrade') upgrade = value;
+        if (nameIs(buf, start, 'upgrade')) {
+          upgrade = fieldValue(text, colon + 1 - from, end - from);
+          hopByHop = true;
+        } else hopByHop = nameIs(buf, start, 'trailer');
         break;
       case 10:
-        if (name.toLowerCase() === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+        if (nameIs(buf, start, 'connection')) {
+          const value = fieldValue(text, colon + 1 - from, end - from);
+          connection = connection === undefined ? value : `${connection}, ${value}`;
+          hopByHop = true;
+        } else hopByHop = nameIs(buf, start, 'keep-alive');
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') {
-          const n = parseContentLength(value);
+        if (nameIs(buf, start, 'content-length')) {
+          const n = parseContentLength(fieldValue(text, colon + 1 - from, end - from));
           if (contentLength !== undefined && contentLength !== n) throw new Error('upstream sent conflicting Content-Length fields');
           contentLength = n;
-        }
+        } else hopByHop = nameIs(buf, start, 'http2-settings');
+        break;
+      case 16:
+        hopByHop = nameIs(buf, start, 'proxy-connection');
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        if (nameIs(buf, start, 'transfer-encoding')) {
+          const value = fieldValue(text, colon + 1 - from, end - from);
+          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+          hopByHop = true;
+        }
         break;
     }
+    if (hopByHop) {
+      if (start > runStart) fieldLines += text.slice(runStart - from, start - from);
+      runStart = end + 2;
+    }
+    start = end + 2;
   }
+  if (runStart < to) fieldLines += `${text.slice(runStart - from)}\r\n`;
   const keepAlive = minor === 1 && (connection === undefined || !hasToken(connection.toLowerCase(), 'close'));
-  let framing: ParsedHead['framing'];
+  let framing: ResponseHead['framing'];
   if (transferEncoding !== undefined) {
     // Both framings at once is how response smuggling starts; RFC 9112 §6.3 lets us treat it as an error.
     if (contentLength !== undefined) throw new Error('upstream sent both Transfer-Encoding and Content-Length');
@@ -662,7 +727,21 @@ export function parseResponseHead(text: string): ParsedHead {
   } else {
     framing = contentLength ?? 'close';
   }
-  return { statusCode, statusMessage: eol > 13 ? text.slice(13, eol) : '', rawHeaders, connection, upgrade, keepAlive, framing };
+  const statusMessage = eol > from + 13 ? text.slice(13, eol - from) : '';
+  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, fieldLines, hasDate, contentLength !== undefined);
+}
+
+const HTTP1 = Buffer.from('HTTP/1.');
+
+function startsWithHttp1(buf: Buffer, at: number): boolean {
+  for (let i = 0; i < HTTP1.length; i++) if (buf[at + i] !== HTTP1[i]) return false;
+  return true;
+}
+
+/** Whether the token at buf[start, start + lower.length) is `lower`, compared case-insensitively (a token's other characters cannot fold onto a letter). */
+function nameIs(buf: Buffer, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((buf[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
 }
 
 /** `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6). */
@@ -689,11 +768,11 @@ function digits(s: string): number {
   return n;
 }
 
-/** The status code at text[at, at + 3), or -1 when those are not three digits. */
-function threeDigits(text: string, at: number): number {
+/** The status code at buf[at, at + 3), or -1 when those are not three digits. */
+function threeDigits(buf: Buffer, at: number): number {
   let n = 0;
   for (let i = at; i < at + 3; i++) {
-    const d = text.charCodeAt(i) - 0x30;
+    const d = buf[i]! - 0x30;
     if (!(d >= 0 && d <= 9)) return -1;
     n = n * 10 + d;
   }

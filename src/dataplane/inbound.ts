@@ -7,7 +7,8 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { FastRequest, type FastResponse } from './http1-inbound.js';
+import { FastRequest, FastResponse } from './http1-inbound.js';
+import type { UpstreamResponse } from './upstream.js';
 
 export type InboundRequest = IncomingMessage | Http2ServerRequest | FastRequest;
 export type InboundResponse = ServerResponse | Http2ServerResponse | FastResponse;
@@ -127,6 +128,20 @@ export function writeHead(res: InboundResponse, status: number, headers: string[
   }
   if (closing) headers.push('connection', 'close');
   res.writeHead(status, reason, headers);
+}
+
+/**
+ * Writes the head of a proxied response whose fields pass unchanged (no
+ * filter edits them, its Connection field names no others) straight from
+ * the upstream's field lines, when both ends speak HTTP/1.1; false when
+ * that cannot be done, and the caller writes the head from parsed fields.
+ */
+export function relayHead(res: InboundResponse, status: number, up: UpstreamResponse, closing: boolean): boolean {
+  const lines = up.fieldLines;
+  if (lines === undefined || !(res instanceof FastResponse)) return false;
+  if (closing) res.closeAfter();
+  res.writeFieldLines(status, up.statusMessage, lines, up.hasDate === true, up.hasLength === true, false);
+  return true;
 }
 
 /**

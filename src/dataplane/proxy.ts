@@ -8,23 +8,17 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
-import { droppedAfter, appendEdits, mutateRequest, type ResponseEdits } from './headers.js';
+import { droppedAfter, appendEdits, HOP_BY_HOP, mutateRequest, NO_EDITS, type ResponseEdits } from './headers.js';
 import {
-  abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, respondHeadersOnly, responseComplete, responseGone, writeHead,
+  abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, relayHead, respondHeadersOnly, responseComplete, responseGone, writeHead,
   type InboundRequest, type InboundResponse,
 } from './inbound.js';
+import { FastRequest } from './http1-inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
 import type { Counters } from './stats.js';
 import { openUpstream, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
-
-/**
- * RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-Connection
- * and h2c's HTTP2-Settings (RFC 7540 §3.2.1); together these are also every
- * field node:http2 refuses to send (RFC 9113 §8.2.2).
- */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'http2-settings']);
 
 /**
  * Request bodies up to this size are kept while an attempt is in flight so a
@@ -121,7 +115,13 @@ class Exchange implements UpstreamListener {
     // An upgrade request's body, if any, is not parsed by Node: the tunnel carries it.
     const bodyless = f.upgrade !== undefined || !hasBody(f.req);
     this.bodyEnded = bodyless;
-    this.routeHeaders = upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless);
+    // A request no filter edits, going to one HTTP/1.1 backend alone, passes its field lines on as they were read.
+    const fieldLines =
+      f.req instanceof FastRequest && f.upgrade === undefined && f.pool.protocol !== 'h2c' && f.route.mirrors.length === 0 &&
+      f.route.requestHeaders === undefined && f.backend.requestHeaders === undefined && f.route.rewriteHost === undefined
+        ? forwardedFieldLines(f.req, site.scheme)
+        : undefined;
+    this.routeHeaders = fieldLines === undefined ? upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless) : {};
     let headers = this.routeHeaders;
     if (f.backend.requestHeaders) {
       headers = { ...headers };
@@ -131,6 +131,7 @@ class Exchange implements UpstreamListener {
       method: f.req.method ?? 'GET',
       path: f.target,
       headers,
+      fieldLines,
       bodyless,
       // An h2c backend cannot take an HTTP/1.1 upgrade; it gets the plain request.
       upgrade: f.upgrade !== undefined && f.pool.protocol !== 'h2c',
@@ -260,6 +261,10 @@ class Exchange implements UpstreamListener {
     }
     this.responded = true;
     try {
+      if (this.edits === NO_EDITS && connectionTokens(up.connection) === undefined && relayHead(this.res, status, up, this.site.closing)) {
+        call.pipe(this.res);
+        return;
+      }
       const headers = this.responseHeaders(up.rawHeaders, up.connection);
       if (up.headOnly) {
         // One header block that ends the stream, passed on as one: a gRPC client reads a trailers-only
@@ -517,11 +522,8 @@ function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: C
     out['transfer-encoding'] = 'chunked';
   }
 
-  const client = clientAddress(req.socket.remoteAddress);
-  if (client !== undefined) {
-    const prior = src['x-forwarded-for'];
-    out['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
-  }
+  const forwardedFor = forwardedForOf(req);
+  if (forwardedFor !== undefined) out['x-forwarded-for'] = forwardedFor;
   out['x-forwarded-proto'] = scheme;
   const host = authority(req);
   if (host !== undefined) {
@@ -534,6 +536,18 @@ function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: C
   return out;
 }
 
-function clientAddress(addr: string | undefined): string | undefined {
-  return addr?.startsWith('::ffff:') ? addr.slice(7) : addr;
+/** The head's field lines for the upstream: what upstreamHeaders makes of a request, written out, when no filter applies. */
+function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https'): string {
+  const forwardedFor = forwardedForOf(req);
+  const lines = forwardedFor === undefined ? req.forwardLines : `${req.forwardLines}x-forwarded-for: ${forwardedFor}\r\n`;
+  return `${lines}x-forwarded-proto: ${scheme}\r\nx-forwarded-host: ${req.headers.host}\r\n`;
+}
+
+/** X-Forwarded-For with the client's address appended. */
+function forwardedForOf(req: InboundRequest): string | undefined {
+  const addr = req.socket.remoteAddress;
+  const client = addr?.startsWith('::ffff:') ? addr.slice(7) : addr;
+  if (client === undefined) return undefined;
+  const prior = req.headers['x-forwarded-for'];
+  return prior ? `${prior}, ${client}` : client;
 }

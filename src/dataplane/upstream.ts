@@ -13,7 +13,16 @@ export interface UpstreamResponse {
   statusCode: number;
   statusMessage: string | undefined;
   /** Flat name/value list as received; hop-by-hop fields still present. */
-  rawHeaders: string[];
+  readonly rawHeaders: string[];
+  /**
+   * HTTP/1.1: the head's field lines as received (each ending CRLF), the
+   * hop-by-hop ones left out, for a client connection that can write them
+   * through as they are; and whether Date and Content-Length fields are
+   * among them.
+   */
+  fieldLines?: string;
+  hasDate?: boolean;
+  hasLength?: boolean;
   /** The Connection header, naming further hop-by-hop fields. */
   connection: string | undefined;
   /** The Upgrade header of a 101. */
@@ -72,6 +81,11 @@ export interface UpstreamRequest {
   path: string;
   /** Lower-case names, hop-by-hop fields already removed (except for upgrades). */
   headers: OutgoingHttpHeaders;
+  /**
+   * HTTP/1.1 backends only: the head's field lines, each ending CRLF, ready
+   * to send in place of `headers`, which is then empty.
+   */
+  fieldLines?: string;
   bodyless: boolean;
   /** HTTP/1.1 only: pass an Upgrade handshake through, on a connection of its own. */
   upgrade: boolean;

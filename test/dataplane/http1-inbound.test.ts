@@ -6,7 +6,7 @@
 // nothing would pass every test here.
 
 import assert from 'node:assert/strict';
-import { connect, Socket } from 'node:net';
+import { connect, createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
 import { FastResponse, KEEP_ALIVE_TIMEOUT_MS, parseRequestHead, type FastRequest } from '../../src/dataplane/http1-inbound.js';
@@ -21,7 +21,7 @@ const answeredFast = new Set<string>();
 /** "METHOD url" of every fast-path response whose connection was lost before it ended. */
 const lostFast = new Set<string>();
 
-const originalWriteHead = FastResponse.prototype.writeHead;
+const originalWriteFieldLines = FastResponse.prototype.writeFieldLines;
 const originalLost = FastResponse.prototype.lost;
 
 function key(req: FastRequest): string {
@@ -29,9 +29,10 @@ function key(req: FastRequest): string {
 }
 
 before(() => {
-  FastResponse.prototype.writeHead = function (this: FastResponse, status: number, reason: string | undefined, headers: readonly string[]) {
+  // Every head goes through here, relayed from upstream lines or built from a field list.
+  FastResponse.prototype.writeFieldLines = function (this: FastResponse, ...args: Parameters<FastResponse['writeFieldLines']>) {
     answeredFast.add(key(this.req));
-    return originalWriteHead.call(this, status, reason, headers);
+    return originalWriteFieldLines.apply(this, args);
   };
   FastResponse.prototype.lost = function (this: FastResponse) {
     if (!this.writableEnded) lostFast.add(key(this.req));
@@ -40,7 +41,7 @@ before(() => {
 });
 
 after(() => {
-  FastResponse.prototype.writeHead = originalWriteHead;
+  FastResponse.prototype.writeFieldLines = originalWriteFieldLines;
   FastResponse.prototype.lost = originalLost;
 });
 
@@ -235,6 +236,13 @@ const IMF_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|
 
 // ---------------------------------------------------------------------------
 
+const RAW_HEADS: Record<string, string> = {
+  // Chunked and empty: relayed as a chunked body of no chunks.
+  '/raw/relayed': 'HTTP/1.1 200 OK\r\nKEEP-ALIVE: timeout=99\r\nX-First: 1\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\nX-Spaced:   two  words \r\n' +
+    'DATE: Mon, 01 Jan 2024 00:00:00 GMT\r\ntransfer-encoding: chunked\r\nConnection: keep-alive\r\n\r\n0\r\n\r\n',
+  '/raw/named-hop': 'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: gone\r\nX-Kept: here\r\nContent-Length: 2\r\n\r\nok',
+};
+
 describe('HTTP/1.1 fast path on a cleartext listener', () => {
   const dp = new DataPlane({ logger: silentLogger });
   const upstreams: Upstream[] = [];
@@ -276,6 +284,20 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
       }
     });
     upstreams.push(echo, shapes);
+    // Answers every request with the raw response RAW_HEADS holds for its path, however its fields are cased and spaced.
+    const raw = createNetServer((socket) => {
+      let pending = '';
+      socket.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('latin1');
+        for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+          const path = pending.slice(0, end).split(' ')[1]!;
+          pending = pending.slice(end + 4);
+          socket.write(RAW_HEADS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    upstreams.push({ port: (raw.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => raw.close(() => resolve())) } as Upstream);
     const ir = config(
       [
         httpServer('s', [
@@ -285,6 +307,7 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
               route('direct', { path: { type: 'Exact', value: '/direct' } }, direct('direct answer')),
               route('echo', { path: { type: 'PathPrefix', value: '/echo' } }, forwardTo('echo')),
               route('shapes', { path: { type: 'PathPrefix', value: '/shapes' } }, forwardTo('shapes')),
+              route('raw', { path: { type: 'PathPrefix', value: '/raw' } }, forwardTo('raw')),
               // The upstream's Content-Length is filtered out, so the body that came with it ends the response.
               route('unsized', { path: { type: 'PathPrefix', value: '/unsized' } }, forwardTo('shapes'), {
                 responseHeaders: { remove: ['content-length'] },
@@ -293,7 +316,7 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
           },
         ]),
       ],
-      { echo: [echo.port], shapes: [shapes.port] },
+      { echo: [echo.port], shapes: [shapes.port], raw: [upstreams[2]!.port] },
     );
     assert.deepEqual((await dp.apply(ir)).failures, []);
     port = dp.boundPort('s')!;
@@ -337,6 +360,23 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     const [, , third] = await c.responses('GET', 'GET', 'GET');
     assert.equal(echoOf(third!).url, '/echo/pipelined-3');
     assert.ok(answeredFast.has('GET /echo/pipelined-3'));
+    c.destroy();
+  });
+
+  it('relays upstream fields as sent, without its hop-by-hop ones, in place of its own framing and connection fields', async () => {
+    const c = new RawClient(port);
+    c.write(get('/raw/relayed') + get('/raw/named-hop'));
+    const [relayed, named] = await c.responses('GET', 'GET');
+    assert.deepEqual(relayed!.fields.map(([n]) => n), ['X-First', 'X-Spaced', 'DATE', 'Transfer-Encoding', 'Connection', 'Keep-Alive']);
+    assert.equal(only(relayed!, 'x-spaced'), 'two  words');
+    assert.equal(only(relayed!, 'date'), 'Mon, 01 Jan 2024 00:00:00 GMT');
+    assert.equal(only(relayed!, 'keep-alive'), 'timeout=5');
+    assert.equal(relayed!.body, '');
+    assert.ok(relayed!.raw.includes('\r\nX-Spaced:   two  words \r\n'), 'the line as the upstream sent it');
+    // A Connection field naming another field takes the path that reads each field: that one is dropped too.
+    assert.deepEqual(named!.fields.map(([n]) => n), ['X-Kept', 'Content-Length', 'Date', 'Connection', 'Keep-Alive']);
+    assert.equal(named!.body, 'ok');
+    assert.ok(answeredFast.has('GET /raw/relayed') && answeredFast.has('GET /raw/named-hop'));
     c.destroy();
   });
 
@@ -605,9 +645,11 @@ describe('parseRequestHead', () => {
   const VALID = ['GET /p?q=1 HTTP/1.1', 'Host: a.example', 'X-Mixed-Case:  V1 ', 'Accept: */*'];
   const head = (lines: string[]): string => lines.join('\r\n');
   const withField = (field: string): string => head([...VALID, field]);
+  /** As the connection has it: the head, its final CRLFCRLF, and perhaps more bytes behind. */
+  const parse = (text: string) => parseRequestHead(Buffer.from(`${text}\r\n\r\nGET`, 'latin1'), text.length, socket);
 
   it('parses a valid head into lower-case headers, raw headers as sent and distinct values', () => {
-    const req = parseRequestHead(head(VALID), socket);
+    const req = parse(head(VALID));
     assert.ok(req !== undefined);
     assert.equal(req.method, 'GET');
     assert.equal(req.url, '/p?q=1');
@@ -620,7 +662,7 @@ describe('parseRequestHead', () => {
 
   it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
     for (const field of ['Content-Length: 0', 'Connection: keep-alive', 'Connection: Close', 'X-Obs-Text: caf\xe9']) {
-      assert.ok(parseRequestHead(withField(field), socket) !== undefined, field);
+      assert.ok(parse(withField(field)) !== undefined, field);
     }
   });
 
@@ -644,10 +686,18 @@ describe('parseRequestHead', () => {
     ['missing Host', head(['GET / HTTP/1.1', 'Accept: */*'])],
     ['field name with a space', withField('X A: 1')],
     ['line without a colon', withField('X-A')],
+    ['empty field name', withField(': x')],
+    ['bare CR in a value', withField('X-A: a\rb')],
+    ['bare LF in a value', withField('X-A: a\nb')],
+    ['control character in the target', head(['GET /a\x01 HTTP/1.1', 'Host: a.example'])],
+    ['no target', head(['GET  HTTP/1.1', 'Host: a.example'])],
+    ['no method', head([' / HTTP/1.1', 'Host: a.example'])],
+    ['more after the version', head(['GET / HTTP/1.1x', 'Host: a.example'])],
+    ['no version', head(['GET /', 'Host: a.example'])],
   ];
   for (const [what, text] of rejected) {
     it(`hands off: ${what}`, () => {
-      assert.equal(parseRequestHead(text, socket), undefined);
+      assert.equal(parse(text), undefined);
     });
   }
 });

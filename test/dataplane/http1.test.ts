@@ -152,20 +152,41 @@ function trickle(socket: Socket, parts: (string | Buffer)[]): void {
   next();
 }
 
+/** Parses a head given as text, inside a larger buffer as a read would hold it. */
+function head(text: string): ReturnType<typeof parseResponseHead> {
+  const buf = Buffer.from(`xx${text}\r\n\r\nyy`, 'latin1');
+  return parseResponseHead(buf, 2, 2 + text.length);
+}
+
 describe('HTTP/1.1 response heads', () => {
   it('parses status, raw fields and framing', () => {
-    const h = parseResponseHead('HTTP/1.1 201 Created\r\nContent-Length: 5, 5\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nConnection: keep-alive');
+    const h = head('HTTP/1.1 201 Created\r\nContent-Length: 5, 5\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nConnection: keep-alive');
     assert.equal(h.statusCode, 201);
     assert.equal(h.statusMessage, 'Created');
-    assert.deepEqual(h.rawHeaders, ['Content-Length', '5, 5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'keep-alive']);
+    assert.deepEqual(h.rawHeaders, ['Content-Length', '5, 5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
     assert.equal(h.framing, 5);
     assert.equal(h.keepAlive, true);
-    assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nConnection: close').keepAlive, false);
-    assert.equal(parseResponseHead('HTTP/1.0 200 OK\r\nContent-Length: 1').keepAlive, false);
-    assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked').framing, 'chunked');
-    assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip').framing, 'close');
-    assert.equal(parseResponseHead('HTTP/1.1 200 OK').framing, 'close');
-    assert.equal(parseResponseHead('HTTP/1.1 204').statusMessage, '');
+    assert.equal(h.connection, 'keep-alive');
+    assert.equal(head('HTTP/1.1 200 OK\r\nConnection: close').keepAlive, false);
+    assert.equal(head('HTTP/1.0 200 OK\r\nContent-Length: 1').keepAlive, false);
+    assert.equal(head('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked').framing, 'chunked');
+    assert.equal(head('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip').framing, 'close');
+    assert.equal(head('HTTP/1.1 200 OK').framing, 'close');
+    assert.equal(head('HTTP/1.1 204').statusMessage, '');
+    assert.equal(head('HTTP/1.1 101 Switching Protocols\r\nUPGRADE: websocket\r\nConnection: Upgrade').upgrade, 'websocket');
+  });
+
+  it('keeps field lines as received for relaying, without the hop-by-hop ones', () => {
+    const h = head('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nServer:x\r\nDATE: today\r\nTE: trailers\r\nX-A: 1  \r\nContent-Length: 0\r\nproxy-connection: close');
+    assert.equal(h.fieldLines, 'Server:x\r\nDATE: today\r\nX-A: 1  \r\nContent-Length: 0\r\n');
+    assert.deepEqual(h.rawHeaders, ['Server', 'x', 'DATE', 'today', 'X-A', '1', 'Content-Length', '0']);
+    assert.equal(h.hasDate, true);
+    assert.equal(h.hasLength, true);
+    const bare = head('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Dates: no');
+    assert.equal(bare.fieldLines, 'X-Dates: no\r\n');
+    assert.equal(bare.hasDate, false);
+    assert.equal(bare.hasLength, false);
+    assert.equal(head('HTTP/1.1 200 OK').fieldLines, '');
   });
 
   it('refuses what could desynchronise or smuggle', () => {
@@ -178,16 +199,25 @@ describe('HTTP/1.1 response heads', () => {
       'HTTP/1.1 200 OK\r\nX-Bad: a\nb',
       'HTTP/1.1 200 OK\r\nX-Bad: a\rb',
       'HTTP/1.1 200 OK\r\nX-Bad: a\x00b',
+      'HTTP/1.1 200 OK\r\nX-Bad: a\x7fb',
       'HTTP/1.1 200 OK\r\nBad Name: x',
+      'HTTP/1.1 200 OK\r\nBad\xe9: x',
+      'HTTP/1.1 200 OK\r\n: x',
       'HTTP/1.1 200 OK\r\n folded: x',
       'HTTP/1.1 200 OK\r\nno-colon',
+      'HTTP/1.1 200 O\x00K',
+      'HTTP/1.1 200 O\rK\r\nX: y',
       'HTTP/2 200 OK',
+      'HTTP/1.2 200 OK',
       'HTTP/1.1 20 OK',
       'HTTP/1.1 2000 OK',
+      'HTTP/1.1 20',
       'ICY 200 OK',
     ]) {
-      assert.throws(() => parseResponseHead(bad), Error, JSON.stringify(bad));
+      assert.throws(() => head(bad), Error, JSON.stringify(bad));
     }
+    // A value may hold HTAB and obs-text.
+    assert.equal(head('HTTP/1.1 200 OK\r\nX-Ok: a\tb\xe9').rawHeaders[1], 'a\tb\xe9');
   });
 });
 

@@ -120,6 +120,18 @@ describe('proxying', () => {
     assert.equal(plain.headers['x-forwarded-for'], '127.0.0.1');
   });
 
+  it('passes a plain request\'s fields on as sent, less hop-by-hop ones and the X-Forwarded ones it sets', async () => {
+    const e = await sendJson(port, '/echo', {
+      host: 'h.example',
+      headers: { 'keep-alive': 'timeout=1', 'proxy-connection': 'close', te: 'trailers', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'elsewhere', 'X-Bar': ' two  words' },
+    });
+    for (const h of ['keep-alive', 'proxy-connection', 'te']) assert.equal(e.headers[h], undefined, h);
+    assert.equal(e.headers['x-forwarded-proto'], 'http');
+    assert.equal(e.headers['x-forwarded-host'], 'h.example');
+    assert.equal(e.headers['x-bar'], 'two  words');
+    assert.equal(e.headers.host, 'h.example');
+  });
+
   it('answers invalidStatus (default 500) for an invalid backend and 500 when all weights are zero', async () => {
     assert.equal((await send(port, '/invalid')).status, 500);
     assert.equal((await send(port, '/invalid-custom')).status, 502);
