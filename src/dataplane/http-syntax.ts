@@ -37,6 +37,12 @@ export function lineEnd(buf: Uint8Array, start: number, end: number): number {
   return end;
 }
 
+/** Whether buf holds `expected` at `at`. */
+export function bytesAt(buf: Uint8Array, at: number, expected: Uint8Array): boolean {
+  for (let i = 0; i < expected.length; i++) if (buf[at + i] !== expected[i]) return false;
+  return true;
+}
+
 /** Whether a byte can begin a token: for telling a request line's start from other protocols' bytes. */
 export function isTokenByte(c: number): boolean {
   return TCHAR[c] === 1;

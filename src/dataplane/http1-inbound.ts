@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { HOP_BY_HOP } from './headers.js';
-import { fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
@@ -372,7 +372,7 @@ export function parseRequestHead(buf: Buffer, end: number, socket: Socket): Fast
   const sp1 = tokenEnd(buf, 0, end);
   const sp2 = visibleEnd(buf, sp1 + 1, end);
   // method SP request-target SP "HTTP/1.1", then CRLF or the end
-  if (sp1 === 0 || buf[sp1] !== SP || sp2 === sp1 + 1 || !bytesAre(buf, sp2, HTTP11)) return undefined;
+  if (sp1 === 0 || buf[sp1] !== SP || sp2 === sp1 + 1 || !bytesAt(buf, sp2, HTTP11)) return undefined;
   const eol = sp2 + HTTP11.length;
   if (eol !== end && lineEnd(buf, eol, end) !== eol) return undefined;
   const text = buf.toString('latin1', 0, end);
@@ -429,11 +429,6 @@ function visibleEnd(buf: Buffer, start: number, end: number): number {
     i++;
   }
   return i;
-}
-
-function bytesAre(buf: Buffer, at: number, expected: Buffer): boolean {
-  for (let i = 0; i < expected.length; i++) if (buf[at + i] !== expected[i]) return false;
-  return true;
 }
 
 /** Whether the bytes so far could begin a request line: a method token, then a space or nothing yet. */

@@ -11,7 +11,7 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
 import { IdleSweep } from './idle-sweep.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
@@ -652,7 +652,7 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
   const minor = buf[from + 7]! - 0x30;
   const statusCode = threeDigits(buf, from + 9);
   const eol = lineEnd(buf, from + 12, to);
-  if (!startsWithHttp1(buf, from) || !(minor === 0 || minor === 1) || buf[from + 8] !== SP || statusCode < 100 || eol < 0 || (eol > from + 12 && buf[from + 12] !== SP)) {
+  if (!bytesAt(buf, from, HTTP1) || !(minor === 0 || minor === 1) || buf[from + 8] !== SP || statusCode < 100 || eol < 0 || (eol > from + 12 && buf[from + 12] !== SP)) {
     throw new Error('upstream sent an invalid status line');
   }
   const text = buf.toString('latin1', from, to);
@@ -732,11 +732,6 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
 }
 
 const HTTP1 = Buffer.from('HTTP/1.');
-
-function startsWithHttp1(buf: Buffer, at: number): boolean {
-  for (let i = 0; i < HTTP1.length; i++) if (buf[at + i] !== HTTP1[i]) return false;
-  return true;
-}
 
 /** Whether the token at buf[start, start + lower.length) is `lower`, compared case-insensitively (a token's other characters cannot fold onto a letter). */
 function nameIs(buf: Buffer, start: number, lower: string): boolean {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { HOP_BY_HOP } from '../../src/dataplane/headers.js';
 import { Http1Endpoint, parseResponseHead } from '../../src/dataplane/http1.js';
 import type { UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from '../../src/dataplane/upstream.js';
 
@@ -187,6 +188,11 @@ describe('HTTP/1.1 response heads', () => {
     assert.equal(bare.hasDate, false);
     assert.equal(bare.hasLength, false);
     assert.equal(head('HTTP/1.1 200 OK').fieldLines, '');
+    // The parser tells hop-by-hop names apart in place, without the shared set: it must know every one of them.
+    for (const name of HOP_BY_HOP) {
+      const h = head(`HTTP/1.1 200 OK\r\nX-Before: 1\r\n${name.toUpperCase()}: x\r\nX-After: 2`);
+      assert.equal(h.fieldLines, 'X-Before: 1\r\nX-After: 2\r\n', name);
+    }
   });
 
   it('refuses what could desynchronise or smuggle', () => {
