@@ -343,13 +343,17 @@ describe('apply and shutdown with HTTP/2 clients', () => {
       while (!stop) statuses.push((await sendH2(s, path, { method: 'POST', body: 'payload' })).status);
     };
     const workers = sessions.flatMap((s) => Array.from({ length: 8 }, (_, i) => worker(s, i % 2 === 0 ? '/stable' : '/h2')));
-    for (let i = 1; i <= 20; i++) {
-      assert.deepEqual((await dp.apply(irFor(i))).failures, []);
-      assert.equal(dp.boundPort('hot'), port);
-      await sendH2(sessions[0]!, '/stable');
+    // Stopped however the applies end: running loops would keep the test process alive.
+    try {
+      for (let i = 1; i <= 20; i++) {
+        assert.deepEqual((await dp.apply(irFor(i))).failures, []);
+        assert.equal(dp.boundPort('hot'), port);
+        await sendH2(sessions[0]!, '/stable');
+      }
+    } finally {
+      stop = true;
+      await Promise.all(workers);
     }
-    stop = true;
-    await Promise.all(workers);
     assert.ok(statuses.length > 20);
     assert.deepEqual(
       statuses.filter((s) => s !== 200),

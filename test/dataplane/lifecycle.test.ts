@@ -37,14 +37,18 @@ describe('apply', () => {
       while (!stop) statuses.push((await send(port, '/stable', { agent })).status);
     };
     const workers = Array.from({ length: 8 }, worker);
-    for (let i = 1; i <= 20; i++) {
-      assert.deepEqual((await dp.apply(irFor(i))).failures, []);
-      assert.equal(dp.boundPort('hot'), port);
-      // Let traffic interleave with the applies.
-      await send(port, '/stable', { agent });
+    // Stopped however the applies end: running loops would keep the test process alive.
+    try {
+      for (let i = 1; i <= 20; i++) {
+        assert.deepEqual((await dp.apply(irFor(i))).failures, []);
+        assert.equal(dp.boundPort('hot'), port);
+        // Let traffic interleave with the applies.
+        await send(port, '/stable', { agent });
+      }
+    } finally {
+      stop = true;
+      await Promise.all(workers);
     }
-    stop = true;
-    await Promise.all(workers);
     agent.destroy();
     assert.ok(statuses.length > 20);
     assert.deepEqual(

@@ -4,9 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { startEchoServer, type EchoServer } from '../../src/echo/index.js';
 import { BIN, childPids, eventually, freePort, serviceYaml } from './helpers.js';
+
+const REPLY_WAIT_MS = 10_000;
 
 interface Reply { status: number; body: string; headers: Record<string, string | string[] | undefined> }
 
@@ -21,9 +23,14 @@ function get(port: number, path: string, headers: Record<string, string> = {}, a
     // A server may close an idle keep-alive connection as a request goes out on it; such a request was never
     // accepted, and clients resend it (RFC 9112 §9.3.1). Marked so load loops can count those apart.
     req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+    // A request the gateway never answers fails the test that sent it rather than stalling the run.
+    req.setTimeout(REPLY_WAIT_MS, () => req.destroy(new Error(`no reply to GET ${path} on port ${port} within ${REPLY_WAIT_MS} ms`)));
     req.end();
   });
 }
+
+/** Load loops not yet stopped: a test that fails mid-load must not leave them running, which keeps this process (and the run) alive. */
+const runningLoads = new Set<{ stop(): Promise<void> }>();
 
 /** Keep-alive GET loops until stop(); counts 200s, resends of never-accepted requests, and everything else. */
 function loadLoops(port: number, path: string, loops: number) {
@@ -44,14 +51,17 @@ function loadLoops(port: number, path: string, loops: number) {
     }
   };
   const running = Array.from({ length: loops }, loop);
-  return {
+  const load = {
     counts,
     async stop() {
       stopped = true;
+      runningLoads.delete(load);
       await Promise.all(running);
       agent.destroy();
     },
   };
+  runningLoads.add(load);
+  return load;
 }
 
 interface StatusItem { kind: string; metadata: { name: string; namespace?: string; generation?: number }; status: any }
@@ -102,7 +112,7 @@ spec:
 `;
 }
 
-describe('archway serve', () => {
+describe('archway serve', { timeout: 180_000 }, () => {
   let dir: string;
   let child: ChildProcess;
   let echoA: EchoServer;
@@ -132,8 +142,12 @@ describe('archway serve', () => {
     await eventually('readyz', async () => ((await get(adminPort, '/readyz')).status === 200 ? true : undefined));
   });
 
+  afterEach(async () => {
+    for (const load of runningLoads) await load.stop();
+  });
+
   after(async () => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
     }
