@@ -13,11 +13,27 @@ import type { IRHeaderMutation } from '../ir/types.js';
  */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'http2-settings']);
 
+/** Request fields a proxy does not pass on as read: hop-by-hop ones, and the X-Forwarded ones it writes itself. */
+export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/**
+ * Fields the proxy writes or reads itself (framing, Date, Host, the
+ * forwarding and connection fields): a filter touching one of them goes
+ * through the field-list path, where that is worked out field by field.
+ */
+const PROXY_OWNED: ReadonlySet<string> = new Set([...NOT_FORWARDED, 'host', 'content-length', 'date', 'expect']);
+
 export interface CompiledHeaderMutation {
   /** Lower-cased names whose existing values go: those set or removed. */
   drop: ReadonlySet<string>;
   /** Lower-cased name/value pairs added after the drop, in set-then-add order; removed names excluded. */
   append: readonly (readonly [string, string])[];
+  /** Every lower-cased name it sets, adds or removes. */
+  names: ReadonlySet<string>;
+  /** `append` written out as field lines, each ending CRLF. */
+  appendLines: string;
+  /** Whether serialised field lines can be edited in place: it touches no field the proxy owns (PROXY_OWNED). */
+  inPlace: boolean;
 }
 
 /** Throws on an invalid name or value, so a bad filter fails the apply instead of every request. */
@@ -39,7 +55,14 @@ export function compileMutation(m: IRHeaderMutation): CompiledHeaderMutation {
     if (!removed.has(pair[0])) append.push(pair);
   }
   for (const name of removed) validateHeaderName(name);
-  return { drop, append };
+  const names = new Set([...drop, ...append.map(([name]) => name)]);
+  return {
+    drop,
+    append,
+    names,
+    appendLines: append.map(([name, value]) => `${name}: ${value}\r\n`).join(''),
+    inPlace: ![...names].some((name) => PROXY_OWNED.has(name)),
+  };
 }
 
 /** Applies `m` to request headers keyed by lower-case name; an add joins an existing value with a comma. */
@@ -49,6 +72,18 @@ export function mutateRequest(out: OutgoingHttpHeaders, m: CompiledHeaderMutatio
     const cur = out[name];
     out[name] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : `${cur},${value}`;
   }
+}
+
+/** Fields as lines, each ending CRLF; a list value makes one line per item. */
+export function fieldLinesOf(headers: OutgoingHttpHeaders): string {
+  let lines = '';
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) lines += `${name}: ${v}\r\n`;
+    else lines += `${name}: ${value}\r\n`;
+  }
+  return lines;
 }
 
 /**
@@ -81,6 +116,41 @@ const CORS_RESPONSE = new Set([
   'access-control-allow-headers',
   'access-control-max-age',
 ]);
+
+/**
+ * An upstream's field lines (each ending CRLF, hop-by-hop ones already out)
+ * with the route's and backend's modifiers applied, as responseHeaders and
+ * appendEdits apply them to a field list; undefined when the edits cannot
+ * be made in place (CORS, or a modifier touching a field the proxy owns).
+ */
+export function editedResponseLines(lines: string, edits: ResponseEdits): string | undefined {
+  const { route, backend } = edits;
+  if (edits.cors !== undefined || (route !== undefined && !route.inPlace) || (backend !== undefined && !backend.inPlace)) return undefined;
+  let out = (route?.drop.size ?? 0) + (backend?.drop.size ?? 0) > 0 ? withoutDropped(lines, edits) : lines;
+  if (route !== undefined) {
+    if (backend === undefined) out += route.appendLines;
+    else for (const [name, value] of route.append) if (!backend.drop.has(name)) out += `${name}: ${value}\r\n`;
+  }
+  if (backend !== undefined) out += backend.appendLines;
+  return out;
+}
+
+/** `lines` less those whose field a modifier drops. */
+function withoutDropped(lines: string, edits: ResponseEdits): string {
+  let out = '';
+  let keptFrom = 0;
+  let start = 0;
+  while (start < lines.length) {
+    const colon = lines.indexOf(':', start);
+    const next = lines.indexOf('\n', colon) + 1;
+    if (droppedAfter(edits, 0, lines.slice(start, colon).toLowerCase())) {
+      out += lines.slice(keptFrom, start);
+      keptFrom = next;
+    }
+    start = next;
+  }
+  return keptFrom === 0 ? lines : out + lines.slice(keptFrom);
+}
 
 /** Appends the edits' own headers to a flat list that already holds the (filtered) base headers. */
 export function appendEdits(out: string[], edits: ResponseEdits): void {

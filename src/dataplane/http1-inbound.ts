@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { HOP_BY_HOP } from './headers.js';
+import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
 
@@ -360,8 +360,6 @@ export class FastConnection {
 const SP = 0x20;
 const HTTP11 = Buffer.from(' HTTP/1.1');
 
-/** See FastRequest.forwardLines. */
-const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /**
  * Parses a request head, buf[0, end) without its final CRLFCRLF, when it is

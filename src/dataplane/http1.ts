@@ -11,6 +11,7 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
+import { fieldLinesOf } from './headers.js';
 import { bytesAt, fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
 import { IdleSweep } from './idle-sweep.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
@@ -252,16 +253,7 @@ function announcedLength(headers: UpstreamRequest['headers']): number | undefine
 }
 
 function serializeHead(r: UpstreamRequest): string {
-  if (r.fieldLines !== undefined) return `${r.method} ${r.path} HTTP/1.1\r\n${r.fieldLines}\r\n`;
-  let head = `${r.method} ${r.path} HTTP/1.1\r\n`;
-  const headers = r.headers;
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) head += `${name}: ${v}\r\n`;
-    else head += `${name}: ${value}\r\n`;
-  }
-  return `${head}\r\n`;
+  return `${r.method} ${r.path} HTTP/1.1\r\n${r.fieldLines ?? fieldLinesOf(r.headers)}\r\n`;
 }
 
 /** One upstream socket and its response parser. */

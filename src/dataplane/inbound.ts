@@ -7,6 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { editedResponseLines, NO_EDITS, type ResponseEdits } from './headers.js';
 import { FastRequest, FastResponse } from './http1-inbound.js';
 import type { UpstreamResponse } from './upstream.js';
 
@@ -131,14 +132,15 @@ export function writeHead(res: InboundResponse, status: number, headers: string[
 }
 
 /**
- * Writes the head of a proxied response whose fields pass unchanged (no
- * filter edits them, its Connection field names no others) straight from
- * the upstream's field lines, when both ends speak HTTP/1.1; false when
- * that cannot be done, and the caller writes the head from parsed fields.
+ * Writes the head of a proxied response whose Connection field names no
+ * others straight from the upstream's field lines, edited in place by its
+ * filters, when both ends speak HTTP/1.1; false when that cannot be done,
+ * and the caller writes the head from parsed fields.
  */
-export function relayHead(res: InboundResponse, status: number, up: UpstreamResponse, closing: boolean): boolean {
-  const lines = up.fieldLines;
-  if (lines === undefined || !(res instanceof FastResponse)) return false;
+export function relayHead(res: InboundResponse, status: number, up: UpstreamResponse, edits: ResponseEdits, closing: boolean): boolean {
+  if (up.fieldLines === undefined || !(res instanceof FastResponse)) return false;
+  const lines = edits === NO_EDITS ? up.fieldLines : editedResponseLines(up.fieldLines, edits);
+  if (lines === undefined) return false;
   if (closing) res.closeAfter();
   res.writeFieldLines(status, up.statusMessage, lines, up.hasDate === true, up.hasLength === true, false);
   return true;

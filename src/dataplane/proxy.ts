@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
-import { droppedAfter, appendEdits, HOP_BY_HOP, mutateRequest, NO_EDITS, type ResponseEdits } from './headers.js';
+import { droppedAfter, appendEdits, fieldLinesOf, HOP_BY_HOP, mutateRequest, NOT_FORWARDED, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
 import {
   abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, relayHead, respondHeadersOnly, responseComplete, responseGone, writeHead,
   type InboundRequest, type InboundResponse,
@@ -115,15 +115,15 @@ class Exchange implements UpstreamListener {
     // An upgrade request's body, if any, is not parsed by Node: the tunnel carries it.
     const bodyless = f.upgrade !== undefined || !hasBody(f.req);
     this.bodyEnded = bodyless;
-    // A request no filter edits, going to one HTTP/1.1 backend alone, passes its field lines on as they were read.
+    // A request going to one HTTP/1.1 backend alone passes its field lines on as they were read, less those its filters edit.
     const fieldLines =
       f.req instanceof FastRequest && f.upgrade === undefined && f.pool.protocol !== 'h2c' && f.route.mirrors.length === 0 &&
-      f.route.requestHeaders === undefined && f.backend.requestHeaders === undefined && f.route.rewriteHost === undefined
-        ? forwardedFieldLines(f.req, site.scheme)
+      editsInPlace(f.route.requestHeaders) && editsInPlace(f.backend.requestHeaders) && f.route.rewriteHost === undefined
+        ? forwardedFieldLines(f.req, site.scheme, f.route.requestHeaders, f.backend.requestHeaders)
         : undefined;
     this.routeHeaders = fieldLines === undefined ? upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless) : {};
     let headers = this.routeHeaders;
-    if (f.backend.requestHeaders) {
+    if (f.backend.requestHeaders && fieldLines === undefined) {
       headers = { ...headers };
       mutateRequest(headers, f.backend.requestHeaders);
     }
@@ -261,7 +261,7 @@ class Exchange implements UpstreamListener {
     }
     this.responded = true;
     try {
-      if (this.edits === NO_EDITS && connectionTokens(up.connection) === undefined && relayHead(this.res, status, up, this.site.closing)) {
+      if (connectionTokens(up.connection) === undefined && relayHead(this.res, status, up, this.edits, this.site.closing)) {
         call.pipe(this.res);
         return;
       }
@@ -536,11 +536,35 @@ function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: C
   return out;
 }
 
-/** The head's field lines for the upstream: what upstreamHeaders makes of a request, written out, when no filter applies. */
-function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https'): string {
+function editsInPlace(m: CompiledHeaderMutation | undefined): boolean {
+  return m === undefined || m.inPlace;
+}
+
+/**
+ * The head's field lines for the upstream: what upstreamHeaders makes of a
+ * request, written out, for filters that touch no field the proxy owns.
+ */
+function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined): string {
+  let lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
   const forwardedFor = forwardedForOf(req);
-  const lines = forwardedFor === undefined ? req.forwardLines : `${req.forwardLines}x-forwarded-for: ${forwardedFor}\r\n`;
+  if (forwardedFor !== undefined) lines += `x-forwarded-for: ${forwardedFor}\r\n`;
   return `${lines}x-forwarded-proto: ${scheme}\r\nx-forwarded-host: ${req.headers.host}\r\n`;
+}
+
+/** The request's forwarded fields with the filters applied: those they touch are edited as a field object and written last. */
+function editedRequestLines(req: FastRequest, route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined): string {
+  const raw = req.rawHeaders;
+  const touched: OutgoingHttpHeaders = {};
+  let lines = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (NOT_FORWARDED.has(name)) continue;
+    if (route?.names.has(name) || backend?.names.has(name)) touched[name] = raw[i + 1]!;
+    else lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  if (route !== undefined) mutateRequest(touched, route);
+  if (backend !== undefined) mutateRequest(touched, backend);
+  return lines + fieldLinesOf(touched);
 }
 
 /** X-Forwarded-For with the client's address appended. */

@@ -147,6 +147,17 @@ describe('URL rewrite and header filters', () => {
                   { responseHeaders: { add: [{ name: 'x-route-local', value: '1' }] } },
                 ),
                 route('direct', prefix('/direct'), direct('hi'), { responseHeaders: { set: [{ name: 'x-direct', value: '1' }] } }),
+                route('request', prefix('/request'), forwardTo('echo'), {
+                  requestHeaders: {
+                    set: [{ name: 'X-Set', value: 'by-filter' }],
+                    add: [{ name: 'x-add', value: 'by-filter' }, { name: 'x-new', value: 'by-filter' }],
+                    remove: ['X-Remove'],
+                  },
+                }),
+                // Filters on fields the proxy writes itself take the field-object path, where the filter has the last word.
+                route('proxy-owned', prefix('/proxy-owned'), forwardTo('echo'), {
+                  requestHeaders: { set: [{ name: 'x-forwarded-proto', value: 'by-filter' }], add: [{ name: 'x-add', value: 'by-filter' }] },
+                }),
               ],
             },
           ]),
@@ -201,6 +212,24 @@ describe('URL rewrite and header filters', () => {
     assert.equal(e.headers['x-backend'], 'b');
     assert.equal(r.headers['x-from'], 'backend');
     assert.equal(r.headers['x-route-added'], undefined);
+  });
+
+  it('sets, adds and removes request headers, whatever case the client wrote them in', async () => {
+    const headers = { 'x-SET': 'client', 'X-Add': 'client', 'x-remove': 'client', 'X-Other': 'kept' };
+    const e = await sendJson(port, '/request', { host: 'filters.example', headers });
+    assert.equal(e.headers['x-set'], 'by-filter');
+    assert.equal(e.headers['x-add'], 'client,by-filter');
+    assert.equal(e.headers['x-new'], 'by-filter');
+    assert.equal(e.headers['x-remove'], undefined);
+    assert.equal(e.headers['x-other'], 'kept');
+    assert.equal(e.headers.host, 'filters.example');
+    assert.equal(e.headers['x-forwarded-host'], 'filters.example');
+    assert.equal(e.headers['x-forwarded-proto'], 'http');
+    assert.equal(e.headers['x-forwarded-for'], '127.0.0.1');
+
+    const owned = await sendJson(port, '/proxy-owned', { headers: { 'X-Add': 'client' } });
+    assert.equal(owned.headers['x-forwarded-proto'], 'by-filter');
+    assert.equal(owned.headers['x-add'], 'client,by-filter');
   });
 
   it('applies response filters to local responses', async () => {

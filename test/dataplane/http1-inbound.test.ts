@@ -240,6 +240,7 @@ const RAW_HEADS: Record<string, string> = {
   // Chunked and empty: relayed as a chunked body of no chunks.
   '/raw/relayed': 'HTTP/1.1 200 OK\r\nKEEP-ALIVE: timeout=99\r\nX-First: 1\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\nX-Spaced:   two  words \r\n' +
     'DATE: Mon, 01 Jan 2024 00:00:00 GMT\r\ntransfer-encoding: chunked\r\nConnection: keep-alive\r\n\r\n0\r\n\r\n',
+  '/raw/edited': 'HTTP/1.1 200 OK\r\nX-First: 1\r\nX-Spaced:   two  words \r\nX-Gone: 1\r\nX-SET: upstream\r\nContent-Length: 2\r\n\r\nok',
   '/raw/named-hop': 'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: gone\r\nX-Kept: here\r\nContent-Length: 2\r\n\r\nok',
 };
 
@@ -307,6 +308,10 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
               route('direct', { path: { type: 'Exact', value: '/direct' } }, direct('direct answer')),
               route('echo', { path: { type: 'PathPrefix', value: '/echo' } }, forwardTo('echo')),
               route('shapes', { path: { type: 'PathPrefix', value: '/shapes' } }, forwardTo('shapes')),
+              // Routes are tried in order: the translator sorts them by precedence.
+              route('raw-edited', { path: { type: 'Exact', value: '/raw/edited' } }, forwardTo('raw'), {
+                responseHeaders: { set: [{ name: 'x-set', value: 'filter' }], add: [{ name: 'X-Added', value: '1' }], remove: ['x-gone'] },
+              }),
               route('raw', { path: { type: 'PathPrefix', value: '/raw' } }, forwardTo('raw')),
               // The upstream's Content-Length is filtered out, so the body that came with it ends the response.
               route('unsized', { path: { type: 'PathPrefix', value: '/unsized' } }, forwardTo('shapes'), {
@@ -377,6 +382,17 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     assert.deepEqual(named!.fields.map(([n]) => n), ['X-Kept', 'Content-Length', 'Date', 'Connection', 'Keep-Alive']);
     assert.equal(named!.body, 'ok');
     assert.ok(answeredFast.has('GET /raw/relayed') && answeredFast.has('GET /raw/named-hop'));
+    c.destroy();
+  });
+
+  it('relays the upstream lines a response filter leaves alone as sent, and its own after them', async () => {
+    const c = new RawClient(port);
+    c.write(get('/raw/edited'));
+    const [edited] = await c.responses('GET');
+    assert.deepEqual(edited!.fields.map(([n]) => n), ['X-First', 'X-Spaced', 'Content-Length', 'x-set', 'x-added', 'Date', 'Connection', 'Keep-Alive']);
+    assert.ok(edited!.raw.includes('\r\nX-Spaced:   two  words \r\n'), 'the line as the upstream sent it');
+    assert.equal(only(edited!, 'x-set'), 'filter');
+    assert.equal(edited!.body, 'ok');
     c.destroy();
   });
 
