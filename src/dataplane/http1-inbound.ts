@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
+import { owned, readInPlace } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -269,12 +270,24 @@ export class FastConnection {
     this.socket[kConnection] = this;
     tracked.add(this);
     socket.setNoDelay(true);
+    // 'data' still brings what was read before the switch (and put back by protocol detection).
+    readInPlace(socket, (bytes) => this.onRead(bytes));
     for (const [event, listener] of SOCKET_LISTENERS) socket.on(event, listener);
   }
 
   /** Not in the middle of a response: closing it now loses nothing the server has read. */
   get idle(): boolean {
     return this.response === undefined && this.buffered === undefined;
+  }
+
+  /** A read into the shared buffer: what is kept past it is copied; after a hand-off node:http reads a copy from the socket. */
+  private onRead(bytes: Buffer): void {
+    if (this.handedOff) {
+      if (!this.socket.push(Buffer.from(bytes))) this.socket.pause();
+      return;
+    }
+    this.onData(bytes);
+    if (this.buffered !== undefined) this.buffered = owned(this.buffered);
   }
 
   onData(data: Buffer): void {
@@ -351,7 +364,7 @@ export class FastConnection {
     this.tracked.delete(this);
     socket.pause();
     for (const [event, listener] of SOCKET_LISTENERS) socket.off(event, listener);
-    if (this.buffered !== undefined) socket.unshift(this.buffered);
+    if (this.buffered !== undefined) socket.unshift(owned(this.buffered));
     this.buffered = undefined;
     this.handoff(socket);
   }

@@ -396,6 +396,27 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     c.destroy();
   });
 
+  it('keeps a pipelined request intact while other connections read into the shared read buffer', async () => {
+    // Connections read into the shared buffer once their first bytes have shown them to be HTTP/1.1.
+    const others = Array.from({ length: 4 }, () => new RawClient(port));
+    for (const c of others) c.write(get('/direct'));
+    for (const c of others) assert.equal((await c.responses('GET'))[0]!.body, 'direct answer');
+    const a = new RawClient(port);
+    a.write(get('/direct'));
+    await a.responses('GET');
+    // The second request waits, parsed later, behind a response the upstream sends in two parts 20 ms apart.
+    a.write(get('/shapes/chunks') + get('/echo/pipelined-behind-chunks', 'X-Marker: kept\r\n'));
+    await new Promise((r) => setTimeout(r, 5));
+    others.forEach((c, i) => c.write(get(`/echo/other-${i}-${'x'.repeat(2000)}`, `X-Filler: ${'y'.repeat(2000)}\r\n`)));
+    for (const [i, c] of others.entries()) assert.ok(echoOf((await c.responses('GET', 'GET'))[1]!).url.startsWith(`/echo/other-${i}-x`));
+    const [, chunks, behind] = await a.responses('GET', 'GET', 'GET');
+    assert.equal(chunks!.body, 'abcdefgh');
+    const e = echoOf(behind!);
+    assert.equal(e.url, '/echo/pipelined-behind-chunks');
+    assert.equal(e.headers['x-marker'], 'kept');
+    for (const c of [a, ...others]) c.destroy();
+  });
+
   it('closes the connection after a response to Connection: close, leaving a pipelined request unanswered', async () => {
     const c = new RawClient(port);
     const sentAt = Date.now();

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { owned, readInPlace } from '../../src/dataplane/read-in-place.js';
+
+/** An accepted socket and the client connected to it. */
+async function socketPair(): Promise<{ accepted: Socket; client: Socket; close: () => void }> {
+  const server = createServer({ pauseOnConnect: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [accepted] = (await once(server, 'connection')) as [Socket];
+  return { accepted, client, close: () => { client.destroy(); accepted.destroy(); server.close(); } };
+}
+
+describe('reading accepted sockets in place', () => {
+  it('is available on this Node, hands reads to the callback and not to data listeners, and pauses', async () => {
+    const { accepted, client, close } = await socketPair();
+    const reads: string[] = [];
+    const viaData: Buffer[] = [];
+    assert.equal(readInPlace(accepted, (bytes) => reads.push(bytes.toString())), true, 'the onread slots were not found: Node changed them');
+    accepted.on('data', (b: Buffer) => viaData.push(b));
+    accepted.resume();
+    client.write('first');
+    while (reads.length === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(reads, ['first']);
+
+    accepted.pause();
+    client.write('second');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(reads, ['first'], 'nothing is read while paused');
+    accepted.resume();
+    while (reads.length === 1) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(reads, ['first', 'second']);
+    assert.deepEqual(viaData, []);
+
+    client.end();
+    await once(accepted, 'end');
+    close();
+  });
+
+  it('copies only bytes that are in the shared read buffer', async () => {
+    const { accepted, client, close } = await socketPair();
+    let kept: Buffer | undefined;
+    let view: Buffer | undefined;
+    readInPlace(accepted, (bytes) => {
+      view = bytes;
+      kept = owned(bytes);
+    });
+    accepted.resume();
+    client.write('in place');
+    while (kept === undefined) await new Promise((r) => setTimeout(r, 5));
+    assert.notEqual(kept.buffer, view!.buffer);
+    assert.equal(kept.toString(), 'in place');
+    const mine = Buffer.from('mine');
+    assert.equal(owned(mine), mine);
+    close();
+  });
+});
