@@ -299,7 +299,8 @@ class Connection {
         host: endpoint.address,
         port: endpoint.port,
         noDelay: true,
-        onread: { buffer: () => (this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)), callback: (n, buf) => this.onRead(buf as Buffer, n) },
+        // Asked for a buffer after every read: undefined keeps the one in use, which the native side would otherwise look up again.
+        onread: { buffer: () => this.newReadBuffer() as Buffer, callback: (n, buf) => this.onRead(buf as Buffer, n) },
       });
     }
     this.socket = socket as TaggedSocket;
@@ -368,6 +369,13 @@ class Connection {
     if (!ex.requestDone || ex.released || this.socket.destroyed) return;
     ex.released = true;
     this.endpoint.release(this);
+  }
+
+  /** A buffer for the next read when there is none (the first read, or the last buffer was given up); else undefined. */
+  private newReadBuffer(): Buffer | undefined {
+    if (this.readBuffer !== undefined) return undefined;
+    this.readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    return this.readBuffer;
   }
 
   /** Reading stops on its own only through pause() (see deliver), so this always asks for more. */

@@ -6,6 +6,7 @@
 // nothing would pass every test here.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect, createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
@@ -236,6 +237,9 @@ const IMF_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|
 
 // ---------------------------------------------------------------------------
 
+/** Far more than socket buffers hold: a client that does not read makes the proxy queue what it was given. */
+const BIG_BODY = randomBytes(8 * 1024 * 1024);
+
 const RAW_HEADS: Record<string, string> = {
   // Chunked and empty: relayed as a chunked body of no chunks.
   '/raw/relayed': 'HTTP/1.1 200 OK\r\nKEEP-ALIVE: timeout=99\r\nX-First: 1\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\nX-Spaced:   two  words \r\n' +
@@ -270,6 +274,17 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
             res.end();
           }, 20);
           return;
+        case '/shapes/big': {
+          res.writeHead(200, { 'content-length': String(BIG_BODY.length) });
+          // In pieces smaller than a socket's high-water mark, so the proxy keeps reading while the client's socket queues.
+          const piece = (at: number): void => {
+            if (at >= BIG_BODY.length) res.end();
+            else if (res.write(BIG_BODY.subarray(at, at + 8192))) setImmediate(piece, at + 8192);
+            else res.once('drain', () => piece(at + 8192));
+          };
+          piece(0);
+          return;
+        }
         case '/shapes/nocontent':
           res.writeHead(204, { 'x-empty': 'yes' });
           res.end();
@@ -415,6 +430,34 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     assert.equal(e.url, '/echo/pipelined-behind-chunks');
     assert.equal(e.headers['x-marker'], 'kept');
     for (const c of [a, ...others]) c.destroy();
+  });
+
+  it('relays a large body intact to a client that stops reading for a while', { timeout: 20_000 }, async () => {
+    const c = connect(port, '127.0.0.1');
+    c.write(get('/shapes/big'));
+    c.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const headEnd = Buffer.from('\r\n\r\n');
+    await new Promise<void>((resolve, reject) => {
+      c.on('data', (b: Buffer) => {
+        chunks.push(b);
+        length += b.length;
+        if (length >= BIG_BODY.length) {
+          const all = Buffer.concat(chunks);
+          const start = all.indexOf(headEnd) + 4;
+          if (start >= 4 && all.length - start >= BIG_BODY.length) resolve();
+        }
+      });
+      c.on('error', reject);
+      c.resume();
+    });
+    const all = Buffer.concat(chunks);
+    const body = all.subarray(all.indexOf(headEnd) + 4);
+    assert.equal(body.length, BIG_BODY.length);
+    assert.ok(body.equals(BIG_BODY), 'the body arrives as the upstream sent it');
+    c.destroy();
   });
 
   it('closes the connection after a response to Connection: close, leaving a pipelined request unanswered', async () => {
