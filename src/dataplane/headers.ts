@@ -69,7 +69,8 @@ export function compileMutation(m: IRHeaderMutation): CompiledHeaderMutation {
 export function mutateRequest(out: OutgoingHttpHeaders, m: CompiledHeaderMutation): void {
   for (const name of m.drop) delete out[name];
   for (const [name, value] of m.append) {
-    const cur = out[name];
+    // Own fields only: a filter may name a field "constructor".
+    const cur = Object.hasOwn(out, name) ? out[name] : undefined;
     out[name] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : `${cur},${value}`;
   }
 }
@@ -126,7 +127,7 @@ const CORS_RESPONSE = new Set([
 export function editedResponseLines(lines: string, edits: ResponseEdits): string | undefined {
   const { route, backend } = edits;
   if (edits.cors !== undefined || (route !== undefined && !route.inPlace) || (backend !== undefined && !backend.inPlace)) return undefined;
-  let out = (route?.drop.size ?? 0) + (backend?.drop.size ?? 0) > 0 ? withoutDropped(lines, edits) : lines;
+  let out = (route?.drop.size ?? 0) + (backend?.drop.size ?? 0) > 0 ? withoutFields(lines, (name) => droppedAfter(edits, 0, name)) : lines;
   if (route !== undefined) {
     if (backend === undefined) out += route.appendLines;
     else for (const [name, value] of route.append) if (!backend.drop.has(name)) out += `${name}: ${value}\r\n`;
@@ -135,15 +136,15 @@ export function editedResponseLines(lines: string, edits: ResponseEdits): string
   return out;
 }
 
-/** `lines` less those whose field a modifier drops. */
-function withoutDropped(lines: string, edits: ResponseEdits): string {
+/** Field lines (each ending CRLF) less those whose lower-cased name `drops` picks. */
+export function withoutFields(lines: string, drops: (lowerName: string) => boolean | undefined): string {
   let out = '';
   let keptFrom = 0;
   let start = 0;
   while (start < lines.length) {
     const colon = lines.indexOf(':', start);
     const next = lines.indexOf('\n', colon) + 1;
-    if (droppedAfter(edits, 0, lines.slice(start, colon).toLowerCase())) {
+    if (drops(lines.slice(start, colon).toLowerCase())) {
       out += lines.slice(keptFrom, start);
       keptFrom = next;
     }

@@ -54,3 +54,16 @@ export function fieldValue(text: string, start: number, end: number): string {
   while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
   return text.slice(start, end);
 }
+
+/** Validated field lines from text[start], each ending CRLF or the text, as a flat name/value list. */
+export function fieldList(text: string, start = 0): string[] {
+  const out: string[] = [];
+  while (start < text.length) {
+    let end = text.indexOf('\r', start);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', start);
+    out.push(text.slice(start, colon), fieldValue(text, colon + 1, end));
+    start = end + 2;
+  }
+  return out;
+}

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
 import { owned, readInPlace } from './read-in-place.js';
 
@@ -61,14 +61,20 @@ export class FastRequest {
     readonly url: string,
     /** Lower-case names; every name appears once (requests with repeats take the node:http path). */
     readonly headers: Record<string, string>,
-    readonly rawHeaders: string[],
     readonly socket: Socket,
     /**
      * The field lines as read (each ending CRLF), less those a proxy does not
      * pass on as they are: hop-by-hop ones and the X-Forwarded ones it sets.
      */
     readonly forwardLines: string,
+    /** The head as read, without its final CRLFCRLF, and where its field lines start: rawHeaders is made from them when asked for. */
+    private readonly head: string,
+    private readonly fieldsAt: number,
   ) {}
+
+  get rawHeaders(): string[] {
+    return fieldList(this.head, this.fieldsAt);
+  }
 
   get headersDistinct(): NodeJS.Dict<string[]> {
     const out: NodeJS.Dict<string[]> = {};
@@ -390,7 +396,6 @@ export function parseRequestHead(buf: Buffer, end: number, socket: Socket): Fast
   // A plain object: its property writes are far cheaper than a null-prototype one's, and a field named like an
   // Object.prototype member reads as already present below, so such a request goes to node:http.
   const headers: Record<string, string> = {};
-  const rawHeaders: string[] = [];
   let forwardLines = '';
   let start = eol + 2;
   let runStart = start;
@@ -399,9 +404,8 @@ export function parseRequestHead(buf: Buffer, end: number, socket: Socket): Fast
     if (colon === start || buf[colon] !== 0x3a /* : */) return undefined;
     const lineStop = lineEnd(buf, colon + 1, end);
     if (lineStop < 0) return undefined;
-    const rawName = text.slice(start, colon);
     const value = fieldValue(text, colon + 1, lineStop);
-    const name = rawName.toLowerCase();
+    const name = text.slice(start, colon).toLowerCase();
     if (NOT_FORWARDED.has(name)) {
       if (start > runStart) forwardLines += text.slice(runStart, start);
       runStart = lineStop + 2;
@@ -424,11 +428,10 @@ export function parseRequestHead(buf: Buffer, end: number, socket: Socket): Fast
       }
     }
     headers[name] = value;
-    rawHeaders.push(rawName, value);
   }
   if (headers.host === undefined) return undefined;
   if (runStart < end) forwardLines += `${text.slice(runStart)}\r\n`;
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, rawHeaders, socket, forwardLines);
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, eol + 2);
 }
 
 /** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */

@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { fieldLinesOf } from './headers.js';
-import { bytesAt, fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, fieldList, fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
 import { IdleSweep } from './idle-sweep.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
@@ -625,18 +625,6 @@ class ResponseHead implements UpstreamResponse {
   }
 }
 
-/** Validated field lines, each ending CRLF, as a flat name/value list. */
-function fieldList(lines: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  while (start < lines.length) {
-    const end = lines.indexOf('\r', start);
-    const colon = lines.indexOf(':', start);
-    out.push(lines.slice(start, colon), fieldValue(lines, colon + 1, end));
-    start = end + 2;
-  }
-  return out;
-}
 
 const SP = 0x20;
 

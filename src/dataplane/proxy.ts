@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { ClusterPool } from './clusters.js';
-import { droppedAfter, appendEdits, fieldLinesOf, HOP_BY_HOP, mutateRequest, NOT_FORWARDED, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
+import { droppedAfter, appendEdits, fieldLinesOf, HOP_BY_HOP, mutateRequest, withoutFields, type CompiledHeaderMutation, type ResponseEdits } from './headers.js';
 import {
   abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, relayHead, respondHeadersOnly, responseComplete, responseGone, writeHead,
   type InboundRequest, type InboundResponse,
@@ -551,20 +551,28 @@ function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: 
   return `${lines}x-forwarded-proto: ${scheme}\r\nx-forwarded-host: ${req.headers.host}\r\n`;
 }
 
-/** The request's forwarded fields with the filters applied: those they touch are edited as a field object and written last. */
+/**
+ * The request's forwarded fields with the filters applied: those they touch
+ * (none the proxy owns, see editsInPlace) are edited as a field object and
+ * written last.
+ */
 function editedRequestLines(req: FastRequest, route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined): string {
-  const raw = req.rawHeaders;
   const touched: OutgoingHttpHeaders = {};
-  let lines = '';
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (NOT_FORWARDED.has(name)) continue;
-    if (route?.names.has(name) || backend?.names.has(name)) touched[name] = raw[i + 1]!;
-    else lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
+  takeFields(touched, req.headers, route);
+  takeFields(touched, req.headers, backend);
   if (route !== undefined) mutateRequest(touched, route);
   if (backend !== undefined) mutateRequest(touched, backend);
-  return lines + fieldLinesOf(touched);
+  return withoutFields(req.forwardLines, (name) => route?.names.has(name) || backend?.names.has(name)) + fieldLinesOf(touched);
+}
+
+/** Copies into `out` the fields of `headers` that `m` touches. */
+function takeFields(out: OutgoingHttpHeaders, headers: Record<string, string>, m: CompiledHeaderMutation | undefined): void {
+  if (m === undefined) return;
+  for (const name of m.names) {
+    // Not an inherited member: a filter may name a field "constructor".
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
 }
 
 /** X-Forwarded-For with the client's address appended. */

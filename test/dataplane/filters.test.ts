@@ -150,13 +150,16 @@ describe('URL rewrite and header filters', () => {
                 route('request', prefix('/request'), forwardTo('echo'), {
                   requestHeaders: {
                     set: [{ name: 'X-Set', value: 'by-filter' }],
-                    add: [{ name: 'x-add', value: 'by-filter' }, { name: 'x-new', value: 'by-filter' }],
+                    add: [{ name: 'x-add', value: 'by-filter' }, { name: 'x-new', value: 'by-filter' }, { name: 'constructor', value: 'by-filter' }],
                     remove: ['X-Remove'],
                   },
                 }),
                 // Filters on fields the proxy writes itself take the field-object path, where the filter has the last word.
                 route('proxy-owned', prefix('/proxy-owned'), forwardTo('echo'), {
-                  requestHeaders: { set: [{ name: 'x-forwarded-proto', value: 'by-filter' }], add: [{ name: 'x-add', value: 'by-filter' }] },
+                  requestHeaders: {
+                    set: [{ name: 'x-forwarded-proto', value: 'by-filter' }],
+                    add: [{ name: 'x-add', value: 'by-filter' }, { name: 'constructor', value: 'by-filter' }],
+                  },
                 }),
               ],
             },
@@ -220,6 +223,7 @@ describe('URL rewrite and header filters', () => {
     assert.equal(e.headers['x-set'], 'by-filter');
     assert.equal(e.headers['x-add'], 'client,by-filter');
     assert.equal(e.headers['x-new'], 'by-filter');
+    assert.equal(e.headers.constructor, 'by-filter', 'a field named like an Object member is a field like any other');
     assert.equal(e.headers['x-remove'], undefined);
     assert.equal(e.headers['x-other'], 'kept');
     assert.equal(e.headers.host, 'filters.example');
@@ -230,6 +234,7 @@ describe('URL rewrite and header filters', () => {
     const owned = await sendJson(port, '/proxy-owned', { headers: { 'X-Add': 'client' } });
     assert.equal(owned.headers['x-forwarded-proto'], 'by-filter');
     assert.equal(owned.headers['x-add'], 'client,by-filter');
+    assert.equal(owned.headers.constructor, 'by-filter');
   });
 
   it('applies response filters to local responses', async () => {
