@@ -379,7 +379,6 @@ export class FastConnection {
 const SP = 0x20;
 const HTTP11 = Buffer.from(' HTTP/1.1');
 
-
 /**
  * Parses a request head, buf[0, end) without its final CRLFCRLF, when it is
  * one the fast path serves; undefined sends it to node:http. Bytes are
