@@ -130,7 +130,7 @@ export function editedResponseLines(lines: string, edits: ResponseEdits): string
   let out = (route?.drop.size ?? 0) + (backend?.drop.size ?? 0) > 0 ? withoutFields(lines, (name) => droppedAfter(edits, 0, name)) : lines;
   if (route !== undefined) {
     if (backend === undefined) out += route.appendLines;
-    else for (const [name, value] of route.append) if (!backend.drop.has(name)) out += `${name}: ${value}\r\n`;
+    else for (const [name, value] of route.append) if (!droppedAfter(edits, 2, name)) out += `${name}: ${value}\r\n`;
   }
   if (backend !== undefined) out += backend.appendLines;
   return out;

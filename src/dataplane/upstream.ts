@@ -12,7 +12,7 @@ import type { ClusterPool } from './clusters.js';
 export interface UpstreamResponse {
   statusCode: number;
   statusMessage: string | undefined;
-  /** Flat name/value list as received; hop-by-hop fields still present. */
+  /** Flat name/value list as received; hop-by-hop fields may still be in it (an HTTP/1.1 head's are already out). */
   readonly rawHeaders: string[];
   /**
    * HTTP/1.1: the head's field lines as received (each ending CRLF), the
