@@ -48,6 +48,32 @@ export function isTokenByte(c: number): boolean {
   return TCHAR[c] === 1;
 }
 
+/** Whether the token at buf[start, start + lower.length) is `lower`, compared case-insensitively (a token's other characters cannot fold onto a letter). */
+export function nameIs(buf: Uint8Array, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((buf[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+// Field names most requests carry, by length. A name read as one of these is
+// this table's string, whose hash is already known, so keying an object or a
+// Set by it skips slicing, lowercasing and hashing a new string.
+const COMMON_FIELD_NAMES: (string[] | undefined)[] = [];
+for (const name of [
+  'te', 'dnt', 'host', 'accept', 'cookie', 'origin', 'pragma', 'expect', 'referer', 'upgrade', 'priority',
+  'connection', 'user-agent', 'keep-alive', 'content-type', 'x-request-id', 'authorization', 'cache-control',
+  'if-none-match', 'content-length', 'accept-encoding', 'accept-language', 'x-forwarded-for', 'sec-fetch-dest',
+  'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-user', 'x-forwarded-host', 'x-forwarded-proto', 'transfer-encoding',
+  'if-modified-since', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'upgrade-insecure-requests',
+]) (COMMON_FIELD_NAMES[name.length] ??= []).push(name);
+
+/** The lowercase name of the token buf[start, end), as a shared string when it is a common one. */
+export function commonFieldName(buf: Uint8Array, start: number, end: number): string | undefined {
+  const names = COMMON_FIELD_NAMES[end - start];
+  if (names === undefined) return undefined;
+  for (let i = 0; i < names.length; i++) if (nameIs(buf, start, names[i]!)) return names[i];
+  return undefined;
+}
+
 /** A field line's value: text[start, end) without surrounding spaces and tabs (RFC 9112 §5). */
 export function fieldValue(text: string, start: number, end: number): string {
   while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, commonFieldName, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
 import { owned, readInPlace } from './read-in-place.js';
 
@@ -404,7 +404,7 @@ export function parseRequestHead(buf: Buffer, end: number, socket: Socket): Fast
     const lineStop = lineEnd(buf, colon + 1, end);
     if (lineStop < 0) return undefined;
     const value = fieldValue(text, colon + 1, lineStop);
-    const name = text.slice(start, colon).toLowerCase();
+    const name = commonFieldName(buf, start, colon) ?? text.slice(start, colon).toLowerCase();
     if (NOT_FORWARDED.has(name)) {
       if (start > runStart) forwardLines += text.slice(runStart, start);
       runStart = lineStop + 2;

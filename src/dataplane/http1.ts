@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { fieldLinesOf } from './headers.js';
-import { bytesAt, fieldList, fieldValue, isToken, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, fieldList, fieldValue, isToken, lineEnd, nameIs, tokenEnd } from './http-syntax.js';
 import { IdleSweep } from './idle-sweep.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
@@ -720,12 +720,6 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
 }
 
 const HTTP1 = Buffer.from('HTTP/1.');
-
-/** Whether the token at buf[start, start + lower.length) is `lower`, compared case-insensitively (a token's other characters cannot fold onto a letter). */
-function nameIs(buf: Buffer, start: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((buf[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
-}
 
 /** `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6). */
 function parseContentLength(value: string): number {

@@ -722,7 +722,7 @@ describe('HTTP/1.1 fast path while draining', () => {
 describe('parseRequestHead', () => {
   const socket = new Socket();
   after(() => socket.destroy());
-  const VALID = ['GET /p?q=1 HTTP/1.1', 'Host: a.example', 'X-Mixed-Case:  V1 ', 'Accept: */*'];
+  const VALID = ['GET /p?q=1 HTTP/1.1', 'Host: a.example', 'X-Mixed-Case:  V1 ', 'Accept: */*', 'USER-AGENT: t'];
   const head = (lines: string[]): string => lines.join('\r\n');
   const withField = (field: string): string => head([...VALID, field]);
   /** As the connection has it: the head, its final CRLFCRLF, and perhaps more bytes behind. */
@@ -735,9 +735,9 @@ describe('parseRequestHead', () => {
     assert.equal(req.url, '/p?q=1');
     assert.equal(req.httpVersion, '1.1');
     assert.equal(req.socket, socket);
-    assert.deepEqual({ ...req.headers }, { host: 'a.example', 'x-mixed-case': 'V1', accept: '*/*' });
-    assert.deepEqual(req.rawHeaders, ['Host', 'a.example', 'X-Mixed-Case', 'V1', 'Accept', '*/*']);
-    assert.deepEqual({ ...req.headersDistinct }, { host: ['a.example'], 'x-mixed-case': ['V1'], accept: ['*/*'] });
+    assert.deepEqual({ ...req.headers }, { host: 'a.example', 'x-mixed-case': 'V1', accept: '*/*', 'user-agent': 't' });
+    assert.deepEqual(req.rawHeaders, ['Host', 'a.example', 'X-Mixed-Case', 'V1', 'Accept', '*/*', 'USER-AGENT', 't']);
+    assert.deepEqual({ ...req.headersDistinct }, { host: ['a.example'], 'x-mixed-case': ['V1'], accept: ['*/*'], 'user-agent': ['t'] });
   });
 
   it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
@@ -763,6 +763,7 @@ describe('parseRequestHead', () => {
     ['Connection naming another field', withField('Connection: keep-alive, X-Hop')],
     ['duplicate name, differing case', head([...VALID, 'X-A: 1', 'x-a: 2'])],
     ['duplicate Host', withField('host: b.example')],
+    ['duplicate User-Agent, differing case', withField('User-Agent: u')],
     ['missing Host', head(['GET / HTTP/1.1', 'Accept: */*'])],
     ['field name with a space', withField('X A: 1')],
     ['line without a colon', withField('X-A')],
