@@ -370,7 +370,8 @@ function controlPlaneTable(cp) {
   }
   if (cp.churn) {
     const c = cp.churn;
-    lines.push('', `Churn: ${c.seconds} s on top of ${c.baseRoutes.toLocaleString('en-US')} routes, ${c.cycles} cycles of create/modify/delete of ${c.routesPerCycle} routes (${c.applies} applies, ${c.failures} failed waits): RSS ${f(c.rssBeforeMiB)} MiB before → ${f(c.rssAfterMiB)} MiB after, peak ${f(c.peakRssMiB)} MiB.`);
+    const warm = c.warm ? ` It was ${f(c.warm.treeRssMiB)} MiB after ${c.warm.applies} applies, once heaps had grown to their working size; from there to the end it grew ${c.warm.growthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies (least-squares slope of the samples).` : '';
+    lines.push('', `Churn: ${c.seconds} s on top of ${c.baseRoutes.toLocaleString('en-US')} routes, ${c.cycles} cycles of create/modify/delete of ${c.routesPerCycle} routes (${c.applies} applies, ${c.failures} failed waits). RSS of the primary and its data-plane workers: ${f(c.treeRssBeforeMiB)} MiB before → ${f(c.treeRssAfterMiB)} MiB after.${warm} The primary's peak RSS: ${f(c.peakRssMiB)} MiB.`);
   }
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatewayYaml, serviceYaml } from './configs.mjs';
-import { archwayArgs, cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor, writeAtomic } from './util.mjs';
+import { archwayArgs, childPids, cpuByPid, fetchOnce, foreignCpuSeconds, keepAliveAgent, memKiB, median, percentile, sleep, startPinned, stopProc, waitFor, writeAtomic } from './util.mjs';
 
 /** One namespace's file: a Service + EndpointSlice and `count` HTTPRoutes. `override` replaces route 0's path. */
 function namespaceYaml(ns, count, backendPort, { prefix = `/${ns}`, override } = {}) {
@@ -149,8 +149,15 @@ export async function runControlPlane(env, { quick, log, churnSeconds = quick ? 
 async function churn(env, dir, proc, agent, applies, seconds, log) {
   const file = join(dir, 'churn.yaml');
   await sleep(1000);
+  // The primary and its data-plane workers: a leak in either shows here.
+  const treeRssMiB = () => [proc.pid, ...childPids(proc.pid)].reduce((sum, pid) => sum + (memKiB(pid)?.rss ?? 0), 0) / 1024;
   const before = memKiB(proc.pid);
-  const deadline = Date.now() + seconds * 1000;
+  const treeBefore = treeRssMiB();
+  const t0 = Date.now();
+  const deadline = t0 + seconds * 1000;
+  const sampleEveryMs = Math.max(1000, (seconds * 1000) / 40);
+  const samples = [];
+  let nextSample = t0 + sampleEveryMs;
   let cycles = 0;
   let failures = 0;
   const appliesBefore = applies.length;
@@ -163,15 +170,37 @@ async function churn(env, dir, proc, agent, applies, seconds, log) {
     rmSync(file, { force: true });
     if (!(await pollStatus(env.port, `/churn/c${c}m/r-99/x`, 404, agent, 30000))) failures += 1;
     cycles += 1;
+    if (Date.now() >= nextSample) {
+      samples.push({ seconds: round1((Date.now() - t0) / 1000), applies: applies.length - appliesBefore, treeRssMiB: round1(treeRssMiB()) });
+      nextSample += sampleEveryMs;
+    }
   }
   await sleep(2000);
   const after = memKiB(proc.pid);
+  const treeAfter = treeRssMiB();
+  // Heaps grow to their working size in the first part of the loop; a leak keeps growing after that.
+  // RSS swings with each collection, so the growth is a least-squares slope over the samples from there on.
+  const settled = samples.slice(Math.floor(samples.length / 4));
+  const warm = settled[0];
   const r = {
     seconds, cycles, failures, applies: applies.length - appliesBefore, baseRoutes: 1000, routesPerCycle: 100,
     rssBeforeMiB: before.rss / 1024, rssAfterMiB: after.rss / 1024, peakRssMiB: after.hwm / 1024,
+    treeRssBeforeMiB: treeBefore, treeRssAfterMiB: treeAfter, samples,
+    warm: settled.length >= 3 ? { applies: warm.applies, treeRssMiB: warm.treeRssMiB, growthMiBPer1000Applies: 1000 * slope(settled.map((x) => [x.applies, x.treeRssMiB])) } : undefined,
   };
-  log(`  churn (1,000 routes + 100 created/modified/deleted per cycle, ${seconds} s): ${cycles} cycles, ${failures} failed waits, RSS ${fmt(r.rssBeforeMiB)} → ${fmt(r.rssAfterMiB)} MiB (VmHWM ${fmt(r.peakRssMiB)} MiB)`);
+  log(`  churn (1,000 routes + 100 created/modified/deleted per cycle, ${seconds} s): ${cycles} cycles, ${failures} failed waits, RSS of primary + workers ${fmt(treeBefore)} → ${fmt(treeAfter)} MiB` +
+    (r.warm ? ` (${fmt(r.warm.treeRssMiB)} MiB after ${r.warm.applies} applies; then ${r.warm.growthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies)` : '') + `, primary VmHWM ${fmt(r.peakRssMiB)} MiB`);
   return r;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points) {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
 }
 
 function fmt(x) {
