@@ -118,8 +118,9 @@ interface PathIndex {
 
 function buildPathIndex(routes: readonly CompiledRoute[]): PathIndex {
   const index: PathIndex = { exact: new Map(), prefixes: { children: undefined, routes: [] }, regex: [] };
-  routes.forEach((r, i) => {
-    const m = r.match;
+  // Rebuilt whenever a virtual host changes, over all its routes: segments are cut in place, not split into arrays.
+  for (let i = 0; i < routes.length; i++) {
+    const m = routes[i]!.match;
     if (m.pathKind === PATH_EXACT) {
       const list = index.exact.get(m.pathValue);
       if (list) list.push(i);
@@ -128,21 +129,24 @@ function buildPathIndex(routes: readonly CompiledRoute[]): PathIndex {
       index.regex.push(i);
     } else {
       let node = index.prefixes;
-      // pathValue has no trailing slash; "" is the prefix "/".
-      if (m.pathValue.length > 0) {
-        for (const segment of m.pathValue.slice(1).split('/')) {
-          node.children ??= new Map();
-          let next = node.children.get(segment);
-          if (next === undefined) {
-            next = { children: undefined, routes: [] };
-            node.children.set(segment, next);
-          }
-          node = next;
+      // pathValue has no trailing slash; "" is the prefix "/". Segments of "/a/b": "a", "b".
+      const path = m.pathValue;
+      for (let start = 1; path.length > 0 && start <= path.length;) {
+        let end = path.indexOf('/', start);
+        if (end < 0) end = path.length;
+        const segment = path.slice(start, end);
+        node.children ??= new Map();
+        let next = node.children.get(segment);
+        if (next === undefined) {
+          next = { children: undefined, routes: [] };
+          node.children.set(segment, next);
         }
+        node = next;
+        start = end + 1;
       }
       node.routes.push(i);
     }
-  });
+  }
   return index;
 }
 

@@ -265,8 +265,8 @@ function rankHost(hostname: string, kept: BuiltHost | undefined, removed: Attach
   for (const item of gone) attachments.delete(item.attachment);
   for (const item of come) attachments.add(item.attachment);
   const clusterUses = new Map(kept?.clusterUses);
-  for (const item of gone) for (const name of clustersOf(item.entry.ir)) count(clusterUses, name, -1);
-  for (const item of come) for (const name of clustersOf(item.entry.ir)) count(clusterUses, name, 1);
+  for (const item of gone) eachCluster(item.entry.ir, (name) => count(clusterUses, name, -1));
+  for (const item of come) eachCluster(item.entry.ir, (name) => count(clusterUses, name, 1));
   return { attachments, ranked, host: { hostname, routes }, clusters: clusterNames(routes, clusterUses.size), clusterUses };
 }
 
@@ -331,15 +331,15 @@ function mergeRanked(sorted: Ranked[], added: Ranked[]): Ranked[] {
  */
 function clusterNames(routes: IRRoute[], distinct: number): string[] {
   const names = new Set<string>();
-  for (let i = 0; i < routes.length && names.size < distinct; i++) for (const name of clustersOf(routes[i]!)) names.add(name);
+  const add = (name: string): void => { names.add(name); };
+  for (let i = 0; i < routes.length && names.size < distinct; i++) eachCluster(routes[i]!, add);
   return [...names];
 }
 
-/** The clusters a route names: its mirrors', then its backends'. */
-function clustersOf(route: IRRoute): string[] {
-  const names = (route.mirrors ?? []).map((m) => m.cluster);
-  if (route.action.type === 'forward') for (const b of route.action.backends) if (b.cluster) names.push(b.cluster);
-  return names;
+/** Calls `visit` with each cluster a route names: its mirrors', then its backends'. Called for every route of a changed host, so it builds no list. */
+function eachCluster(route: IRRoute, visit: (name: string) => void): void {
+  if (route.mirrors !== undefined) for (const m of route.mirrors) visit(m.cluster);
+  if (route.action.type === 'forward') for (const b of route.action.backends) if (b.cluster) visit(b.cluster);
 }
 
 /** A stream route as one listener serves it: by these hostnames (TLS), or by its port alone. */
