@@ -625,7 +625,6 @@ class ResponseHead implements UpstreamResponse {
   }
 }
 
-
 const SP = 0x20;
 
 /**

@@ -568,11 +568,8 @@ function editedRequestLines(req: FastRequest, route: CompiledHeaderMutation | un
 /** Copies into `out` the fields of `headers` that `m` touches. */
 function takeFields(out: OutgoingHttpHeaders, headers: Record<string, string>, m: CompiledHeaderMutation | undefined): void {
   if (m === undefined) return;
-  for (const name of m.names) {
-    // Not an inherited member: a filter may name a field "constructor".
-    const value = headers[name];
-    if (typeof value === 'string') out[name] = value;
-  }
+  // Own fields only, as mutateRequest reads them: a filter may name a field "constructor".
+  for (const name of m.names) if (Object.hasOwn(headers, name)) out[name] = headers[name];
 }
 
 /** X-Forwarded-For with the client's address appended. */

@@ -131,7 +131,7 @@ function buildPathIndex(routes: readonly CompiledRoute[]): PathIndex {
       let node = index.prefixes;
       // pathValue has no trailing slash; "" is the prefix "/". Segments of "/a/b": "a", "b".
       const path = m.pathValue;
-      for (let start = 1; path.length > 0 && start <= path.length;) {
+      for (let start = 1; start <= path.length;) {
         let end = path.indexOf('/', start);
         if (end < 0) end = path.length;
         const segment = path.slice(start, end);
