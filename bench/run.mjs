@@ -370,7 +370,7 @@ function controlPlaneTable(cp) {
   }
   if (cp.churn) {
     const c = cp.churn;
-    const warm = c.warm ? ` It was ${f(c.warm.treeRssMiB)} MiB after ${c.warm.applies} applies, once heaps had grown to their working size; from there to the end it grew ${c.warm.growthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies (least-squares slope of the samples).` : '';
+    const warm = c.warm ? ` It was ${f(c.warm.treeRssMiB)} MiB after ${c.warm.applies} applies, once heaps had grown to their working size; from there to the end it grew ${c.warm.growthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies (least-squares slope of the samples). The lowest sample of each third of that stretch (a floor no collection goes below; a leak keeps raising it): ${c.warm.floors.map((x) => `${f(x.treeRssMiB)} MiB`).join(' → ')}, ${c.warm.floorGrowthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies.` : '';
     lines.push('', `Churn: ${c.seconds} s on top of ${c.baseRoutes.toLocaleString('en-US')} routes, ${c.cycles} cycles of create/modify/delete of ${c.routesPerCycle} routes (${c.applies} applies, ${c.failures} failed waits). RSS of the primary and its data-plane workers: ${f(c.treeRssBeforeMiB)} MiB before → ${f(c.treeRssAfterMiB)} MiB after.${warm} The primary's peak RSS: ${f(c.peakRssMiB)} MiB.`);
   }
   return lines.join('\n');

@@ -155,7 +155,7 @@ async function churn(env, dir, proc, agent, applies, seconds, log) {
   const treeBefore = treeRssMiB();
   const t0 = Date.now();
   const deadline = t0 + seconds * 1000;
-  const sampleEveryMs = Math.max(1000, (seconds * 1000) / 40);
+  const sampleEveryMs = Math.max(500, (seconds * 1000) / 120);
   const samples = [];
   let nextSample = t0 + sampleEveryMs;
   let cycles = 0;
@@ -179,18 +179,32 @@ async function churn(env, dir, proc, agent, applies, seconds, log) {
   const after = memKiB(proc.pid);
   const treeAfter = treeRssMiB();
   // Heaps grow to their working size in the first part of the loop; a leak keeps growing after that.
-  // RSS swings with each collection, so the growth is a least-squares slope over the samples from there on.
+  // RSS swings with each collection, so the growth is read two ways from there on: a least-squares
+  // slope over every sample, and the floor (the lowest sample) of each third, which a collection
+  // cannot lower further and a leak keeps raising.
   const settled = samples.slice(Math.floor(samples.length / 4));
   const warm = settled[0];
+  const floors = settled.length >= 6 ? [0, 1, 2].map((k) => floorOf(settled.slice(Math.floor((k * settled.length) / 3), Math.floor(((k + 1) * settled.length) / 3)))) : undefined;
   const r = {
     seconds, cycles, failures, applies: applies.length - appliesBefore, baseRoutes: 1000, routesPerCycle: 100,
     rssBeforeMiB: before.rss / 1024, rssAfterMiB: after.rss / 1024, peakRssMiB: after.hwm / 1024,
     treeRssBeforeMiB: treeBefore, treeRssAfterMiB: treeAfter, samples,
-    warm: settled.length >= 3 ? { applies: warm.applies, treeRssMiB: warm.treeRssMiB, growthMiBPer1000Applies: 1000 * slope(settled.map((x) => [x.applies, x.treeRssMiB])) } : undefined,
+    warm: floors === undefined ? undefined : {
+      applies: warm.applies, treeRssMiB: warm.treeRssMiB,
+      growthMiBPer1000Applies: 1000 * slope(settled.map((x) => [x.applies, x.treeRssMiB])),
+      floors,
+      floorGrowthMiBPer1000Applies: (1000 * (floors[2].treeRssMiB - floors[0].treeRssMiB)) / (floors[2].applies - floors[0].applies),
+    },
   };
   log(`  churn (1,000 routes + 100 created/modified/deleted per cycle, ${seconds} s): ${cycles} cycles, ${failures} failed waits, RSS of primary + workers ${fmt(treeBefore)} → ${fmt(treeAfter)} MiB` +
-    (r.warm ? ` (${fmt(r.warm.treeRssMiB)} MiB after ${r.warm.applies} applies; then ${r.warm.growthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies)` : '') + `, primary VmHWM ${fmt(r.peakRssMiB)} MiB`);
+    (r.warm ? ` (${fmt(r.warm.treeRssMiB)} MiB after ${r.warm.applies} applies; then ${r.warm.growthMiBPer1000Applies.toFixed(1)} MiB per 1,000 applies; floors of thirds ${r.warm.floors.map((x) => fmt(x.treeRssMiB)).join(' → ')} MiB)` : '') + `, primary VmHWM ${fmt(r.peakRssMiB)} MiB`);
   return r;
+}
+
+/** The lowest RSS among `samples`, with the apply count its window is centred on. */
+function floorOf(samples) {
+  const lowest = samples.reduce((a, b) => (b.treeRssMiB < a.treeRssMiB ? b : a));
+  return { applies: samples[Math.floor(samples.length / 2)].applies, treeRssMiB: lowest.treeRssMiB };
 }
 
 /** Least-squares slope of y over x. */
