@@ -203,6 +203,10 @@ export class FastResponse extends EventEmitter {
     return this.conn.socket.writableLength > 0;
   }
 
+  copiesChunk(length: number): boolean {
+    return this.bodyless || (this.head !== undefined && !this.chunked && length <= SINGLE_WRITE_MAX);
+  }
+
   /** The connection is gone; a response not yet ended never will be. */
   lost(): void {
     if (this.writableEnded) return;
@@ -218,6 +222,7 @@ export class FastResponse extends EventEmitter {
     if (body === undefined && !(last && this.chunked)) return head === undefined ? true : socket.write(head, 'latin1');
     if (head !== undefined && !this.chunked && body!.length <= SINGLE_WRITE_MAX) {
       // One buffer, one plain write: cheaper than the writev a corked head and body become.
+      // copiesChunk() promises this copy.
       const out = Buffer.allocUnsafe(head.length + body!.length);
       out.write(head, 0, 'latin1');
       body!.copy(out, head.length);

@@ -573,13 +573,15 @@ class Connection {
 
   /**
    * Writes `chunk` to `dest`, or ends `dest` with it. Bytes of the reused
-   * read buffer are copied when small or when `dest` may keep what it is
-   * given; otherwise they are lent, and if `dest` still holds them after the
-   * call, that buffer is left to it and the next read gets a new one.
+   * read buffer go as they are when `dest` copies them anyway; otherwise
+   * they are copied when small or when `dest` may keep what it is given, or
+   * else lent, and if `dest` still holds them after the call, that buffer is
+   * left to it and the next read gets a new one.
    */
   private pass(dest: BodyDestination, chunk: Buffer, end: boolean): boolean {
-    const lend = this.reusesReads && chunk.length >= POOLED_COPY_BELOW && dest.holdsChunks !== undefined;
-    const given = this.reusesReads && !lend ? Buffer.from(chunk) : chunk;
+    const copied = !this.reusesReads || dest.copiesChunk?.(chunk.length) === true;
+    const lend = !copied && chunk.length >= POOLED_COPY_BELOW && dest.holdsChunks !== undefined;
+    const given = copied || lend ? chunk : Buffer.from(chunk);
     let flushed = true;
     if (end) dest.end(given);
     else flushed = dest.write(given);

@@ -46,6 +46,12 @@ export interface BodyDestination {
    * handed bytes whose memory is reused right after.
    */
   holdsChunks?(): boolean;
+  /**
+   * Whether write() or end() given a chunk of `length` bytes now would copy
+   * it before returning, whatever the socket does: then the chunk may be the
+   * reused read buffer itself, and need not be copied first.
+   */
+  copiesChunk?(length: number): boolean;
 }
 
 export interface UpstreamListener {

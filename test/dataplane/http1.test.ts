@@ -87,15 +87,16 @@ interface Outcome {
 /**
  * Sends one request and collects what the listener sees, piping the body into
  * a list that keeps the chunks as given. `holds` is what the destination says
- * of them: nothing (so it is taken to keep them), or holdsChunks().
+ * of them: nothing (so it is taken to keep them), or holdsChunks(); with
+ * `copiesUpTo`, copiesChunk() says it copies chunks up to that length.
  */
-function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bodyChunks: Buffer[] = [], holds?: boolean): Promise<Outcome> {
+function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bodyChunks: Buffer[] = [], holds?: boolean, copiesUpTo?: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const out: Outcome = { body: Buffer.alloc(0), reused: false, bodyChunks: 0, bodyBuffers: new Set() };
     const take = (c: Buffer): void => {
-      // One that says it holds nothing has sent the bytes on by the time it returns: here, copied them.
-      chunks.push(holds === false ? Buffer.from(c) : c);
+      // One that says it holds nothing, or that it copies, has sent the bytes on by the time it returns: here, copied them.
+      chunks.push(holds === false || (copiesUpTo !== undefined && c.length <= copiesUpTo) ? Buffer.from(c) : c);
       out.bodyChunks++;
       out.bodyBuffers.add(c.buffer);
     };
@@ -104,6 +105,7 @@ function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bod
       end: (c?: Buffer) => { if (c) take(c); },
       once: () => dest,
       ...(holds === undefined ? {} : { holdsChunks: () => holds }),
+      ...(copiesUpTo === undefined ? {} : { copiesChunk: (length: number) => length <= copiesUpTo }),
     };
     const listener: UpstreamListener = {
       onUpstreamResponse(call: UpstreamCall, head: UpstreamResponse) {
@@ -276,6 +278,20 @@ describe('HTTP/1.1 upstream client', () => {
     const plain = await exchange(endpoint);
     assert.equal(plain.body.toString(), body);
     assert.equal(plain.reused, true);
+  });
+
+  it('gives small chunks as they were read to a destination that copies them, and copies of them to others', async () => {
+    const parts = ['a', 'b', 'c'].map((x) => x.repeat(100));
+    const body = parts.join('');
+    const { endpoint } = await setup((s) => trickle(s, [`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, ...parts]));
+    const copying = await exchange(endpoint, {}, [], false, 200);
+    assert.equal(copying.body.toString(), body);
+    assert.equal(copying.bodyChunks, 3);
+    // Each chunk a view of the one 64 KiB read buffer, not of a slab of Node's buffer pool.
+    assert.deepEqual([...copying.bodyBuffers].map((b) => b.byteLength), [64 * 1024]);
+    const sending = await exchange(endpoint, {}, [], false, 50);
+    assert.equal(sending.body.toString(), body);
+    assert.ok([...sending.bodyBuffers].every((b) => b.byteLength < 64 * 1024), 'copied from the pool');
   });
 
   it('parses heads and bodies split across reads, skipping interim responses', async () => {
