@@ -2,7 +2,10 @@
 // p99 at saturation mostly restates throughput (a slower proxy queues more).
 // Here each proxy gets the same request rate, a fraction of what nginx
 // sustains, from h2load (HTTP/1.1, --rps per connection), and its latency
-// percentiles are computed from h2load's per-request log.
+// percentiles are computed from h2load's per-request log. One level has a
+// single connection: wrk's p99 there is corrected for coordinated omission
+// (a pause counts as all the requests it held back), so one pause of a few
+// milliseconds outweighs everything else; at a fixed rate it is one request.
 
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -10,14 +13,19 @@ import { join } from 'node:path';
 import { fetchOnce, median, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
-/** Offered rates, as fractions of nginx's closed-loop req/s on the same workload. */
-export const LATENCY_FRACTIONS = [0.25, 0.5, 0.75];
-const CONNS = 32;
+/** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
+export const LATENCY_LEVELS = [
+  { conns: 32, fraction: 0.25 },
+  { conns: 32, fraction: 0.5 },
+  { conns: 32, fraction: 0.75 },
+  { conns: 1, fraction: 0.5 },
+];
+const CONN_COUNTS = [...new Set(LATENCY_LEVELS.map((l) => l.conns))];
 
-/** Runs h2load at `rate` req/s over CONNS connections; resolves with latency percentiles (ms) from its log. */
-function runH2load({ cpu, url, rate, seconds, logFile }) {
-  const perConn = Math.max(1, Math.round(rate / CONNS));
-  const args = ['-c', cpu, 'h2load', '--h1', '-c', String(CONNS), `--rps=${perConn}`, '-D', String(seconds), '--warm-up-time=1', `--log-file=${logFile}`, url];
+/** Runs h2load at `rate` req/s over `conns` connections; resolves with latency percentiles (ms) from its log. */
+function runH2load({ cpu, url, conns, rate, seconds, logFile }) {
+  const perConn = Math.max(1, Math.round(rate / conns));
+  const args = ['-c', cpu, 'h2load', '--h1', '-c', String(conns), `--rps=${perConn}`, '-D', String(seconds), '--warm-up-time=1', `--log-file=${logFile}`, url];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -41,7 +49,7 @@ function runH2load({ cpu, url, rate, seconds, logFile }) {
       durations.sort((a, b) => a - b);
       const failedLine = out.match(/requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
       resolve({
-        offered: perConn * CONNS,
+        offered: perConn * conns,
         achieved: durations.length / seconds,
         p50: percentile(durations, 50),
         p99: percentile(durations, 99),
@@ -68,18 +76,21 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
   const url = `http://127.0.0.1:${env.port}${workload.path}`;
   const nginx = proxies.find((p) => p.name === 'nginx');
   if (!nginx) throw new Error('the latency section needs nginx as the reference');
-  let reference;
+  /** nginx's closed-loop req/s by connection count. */
+  const reference = {};
   {
     const h = await nginx.start(workload.shape, env);
     try {
       await untilServing(env, workload, 'nginx');
-      await runWrk({ cpu, url, conns: CONNS, seconds: warmup });
-      reference = (await runWrk({ cpu, url, conns: CONNS, seconds: duration })).rps;
+      for (const conns of CONN_COUNTS) {
+        await runWrk({ cpu, url, conns, seconds: warmup });
+        reference[conns] = (await runWrk({ cpu, url, conns, seconds: duration })).rps;
+        log(`  nginx closed-loop reference: ${Math.round(reference[conns])} req/s at ${conns} connection(s)`);
+      }
     } finally {
       await h.stop();
     }
   }
-  log(`  nginx closed-loop reference: ${Math.round(reference)} req/s at ${CONNS} connections`);
   const raw = [];
   for (let round = 0; round < rounds; round++) {
     const shift = round % proxies.length;
@@ -88,12 +99,12 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
       try {
         h = await p.start(workload.shape, env);
         await untilServing(env, workload, p.name);
-        await runWrk({ cpu, url, conns: CONNS, seconds: warmup });
+        await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
         await sleep(200);
-        for (const fraction of LATENCY_FRACTIONS) {
-          const r = await runH2load({ cpu, url, rate: fraction * reference, seconds: duration, logFile: join(env.tmp, `h2load-${p.name}.log`) });
-          raw.push({ proxy: p.name, label: p.label, fraction, round, ...r });
-          log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+        for (const { conns, fraction } of LATENCY_LEVELS) {
+          const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, logFile: join(env.tmp, `h2load-${p.name}.log`) });
+          raw.push({ proxy: p.name, label: p.label, conns, fraction, round, ...r });
+          log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
         }
       } catch (err) {
         raw.push({ proxy: p.name, label: p.label, round, error: err.message });
@@ -107,31 +118,32 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
   const rows = [];
   for (const p of proxies) {
     const errors = raw.filter((r) => r.proxy === p.name && r.error);
-    for (const fraction of LATENCY_FRACTIONS) {
-      const runs = raw.filter((r) => r.proxy === p.name && r.fraction === fraction);
+    for (const { conns, fraction } of LATENCY_LEVELS) {
+      const runs = raw.filter((r) => r.proxy === p.name && r.conns === conns && r.fraction === fraction);
       if (runs.length === 0) continue;
       const m = (k) => median(runs.map((r) => r[k]));
-      rows.push({ proxy: p.name, label: p.label, fraction, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), failed: runs.reduce((n, r) => n + r.failed, 0) });
+      rows.push({ proxy: p.name, label: p.label, conns, fraction, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), failed: runs.reduce((n, r) => n + r.failed, 0) });
     }
     if (errors.length > 0 && !rows.some((r) => r.proxy === p.name)) rows.push({ proxy: p.name, label: p.label, error: errors[0].error });
   }
-  return { workload: workload.id, conns: CONNS, nginxClosedLoopRps: reference, fractions: LATENCY_FRACTIONS, rounds, rows, raw };
+  return { workload: workload.id, levels: LATENCY_LEVELS, nginxClosedLoopRps: reference, rounds, rows, raw };
 }
 
 export function latencyTable(result) {
   const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
   const lines = [
-    '| offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| connections | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed |',
+    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const fraction of result.fractions) {
-    const ng = result.rows.find((r) => r.proxy === 'nginx' && r.fraction === fraction);
-    for (const r of result.rows.filter((x) => x.fraction === fraction)) {
+  for (const { conns, fraction } of result.levels) {
+    const atLevel = (r) => r.conns === conns && r.fraction === fraction;
+    const ng = result.rows.find((r) => r.proxy === 'nginx' && atLevel(r));
+    for (const r of result.rows.filter(atLevel)) {
       // A proxy that served clearly less than offered could not keep up: its percentiles are not at this load.
       const behind = r.achieved < 0.95 * r.offered ? ' (behind)' : '';
-      lines.push(`| ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} |`);
+      lines.push(`| ${conns} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} |`);
     }
   }
-  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | |`);
+  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | |`);
   return lines.join('\n');
 }
