@@ -203,8 +203,14 @@ export class FastResponse extends EventEmitter {
     return this.conn.socket.writableLength > 0;
   }
 
+  /** A chunk is copied when it goes out with the head (see send) or is not sent at all. */
   copiesChunk(length: number): boolean {
-    return this.bodyless || (this.head !== undefined && !this.chunked && length <= SINGLE_WRITE_MAX);
+    return this.bodyless || this.sendsWithHead(length);
+  }
+
+  /** Whether a body chunk of `length` bytes sent now goes out in one buffer with the head. */
+  private sendsWithHead(length: number): boolean {
+    return this.head !== undefined && !this.chunked && length <= SINGLE_WRITE_MAX;
   }
 
   /** The connection is gone; a response not yet ended never will be. */
@@ -216,16 +222,16 @@ export class FastResponse extends EventEmitter {
 
   private send(chunk: Buffer | undefined, last: boolean): boolean {
     const socket = this.conn.socket;
+    const body = this.bodyless || chunk === undefined || chunk.length === 0 ? undefined : chunk;
+    const withHead = body !== undefined && this.sendsWithHead(body.length);
     const head = this.head;
     this.head = undefined;
-    const body = this.bodyless || chunk === undefined || chunk.length === 0 ? undefined : chunk;
     if (body === undefined && !(last && this.chunked)) return head === undefined ? true : socket.write(head, 'latin1');
-    if (head !== undefined && !this.chunked && body!.length <= SINGLE_WRITE_MAX) {
+    if (withHead) {
       // One buffer, one plain write: cheaper than the writev a corked head and body become.
-      // copiesChunk() promises this copy.
-      const out = Buffer.allocUnsafe(head.length + body!.length);
-      out.write(head, 0, 'latin1');
-      body!.copy(out, head.length);
+      const out = Buffer.allocUnsafe(head!.length + body!.length);
+      out.write(head!, 0, 'latin1');
+      body!.copy(out, head!.length);
       return socket.write(out);
     }
     socket.cork();
