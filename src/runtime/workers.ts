@@ -36,11 +36,19 @@ export type FromWorker =
 
 /** A restart loop (a worker that dies at once, every time) is slowed to this pace. */
 const RESPAWN_MIN_INTERVAL_MS = 1_000;
+/** How long past its drain timeout a stopping worker may take to exit before it is killed. */
+const EXIT_GRACE_MS = 5_000;
 
 interface Member {
   worker: Worker;
   /** The one worker that binds UDP servers (see DataPlaneOptions.udp). */
   udp: boolean;
+  /**
+   * Set by its 'ready' message. Until then the worker may still be loading, with no handler for messages,
+   * and a message sent to it is lost.
+   */
+  listening: boolean;
+  /** Listening, and holding the latest config. */
   ready: boolean;
   /** Replies awaited from this worker, by sequence number. */
   waiting: Map<number, (reply: FromWorker | undefined) => void>;
@@ -64,7 +72,8 @@ export class WorkerPool {
    */
   private readonly lastGood = new Map<string, IRServer>();
   private seq = 0;
-  private stopping = false;
+  /** Set once shutdown() starts: what each worker is given to drain. */
+  private drainTimeoutMs: number | undefined;
   private lastSpawn = 0;
   private statsInFlight: Promise<DataPlaneStats> | undefined;
   /** Resolves once the first `count` workers are up: the first apply waits for them, so readiness means serving. */
@@ -103,17 +112,33 @@ export class WorkerPool {
     return this.statsInFlight;
   }
 
-  /** Asks every worker to drain, and waits for them to exit (each within its own timeout). */
+  /** Asks every worker to drain, and waits for them to exit. */
   async shutdown(timeoutMs: number): Promise<void> {
-    this.stopping = true;
-    await Promise.all([...this.members.values()].map((m) => new Promise<void>((resolve) => {
+    this.drainTimeoutMs = timeoutMs;
+    await Promise.all([...this.members.values()].map((m) => this.stop(m, timeoutMs)));
+  }
+
+  /**
+   * Resolves once the worker has exited. One still starting is told when it
+   * says it is ready (onMessage); one that has not exited by the end of its
+   * drain and EXIT_GRACE_MS is killed, so shutdown always ends.
+   */
+  private stop(m: Member, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
       if (m.worker.isDead()) {
         resolve();
         return;
       }
-      m.worker.once('exit', () => resolve());
-      send(m.worker, { type: 'shutdown', timeoutMs });
-    })));
+      const deadline = setTimeout(() => {
+        this.options.logger.warn({ worker: m.worker.id, pid: m.worker.process.pid }, 'data-plane worker did not exit after draining; killing it');
+        m.worker.process.kill('SIGKILL');
+      }, timeoutMs + EXIT_GRACE_MS);
+      m.worker.once('exit', () => {
+        clearTimeout(deadline);
+        resolve();
+      });
+      if (m.listening) send(m.worker, { type: 'shutdown', timeoutMs });
+    });
   }
 
   private async collectStats(): Promise<DataPlaneStats> {
@@ -147,7 +172,7 @@ export class WorkerPool {
   private spawn(udp: boolean): void {
     this.lastSpawn = Date.now();
     const worker = cluster.fork({ ARCHWAY_LOG_LEVEL: this.options.logLevel, ARCHWAY_WORKER_UDP: udp ? '1' : '0' });
-    const member: Member = { worker, udp, ready: false, waiting: new Map() };
+    const member: Member = { worker, udp, listening: false, ready: false, waiting: new Map() };
     this.members.set(worker.id, member);
     worker.on('message', (msg: FromWorker) => void this.onMessage(member, msg));
     // IPC errors (a message to a worker that just exited) surface as 'exit' too.
@@ -157,6 +182,11 @@ export class WorkerPool {
 
   private async onMessage(member: Member, msg: FromWorker): Promise<void> {
     if (msg.type === 'ready') {
+      member.listening = true;
+      if (this.drainTimeoutMs !== undefined) {
+        send(member.worker, { type: 'shutdown', timeoutMs: this.drainTimeoutMs });
+        return;
+      }
       // Brought up to date before it counts, so an apply never waits on a worker that has nothing yet;
       // an apply that starts meanwhile skips this worker, so it is sent here too.
       await this.bringUpToDate(member);
@@ -203,13 +233,13 @@ export class WorkerPool {
     this.members.delete(member.worker.id);
     for (const resolve of member.waiting.values()) resolve(undefined);
     member.waiting.clear();
-    if (this.stopping) return;
+    if (this.drainTimeoutMs !== undefined) return;
     const log = this.options.logger;
     if (code === 0) log.info({ worker: member.worker.id }, 'data-plane worker exited; starting a replacement');
     else log.error({ worker: member.worker.id, code, signal }, 'data-plane worker died; starting a replacement');
     const wait = Math.max(0, this.lastSpawn + RESPAWN_MIN_INTERVAL_MS - Date.now());
     setTimeout(() => {
-      if (!this.stopping) this.spawn(member.udp);
+      if (this.drainTimeoutMs === undefined) this.spawn(member.udp);
     }, wait);
   }
 }
