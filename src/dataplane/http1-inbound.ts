@@ -17,7 +17,7 @@ import type { Socket } from 'node:net';
 import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import type { IdleSweep } from './idle-sweep.js';
-import { owned, readInPlace } from './read-in-place.js';
+import { owned, ownCopy, readInPlace } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -308,7 +308,7 @@ export class FastConnection {
   }
 
   onData(data: Buffer): void {
-    this.buffered = this.buffered === undefined ? data : Buffer.concat([this.buffered, data]);
+    this.buffered = this.buffered === undefined ? data : ownCopy(this.buffered, data);
     if (this.response !== undefined) {
       // Pipelined: parsed once the response in progress ends.
       if (this.buffered.length > MAX_PIPELINED_BYTES) this.socket.pause();

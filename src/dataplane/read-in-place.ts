@@ -64,5 +64,20 @@ export function readInPlace(socket: Socket, onRead: (bytes: Buffer) => void): bo
 
 /** `bytes` itself, or a copy when they are in the shared read buffer and must outlive the read. */
 export function owned(bytes: Buffer): Buffer {
-  return bytes.buffer === shared?.buffer ? Buffer.from(bytes) : bytes;
+  return bytes.buffer === shared?.buffer ? ownCopy(bytes) : bytes;
+}
+
+/**
+ * `parts` joined in memory of their own. Bytes a connection keeps while it
+ * waits for more would otherwise be a slice of one of Node's shared Buffer
+ * pools, and keep all of it alive (64 KiB in the data plane, see DataPlane) for as
+ * long as the client cares to wait.
+ */
+export function ownCopy(...parts: Buffer[]): Buffer {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const copy = Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const p of parts) offset += p.copy(copy, offset);
+  return copy;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { owned, readInPlace } from '../../src/dataplane/read-in-place.js';
+import { owned, ownCopy, readInPlace } from '../../src/dataplane/read-in-place.js';
 
 /** An accepted socket and the client connected to it. */
 async function socketPair(): Promise<{ accepted: Socket; client: Socket; close: () => void }> {
@@ -53,8 +53,17 @@ describe('reading accepted sockets in place', () => {
     while (kept === undefined) await new Promise((r) => setTimeout(r, 5));
     assert.notEqual(kept.buffer, view!.buffer);
     assert.equal(kept.toString(), 'in place');
+    // Not a slice of a shared pool, which it would keep alive for as long as it is kept.
+    assert.equal(kept.buffer.byteLength, kept.length);
     const mine = Buffer.from('mine');
     assert.equal(owned(mine), mine);
     close();
+  });
+
+  it('joins kept bytes in memory of their own', () => {
+    const joined = ownCopy(Buffer.from('GET / HT'), Buffer.from('TP/1.1\r\n'));
+    assert.equal(joined.toString(), 'GET / HTTP/1.1\r\n');
+    assert.equal(joined.buffer.byteLength, joined.length);
+    assert.equal(ownCopy().length, 0);
   });
 });
