@@ -14,6 +14,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, fieldList, fieldValue, isToken, lineEnd, nameIs, tokenEnd } from './http-syntax.js';
 import { IdleSweep } from './idle-sweep.js';
+import { ownCopy } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
@@ -464,12 +465,12 @@ class Connection {
    */
   private takeLine(data: Buffer, offset: number, delimiter: Buffer, limit: number, what: string): { buf: Buffer; start: number; end: number; next: number } | undefined {
     const partial = this.partial;
-    const buf = partial === undefined ? data : Buffer.concat([partial, data.subarray(offset)]);
+    const buf = partial === undefined ? data : ownCopy(partial, data.subarray(offset));
     const start = partial === undefined ? offset : 0;
     const end = buf.indexOf(delimiter, start);
     if (end < 0 || end - start > limit) {
       if (buf.length - start > limit) throw new Error(`upstream ${what} too long`);
-      this.partial = partial === undefined && this.reusesReads ? Buffer.from(buf.subarray(start)) : buf.subarray(start);
+      this.partial = partial === undefined && this.reusesReads ? ownCopy(buf.subarray(start)) : buf.subarray(start);
       return undefined;
     }
     this.partial = undefined;
