@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { IR_VERSION } from '../../src/ir/types.js';
 import { WorkerPool } from '../../src/runtime/workers.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -15,6 +15,11 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
 const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead()).length;
 
 describe('WorkerPool', { timeout: 60_000 }, () => {
+  // A shutdown that fails to end its workers must fail the test, not leave them keeping this process alive.
+  afterEach(() => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill('SIGKILL');
+  });
+
   it('stops workers that are still starting', async () => {
     // Forked, but not yet listening for messages: a shutdown message sent now would be lost.
     const pool = new WorkerPool({ count: 2, logger: silentLogger, logLevel: 'silent' });
