@@ -383,6 +383,30 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     c.destroy();
   });
 
+  it("emits a response's 'finish' and 'close' before end() returns, a direct answer's and a proxied one's", async () => {
+    const events: string[] = [];
+    const originalEnd = FastResponse.prototype.end;
+    FastResponse.prototype.end = function (this: FastResponse, chunk?: Buffer) {
+      this.once('finish', () => events.push(`finish ${this.req.url}`));
+      this.once('close', () => events.push(`close ${this.req.url}`));
+      originalEnd.call(this, chunk);
+      events.push(`returned ${this.req.url}`);
+      return this;
+    };
+    try {
+      const c = new RawClient(port);
+      c.write(get('/direct') + get('/echo/events'));
+      await c.responses('GET', 'GET');
+      c.destroy();
+    } finally {
+      FastResponse.prototype.end = originalEnd;
+    }
+    assert.deepEqual(events, [
+      'finish /direct', 'close /direct', 'returned /direct',
+      'finish /echo/events', 'close /echo/events', 'returned /echo/events',
+    ]);
+  });
+
   it('relays upstream fields as sent, without its hop-by-hop ones, in place of its own framing and connection fields', async () => {
     const c = new RawClient(port);
     c.write(get('/raw/relayed') + get('/raw/named-hop'));
