@@ -191,6 +191,7 @@ export class FastResponse extends EventEmitter {
     // At once rather than on a tick: a tick per response costs node a queue entry and a pass over its
     // promise-rejection bookkeeping. Everything that listens is registered before the response can end.
     this.emit('finish');
+    this.conn.closed(this);
     this.emit('close');
     return this;
   }
@@ -220,6 +221,7 @@ export class FastResponse extends EventEmitter {
   lost(): void {
     if (this.writableEnded) return;
     this.destroyed = true;
+    this.conn.closed(this);
     this.emit('close');
   }
 
@@ -257,6 +259,13 @@ export class FastResponse extends EventEmitter {
 
 export type FastHandler = (req: FastRequest, res: FastResponse) => void;
 
+/**
+ * Told of every response as it closes, ended or lost, just before its
+ * 'close' event: the server counts responses through this rather than a
+ * listener on each one.
+ */
+export type FastCloseHook = (res: FastResponse) => void;
+
 /** Takes over a connection that node:http should serve from here on, its unread bytes put back. */
 export type Handoff = (socket: Socket) => void;
 
@@ -280,6 +289,7 @@ export class FastConnection {
     private readonly handler: FastHandler,
     private readonly handoff: Handoff,
     private readonly tracked: IdleSweep<FastConnection>,
+    readonly closed: FastCloseHook,
   ) {
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;

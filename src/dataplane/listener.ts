@@ -146,7 +146,11 @@ export class Listener implements ProxySite {
    * timeout is checked once a second: an idle one closes up to a second late.
    */
   private readonly fastConnections = new IdleSweep<FastConnection>(1_000);
-  private readonly onFastRequest = (req: FastRequest, res: FastResponse): void => this.handle(req, res);
+  private readonly onFastRequest = (req: FastRequest, res: FastResponse): void => {
+    this.counters.requestStarted();
+    this.dispatch(req, res, undefined);
+  };
+  private readonly onFastClose = (res: FastResponse): void => this.counters.requestClosed(res.statusCode, res.writableFinished);
   /** Client sockets handed over by 'upgrade': the HTTP server no longer tracks them. */
   private readonly upgraded = new Set<Socket>();
   private closed: Promise<void> | undefined;
@@ -304,7 +308,7 @@ export class Listener implements ProxySite {
       // Node's HTTP/1.1 parser may now read the socket's handle directly; resuming lets the bytes
       // put back flow to it first (next tick, before any further read).
       s.resume();
-    }, this.fastConnections);
+    }, this.fastConnections, this.onFastClose);
     socket.resume();
   }
 
