@@ -191,7 +191,7 @@ export class FastResponse extends EventEmitter {
     // At once rather than on a tick: a tick per response costs node a queue entry and a pass over its
     // promise-rejection bookkeeping. Everything that listens is registered before the response can end.
     this.emit('finish');
-    this.conn.closed(this);
+    this.conn.responseClosed(this);
     this.emit('close');
     return this;
   }
@@ -221,7 +221,7 @@ export class FastResponse extends EventEmitter {
   lost(): void {
     if (this.writableEnded) return;
     this.destroyed = true;
-    this.conn.closed(this);
+    this.conn.responseClosed(this);
     this.emit('close');
   }
 
@@ -289,7 +289,7 @@ export class FastConnection {
     private readonly handler: FastHandler,
     private readonly handoff: Handoff,
     private readonly tracked: IdleSweep<FastConnection>,
-    readonly closed: FastCloseHook,
+    readonly responseClosed: FastCloseHook,
   ) {
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
