@@ -23,7 +23,8 @@ export type InboundResponse = ServerResponse | Http2ServerResponse | FastRespons
  * stream was reset before it was answered.
  */
 export function onResponseEvent(res: InboundResponse, event: 'close' | 'finish', listener: (this: never) => void): void {
-  if (event === 'close' && res instanceof Http2ServerResponse) res.stream.once('close', (listener as () => void).bind(res));
+  if (event === 'close' && res instanceof FastResponse) res.onClose(listener as () => void);
+  else if (event === 'close' && res instanceof Http2ServerResponse) res.stream.once('close', (listener as () => void).bind(res));
   else (res as EventEmitter).on(event, listener as () => void);
 }
 

@@ -806,3 +806,43 @@ describe('parseRequestHead', () => {
     });
   }
 });
+
+describe("FastResponse 'close' listeners", () => {
+  /** Just what a response uses of its connection when it has no body to send. */
+  function fakeConnection(closedBy: string[]) {
+    const socket = { write: () => true, cork: () => {}, uncork: () => {}, writableLength: 0, writableHighWaterMark: 16384 };
+    return { keepAlive: true, socket, responseEnded: () => {}, responseClosed: () => closedBy.push('connection') };
+  }
+
+  const parsed = (socket: Socket): FastRequest => {
+    const text = 'GET /c HTTP/1.1\r\nHost: a.example';
+    return parseRequestHead(Buffer.from(`${text}\r\n\r\n`, 'latin1'), text.length, socket)!;
+  };
+
+  for (const how of ['end', 'lost'] as const) {
+    it(`calls each once, with the response as this, when it ${how === 'end' ? 'ends' : 'is lost'}`, () => {
+      const socket = new Socket();
+      try {
+        const calls: string[] = [];
+        const res = new FastResponse(parsed(socket), fakeConnection(calls) as never);
+        const seen = (name: string) => function (this: unknown) {
+          calls.push(this === res ? name : `${name} with another this`);
+        };
+        res.onClose(seen('first'));
+        res.onClose(seen('second'));
+        res.on('close', seen('emitter'));
+        res.once('finish', () => calls.push('finish'));
+        if (how === 'end') {
+          res.end();
+          // The connection closing later does not close the response again.
+          res.lost();
+        } else {
+          res.lost();
+        }
+        assert.deepEqual(calls, how === 'end' ? ['finish', 'connection', 'first', 'second', 'emitter'] : ['connection', 'first', 'second', 'emitter']);
+      } finally {
+        socket.destroy();
+      }
+    });
+  }
+});
