@@ -546,8 +546,13 @@ function originForm(url: string): string {
   return query >= 0 ? `/${url.slice(query)}` : '/';
 }
 
+/** The last Host field seen and its host name: consecutive requests mostly name the same host. */
+let lastHostField = '';
+let lastHostName = '';
+
 function hostWithoutPort(host: string | undefined): string {
   if (!host) return '';
+  if (host === lastHostField) return lastHostName;
   let end: number;
   if (host.charCodeAt(0) === 0x5b /* [ */) {
     const close = host.indexOf(']');
@@ -556,7 +561,9 @@ function hostWithoutPort(host: string | undefined): string {
     end = host.indexOf(':');
     if (end < 0) end = host.length;
   }
-  return host.slice(0, end).toLowerCase();
+  lastHostField = host;
+  lastHostName = host.slice(0, end).toLowerCase();
+  return lastHostName;
 }
 
 function defaultPort(scheme: string): number | undefined {

@@ -70,6 +70,9 @@ export function forward(f: ForwardRequest, site: ProxySite): void {
   new Exchange(f, site).start();
 }
 
+/** The field object of a request whose fields go as lines (UpstreamRequest.fieldLines): shared, so frozen. */
+const NO_FIELDS: OutgoingHttpHeaders = Object.freeze({});
+
 const kExchange = Symbol('exchange');
 type Tagged<T> = T & { [kExchange]?: Exchange };
 
@@ -121,7 +124,7 @@ class Exchange implements UpstreamListener {
       editsInPlace(f.route.requestHeaders) && editsInPlace(f.backend.requestHeaders) && f.route.rewriteHost === undefined
         ? forwardedFieldLines(f.req, site.scheme, f.route.requestHeaders, f.backend.requestHeaders)
         : undefined;
-    this.routeHeaders = fieldLines === undefined ? upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless) : {};
+    this.routeHeaders = fieldLines === undefined ? upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless) : NO_FIELDS;
     let headers = this.routeHeaders;
     if (f.backend.requestHeaders && fieldLines === undefined) {
       headers = { ...headers };
