@@ -113,14 +113,28 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...tracked].map((t) => t.stop()));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Where freePort looks: below Linux's default ephemeral range (32768-60999),
+ * so that no outgoing connection, of this process or of a test running beside
+ * it, takes the port as its local one between the check and the bind by the
+ * process started next.
+ */
+const FREE_PORT_FROM = 20_000;
+const FREE_PORT_COUNT = 12_000;
+
+/** A TCP port on 127.0.0.1 that nothing listens on now, for a process about to be started to listen on. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FREE_PORT_FROM + Math.floor(Math.random() * FREE_PORT_COUNT);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found in ${FREE_PORT_FROM}-${FREE_PORT_FROM + FREE_PORT_COUNT - 1}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }

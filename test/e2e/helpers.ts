@@ -1,22 +1,12 @@
 // What the end-to-end tests share: the launcher, a free port, and polling.
 
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+
+export { freePort } from '../../conformance/harness/processes.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/archway.js', import.meta.url));
 const WAIT_MS = 10_000;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Linux: the direct children of a process (the data-plane workers of `archway serve`). */
 export async function childPids(pid: number): Promise<number[]> {
