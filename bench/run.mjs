@@ -16,7 +16,7 @@ import { runControlPlane } from './lib/controlplane.mjs';
 import { latencyTable, runLatency } from './lib/latency.mjs';
 import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
-import { busyPercent, childPids, coreTimes, cpuByPid, cpuSeconds, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
+import { busyPercent, childPids, coreTimes, cpuByPid, cpuTimes, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -236,7 +236,7 @@ async function measure(proxy, w, env) {
     await runWrk({ ...spec, seconds: warmup });
     await sleep(200);
     const pids = handle.trafficPids();
-    const cpu0 = pids.map(cpuSeconds);
+    const cpu0 = pids.map(cpuTimes);
     const core0 = coreTimes();
     const all0 = cpuByPid();
     const r = await runWrk({ ...spec, seconds: duration });
@@ -244,13 +244,17 @@ async function measure(proxy, w, env) {
     const all1 = cpuByPid();
     const ours = new Set([process.pid, ...pids, handle.proc.pid, ...env.backendPids()]);
     const foreign = foreignCpuSeconds(all0, all1, ours);
-    const cpuUsed = pids.map(cpuSeconds).reduce((n, x, i) => n + (x - cpu0[i]), 0);
+    const cpu1 = pids.map(cpuTimes);
+    const userUsed = cpu1.reduce((n, x, i) => n + (x.user - cpu0[i].user), 0);
+    const cpuUsed = userUsed + cpu1.reduce((n, x, i) => n + (x.system - cpu0[i].system), 0);
     if (handle.proc.exited) throw new Error(`exited during the run (${handle.proc.exitCode}): ${handle.proc.output.slice(-1500)}`);
     const hwm = handle.trafficPids().map((pid) => memKiB(pid)?.hwm ?? 0).reduce((a, b) => Math.max(a, b), 0);
     return {
       rps: r.rps, p50: r.p50, p99: r.p99, requests: r.requests, non2xx: r.non2xx, socketErrors: r.socketErrors, peakRssMiB: hwm / 1024,
       // CPU time the proxy spent per request: comparable even when the load side, not the proxy, is the limit.
       cpuUsPerReq: r.requests > 0 ? (cpuUsed / r.requests) * 1e6 : undefined,
+      // The part in the proxy's own code, out of the kernel: where proxies differ most, the kernel's share being alike.
+      userUsPerReq: r.requests > 0 ? (userUsed / r.requests) * 1e6 : undefined,
       proxyCpuBusyPct: busyPercent(core0, core1, PROXY_CPU),
       loadCpuBusyPct: busyPercent(core0, core1, LOAD_CPU),
       // CPU used meanwhile by processes that are not part of the bench, in % of one core.
@@ -280,7 +284,7 @@ async function runDataPlane(env, proxies) {
           const m = await measure(p, w, env);
           raw[w.id][p.name].push(m);
           const warn = m.non2xx || m.socketErrors ? `  (!) non2xx=${m.non2xx} socket errors=${m.socketErrors}` : '';
-          log(`  ${w.id.padEnd(14)} ${p.name.padEnd(10)} ${fmtNum(m.rps).padStart(9)} req/s  p50 ${fmtMs(m.p50).padStart(8)}  p99 ${fmtMs(m.p99).padStart(8)}  VmHWM ${m.peakRssMiB.toFixed(1).padStart(6)} MiB  ${m.cpuUsPerReq?.toFixed(1).padStart(6)} CPU-µs/req  busy proxy/load CPU ${m.proxyCpuBusyPct?.toFixed(0)}%/${m.loadCpuBusyPct?.toFixed(0)}%  other ${m.foreignCpuPct.toFixed(0)}% steal ${m.stealPct.toFixed(1)}%${m.foreignCpuPct > NOISY_PCT || m.stealPct > STEAL_PCT ? ' (noisy)' : ''}${warn}`);
+          log(`  ${w.id.padEnd(14)} ${p.name.padEnd(10)} ${fmtNum(m.rps).padStart(9)} req/s  p50 ${fmtMs(m.p50).padStart(8)}  p99 ${fmtMs(m.p99).padStart(8)}  VmHWM ${m.peakRssMiB.toFixed(1).padStart(6)} MiB  ${m.cpuUsPerReq?.toFixed(1).padStart(6)} CPU-µs/req (user ${m.userUsPerReq?.toFixed(1)})  busy proxy/load CPU ${m.proxyCpuBusyPct?.toFixed(0)}%/${m.loadCpuBusyPct?.toFixed(0)}%  other ${m.foreignCpuPct.toFixed(0)}% steal ${m.stealPct.toFixed(1)}%${m.foreignCpuPct > NOISY_PCT || m.stealPct > STEAL_PCT ? ' (noisy)' : ''}${warn}`);
         } catch (err) {
           raw[w.id][p.name].push({ error: err.message });
           log(`  ${w.id.padEnd(14)} ${p.name.padEnd(10)} FAILED: ${err.message.split('\n').slice(0, 6).join(' | ')}`);
@@ -305,6 +309,7 @@ async function runDataPlane(env, proxies) {
         p99: median(ok.map((r) => r.p99)),
         peakRssMiB: Math.max(...ok.map((r) => r.peakRssMiB)),
         cpuUsPerReq: median(ok.map((r) => r.cpuUsPerReq)),
+        userUsPerReq: median(ok.map((r) => r.userUsPerReq)),
         proxyCpuBusyPct: median(ok.map((r) => r.proxyCpuBusyPct)),
         loadCpuBusyPct: median(ok.map((r) => r.loadCpuBusyPct)),
         foreignCpuPct: median(ok.map((r) => r.foreignCpuPct)),
@@ -327,19 +332,19 @@ function ratio(a, b) { return a === undefined || b === undefined || b === 0 ? '�
 
 function dataPlaneTable(summary, proxies) {
   const lines = [];
-  const header = '| workload | proxy | req/s | ×nginx | p50 | p99 | p99 ×nginx | peak RSS MiB | RSS ×nginx | CPU µs/req | CPU/req ×nginx | busy proxy/load CPU |';
-  lines.push(header, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const header = '| workload | proxy | req/s | ×nginx | p50 | p99 | p99 ×nginx | peak RSS MiB | RSS ×nginx | CPU µs/req | CPU/req ×nginx | user µs/req | user ×nginx | busy proxy/load CPU |';
+  lines.push(header, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const w of workloads) {
     const ng = summary[w.id]?.nginx;
     for (const p of proxies) {
       const s = summary[w.id]?.[p.name];
       if (!s) continue;
       if (s.na || s.error) {
-        lines.push(`| ${w.id} | ${p.label} | ${s.na ? 'n/a' : 'error'} | | | | | | | | | |`);
+        lines.push(`| ${w.id} | ${p.label} | ${s.na ? 'n/a' : 'error'} | | | | | | | | | | | |`);
         continue;
       }
       const flag = (s.non2xx || s.socketErrors ? ' ⚠' : '') + (s.foreignCpuPct > NOISY_PCT || s.stealPct > STEAL_PCT ? ' ~' : '');
-      lines.push(`| ${w.id} | ${p.label} | ${fmtNum(s.rps)}${flag} | ${ratio(s.rps, ng?.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${ratio(s.p99, ng?.p99)} | ${s.peakRssMiB.toFixed(1)} | ${ratio(s.peakRssMiB, ng?.peakRssMiB)} | ${s.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ratio(s.cpuUsPerReq, ng?.cpuUsPerReq)} | ${pct(s.proxyCpuBusyPct)}/${pct(s.loadCpuBusyPct)} |`);
+      lines.push(`| ${w.id} | ${p.label} | ${fmtNum(s.rps)}${flag} | ${ratio(s.rps, ng?.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${ratio(s.p99, ng?.p99)} | ${s.peakRssMiB.toFixed(1)} | ${ratio(s.peakRssMiB, ng?.peakRssMiB)} | ${s.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ratio(s.cpuUsPerReq, ng?.cpuUsPerReq)} | ${s.userUsPerReq?.toFixed(1) ?? 'n/a'} | ${ratio(s.userUsPerReq, ng?.userUsPerReq)} | ${pct(s.proxyCpuBusyPct)}/${pct(s.loadCpuBusyPct)} |`);
     }
   }
   return lines.join('\n');
@@ -464,7 +469,7 @@ async function main() {
   if (Object.keys(result.skipped).length) md.push(`Skipped: ${Object.entries(result.skipped).map(([k, v]) => `${k} (${v})`).join('; ')}.`, '');
   if (result.dataPlane) {
     md.push('## Data plane', '', dataPlaneTable(result.dataPlane.summary, proxies), '');
-    md.push(`⚠ = wrk saw non-2xx responses or socket errors in that run (see the JSON). ~ = other processes on the machine used more than ${NOISY_PCT} % of a core, or the hypervisor stole more than ${STEAL_PCT} % of the CPUs' time, during that run (median of rounds): the number is disturbed. CPU µs/req = the proxy process's user+system CPU time during the run ÷ requests. Busy proxy/load CPU: when the load CPU (wrk + backend) is near 100 % and the proxy CPU is not, the load side is the limit and that proxy's req/s is a lower bound; compare CPU µs/req instead.`, '');
+    md.push(`⚠ = wrk saw non-2xx responses or socket errors in that run (see the JSON). ~ = other processes on the machine used more than ${NOISY_PCT} % of a core, or the hypervisor stole more than ${STEAL_PCT} % of the CPUs' time, during that run (median of rounds): the number is disturbed. CPU µs/req = the proxy process's user+system CPU time during the run ÷ requests; user µs/req = its user time alone, the time in its own code (the kernel's share, sending and receiving on loopback, is much the same for every proxy). Busy proxy/load CPU: when the load CPU (wrk + backend) is near 100 % and the proxy CPU is not, the load side is the limit and that proxy's req/s is a lower bound; compare CPU µs/req instead.`, '');
     md.push('### Archway vs the best Node peer', '', archwayVsNodeTable(result.dataPlane.summary), '');
     const errs = Object.entries(result.dataPlane.summary).flatMap(([w, ps]) => Object.entries(ps).filter(([, s]) => s.error).map(([p, s]) => `- ${w} / ${p}: ${s.error.replace(/\s+/g, ' ').slice(0, 400)}`));
     if (errs.length) md.push('### Errors', '', ...errs, '');

@@ -156,10 +156,16 @@ export function run(cmd, args, opts = {}) {
 
 /** utime + stime of a process (all threads), in seconds. */
 export function cpuSeconds(pid) {
+  const t = cpuTimes(pid);
+  return t === undefined ? undefined : t.user + t.system;
+}
+
+/** utime and stime of a process (all threads), in seconds: its own code's time apart from the kernel's on its behalf. */
+export function cpuTimes(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICKS;
+    return { user: Number(f[11]) / TICKS, system: Number(f[12]) / TICKS };
   } catch {
     return undefined;
   }
