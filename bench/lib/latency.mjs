@@ -8,7 +8,7 @@
 // milliseconds outweighs everything else; at a fixed rate it is one request.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchOnce, median, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
@@ -91,6 +91,10 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
       await h.stop();
     }
   }
+  // h2load logs every request. Not beside the proxies' config directories: Archway watches their
+  // parent (to see its own directory replaced), so each write there would cost it a file event.
+  const logDir = join(env.tmp, 'h2load');
+  mkdirSync(logDir, { recursive: true });
   const raw = [];
   for (let round = 0; round < rounds; round++) {
     const shift = round % proxies.length;
@@ -102,7 +106,7 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
         await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
         await sleep(200);
         for (const { conns, fraction } of LATENCY_LEVELS) {
-          const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, logFile: join(env.tmp, `h2load-${p.name}.log`) });
+          const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, logFile: join(logDir, `${p.name}.log`) });
           raw.push({ proxy: p.name, label: p.label, conns, fraction, round, ...r });
           log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
         }
