@@ -16,7 +16,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
-import type { IdleSweep } from './idle-sweep.js';
+import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import { owned, ownCopy, readInPlace } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
@@ -301,8 +301,8 @@ export class FastConnection {
   private buffered: Buffer | undefined;
   private headStartedAt = 0;
   private handedOff = false;
-  /** When the connection last went idle (Date.now()): opened, a response ended, or part of a head arrived. */
-  private idleSince = Date.now();
+  /** When a sweep first saw the connection idle since it was opened, a response ended or part of a head arrived; see idleTooLong. */
+  idleSince = IDLE_UNSEEN;
 
   constructor(
     socket: Socket,
@@ -347,7 +347,7 @@ export class FastConnection {
 
   closeIfIdle(now: number): void {
     // A request in progress is bounded by its route's timeouts, not by this one.
-    if (this.response === undefined && now - this.idleSince >= KEEP_ALIVE_TIMEOUT_MS) this.socket.destroy();
+    if (this.response === undefined && idleTooLong(this, now, KEEP_ALIVE_TIMEOUT_MS)) this.socket.destroy();
   }
 
   onDrain(): void {
@@ -368,7 +368,7 @@ export class FastConnection {
       this.socket.end();
       return;
     }
-    this.idleSince = Date.now();
+    this.idleSince = IDLE_UNSEEN;
     if (this.buffered !== undefined) {
       this.socket.resume();
       // After this response's events, so the next request does not start inside its handler.
@@ -383,7 +383,7 @@ export class FastConnection {
     if (end < 0) {
       const now = Date.now();
       // Bytes arriving, however slowly, keep the connection from idling out; the headers timeout bounds that.
-      this.idleSince = now;
+      this.idleSince = IDLE_UNSEEN;
       if (this.headStartedAt === 0) this.headStartedAt = now;
       // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
       if (buf.length > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();

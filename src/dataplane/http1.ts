@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, fieldList, fieldValue, isToken, lineEnd, nameIs, tokenEnd } from './http-syntax.js';
-import { IdleSweep } from './idle-sweep.js';
+import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
 import { ownCopy } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
@@ -36,8 +36,8 @@ const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
 
 /**
  * Every upstream connection, its idle timeout checked four times a second: an
- * idle one closes at most 250 ms late, well before a backend's own keep-alive
- * timeout when ours is set a second short of it.
+ * idle one closes at most 500 ms late (see idleTooLong), before a backend's
+ * own keep-alive timeout when ours is set a second short of it.
  */
 const connections = new IdleSweep<Connection>(250);
 
@@ -89,7 +89,7 @@ export class Http1Endpoint {
   release(conn: Connection): void {
     if (this.closed) conn.socket.destroy();
     else {
-      conn.idleSince = Date.now();
+      conn.idleSince = IDLE_UNSEEN;
       this.idle.push(conn);
     }
   }
@@ -262,8 +262,8 @@ class Connection {
   readonly socket: TaggedSocket;
   /** Requests completed on this connection. */
   served = 0;
-  /** When it was opened or last went back to the pool (Date.now()); its idle timeout counts from there. */
-  idleSince = Date.now();
+  /** When a sweep first saw it idle since it was opened or last went back to the pool; see idleTooLong. */
+  idleSince = IDLE_UNSEEN;
   private exchange: Http1Exchange | undefined;
   private state = HEAD;
   /** Head bytes seen so far when a head spans reads. */
@@ -334,7 +334,7 @@ class Connection {
 
   closeIfIdle(now: number): void {
     // A busy connection's upstream may just be slow: route timeouts decide that, not the idle timeout.
-    if (this.exchange === undefined && now - this.idleSince >= this.timeouts.idleTimeoutMs) this.socket.destroy();
+    if (this.exchange === undefined && idleTooLong(this, now, this.timeouts.idleTimeoutMs)) this.socket.destroy();
   }
 
   onError(err: NodeJS.ErrnoException): void {

@@ -143,7 +143,7 @@ export class Listener implements ProxySite {
   private readonly pending = new Set<Socket>();
   /**
    * HTTP/1.1 connections on the fast path (http1-inbound.ts); node:http does not track them. Their keep-alive
-   * timeout is checked once a second: an idle one closes up to a second late.
+   * timeout is checked once a second: an idle one closes up to two seconds late (see idleTooLong).
    */
   private readonly fastConnections = new IdleSweep<FastConnection>(1_000);
   private readonly onFastRequest = (req: FastRequest, res: FastResponse): void => {
