@@ -6,6 +6,13 @@
 // single connection: wrk's p99 there is corrected for coordinated omission
 // (a pause counts as all the requests it held back), so one pause of a few
 // milliseconds outweighs everything else; at a fixed rate it is one request.
+//
+// h2load starts every connection at once and paces each with a timer of the
+// same period, so all of them send at the same moments: requests arrive in
+// bursts of one per connection, and the last of a burst waits for the whole
+// burst. Real clients do not keep in step like that, so some levels also
+// start the connections a millisecond apart (h2load --rate), which spreads
+// their requests over the period instead.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -15,23 +22,32 @@ import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
 export const LATENCY_LEVELS = [
-  { conns: 32, fraction: 0.25 },
-  { conns: 32, fraction: 0.5 },
-  { conns: 32, fraction: 0.75 },
-  { conns: 1, fraction: 0.5 },
+  { conns: 32, fraction: 0.25, arrivals: 'bursts' },
+  { conns: 32, fraction: 0.5, arrivals: 'bursts' },
+  { conns: 32, fraction: 0.75, arrivals: 'bursts' },
+  { conns: 32, fraction: 0.25, arrivals: 'spread' },
+  { conns: 32, fraction: 0.5, arrivals: 'spread' },
+  { conns: 1, fraction: 0.5, arrivals: 'bursts' },
 ];
 const CONN_COUNTS = [...new Set(LATENCY_LEVELS.map((l) => l.conns))];
 
-/** Runs h2load at `rate` req/s over `conns` connections; resolves with latency percentiles (ms) from its log. */
-function runH2load({ cpu, url, conns, rate, seconds, logFile }) {
+/**
+ * Runs h2load at `rate` req/s over `conns` connections, started together
+ * ('bursts') or a millisecond apart ('spread'); resolves with latency
+ * percentiles (ms) from its log.
+ */
+function runH2load({ cpu, url, conns, rate, seconds, arrivals, logFile }) {
   const perConn = Math.max(1, Math.round(rate / conns));
-  const args = ['-c', cpu, 'h2load', '--h1', '-c', String(conns), `--rps=${perConn}`, '-D', String(seconds), '--warm-up-time=1', `--log-file=${logFile}`, url];
+  // h2load takes no duration with --rate, so a spread run is a request count; the proxy is warm by then.
+  const length = arrivals === 'spread' ? ['-r', '1', '--rate-period=1ms', '-n', String(perConn * conns * seconds)] : ['-D', String(seconds), '--warm-up-time=1'];
+  const args = ['-c', cpu, 'h2load', '--h1', '-c', String(conns), `--rps=${perConn}`, ...length, `--log-file=${logFile}`, url];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c) => { out += c; });
     child.stderr.on('data', (c) => { out += c; });
-    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    // A spread run of a proxy that cannot keep up lasts longer than `seconds`.
+    const guard = setTimeout(() => child.kill('SIGKILL'), ((arrivals === 'spread' ? 4 * seconds : seconds) + 30) * 1000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(guard);
@@ -39,18 +55,23 @@ function runH2load({ cpu, url, conns, rate, seconds, logFile }) {
       // Each line: start time (µs), status, duration (µs).
       const durations = [];
       let failed = 0;
+      let first = Infinity;
+      let last = -Infinity;
       for (const line of readFileSync(logFile, 'utf8').split('\n')) {
         if (!line) continue;
-        const [, status, us] = line.split('\t');
+        const [start, status, us] = line.split('\t');
         if (!(Number(status) >= 200 && Number(status) < 300)) failed += 1;
         durations.push(Number(us) / 1000);
+        first = Math.min(first, Number(start));
+        last = Math.max(last, Number(start) + Number(us));
       }
       rmSync(logFile, { force: true });
       durations.sort((a, b) => a - b);
       const failedLine = out.match(/requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
       resolve({
         offered: perConn * conns,
-        achieved: durations.length / seconds,
+        // A spread run lasts as long as the proxy takes to serve its count.
+        achieved: durations.length / (arrivals === 'spread' ? (last - first) / 1e6 : seconds),
         p50: percentile(durations, 50),
         p99: percentile(durations, 99),
         p999: percentile(durations, 99.9),
@@ -105,10 +126,10 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
         await untilServing(env, workload, p.name);
         await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
         await sleep(200);
-        for (const { conns, fraction } of LATENCY_LEVELS) {
-          const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, logFile: join(logDir, `${p.name}.log`) });
-          raw.push({ proxy: p.name, label: p.label, conns, fraction, round, ...r });
-          log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+        for (const { conns, fraction, arrivals } of LATENCY_LEVELS) {
+          const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, arrivals, logFile: join(logDir, `${p.name}.log`) });
+          raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r });
+          log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
         }
       } catch (err) {
         raw.push({ proxy: p.name, label: p.label, round, error: err.message });
@@ -122,11 +143,11 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
   const rows = [];
   for (const p of proxies) {
     const errors = raw.filter((r) => r.proxy === p.name && r.error);
-    for (const { conns, fraction } of LATENCY_LEVELS) {
-      const runs = raw.filter((r) => r.proxy === p.name && r.conns === conns && r.fraction === fraction);
+    for (const { conns, fraction, arrivals } of LATENCY_LEVELS) {
+      const runs = raw.filter((r) => r.proxy === p.name && r.conns === conns && r.fraction === fraction && r.arrivals === arrivals);
       if (runs.length === 0) continue;
       const m = (k) => median(runs.map((r) => r[k]));
-      rows.push({ proxy: p.name, label: p.label, conns, fraction, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), failed: runs.reduce((n, r) => n + r.failed, 0) });
+      rows.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), failed: runs.reduce((n, r) => n + r.failed, 0) });
     }
     if (errors.length > 0 && !rows.some((r) => r.proxy === p.name)) rows.push({ proxy: p.name, label: p.label, error: errors[0].error });
   }
@@ -136,18 +157,18 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
 export function latencyTable(result) {
   const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
   const lines = [
-    '| connections | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed |',
-    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed |',
+    '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const { conns, fraction } of result.levels) {
-    const atLevel = (r) => r.conns === conns && r.fraction === fraction;
+  for (const { conns, fraction, arrivals } of result.levels) {
+    const atLevel = (r) => r.conns === conns && r.fraction === fraction && r.arrivals === arrivals;
     const ng = result.rows.find((r) => r.proxy === 'nginx' && atLevel(r));
     for (const r of result.rows.filter(atLevel)) {
       // A proxy that served clearly less than offered could not keep up: its percentiles are not at this load.
       const behind = r.achieved < 0.95 * r.offered ? ' (behind)' : '';
-      lines.push(`| ${conns} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} |`);
+      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} |`);
     }
   }
-  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | |`);
+  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | |`);
   return lines.join('\n');
 }
