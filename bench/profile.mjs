@@ -14,7 +14,7 @@
 // Archway's code, and which Archway functions.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,7 @@ const [port, adminPort, a, b] = await Promise.all([freePort(), freePort(), freeP
 const backend = spawn(process.execPath, [join(BENCH, 'backend-node.mjs'), String(a), String(b)], { stdio: 'inherit' });
 const config = join(tmp, 'config');
 const profiles = join(tmp, 'prof');
-await import('node:fs').then((fs) => fs.mkdirSync(config, { recursive: true }));
+mkdirSync(config, { recursive: true });
 const stub = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n';
 for (const [f, text] of Object.entries(archwayFiles({ shape: o.shape, port, tlsPort: await freePort(), a, b, certPem: stub, keyPem: stub }))) {
   // The HTTPS listener is not profiled here; its bad certificate only costs a status condition.
@@ -67,7 +67,7 @@ try {
 await sleep(100);
 if (o.perf) {
   const { samples, categories, functions } = userTimeBreakdown(join(tmp, 'perf.data'));
-  await import('node:fs').then((fs) => fs.rmSync(`/tmp/perf-${archway.pid}.map`, { force: true }));
+  rmSync(`/tmp/perf-${archway.pid}.map`, { force: true });
   const pct = (share) => `${(100 * share).toFixed(1).padStart(5)}%`;
   console.log(`\nuser time of the archway process, ${samples} samples:`);
   for (const c of categories) console.log(`${pct(c.share)}  ${c.name}`);
