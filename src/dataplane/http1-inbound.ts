@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
@@ -249,13 +250,13 @@ export class FastResponse {
     const withHead = body !== undefined && this.sendsWithHead(body.length);
     const head = this.head;
     this.head = undefined;
-    if (body === undefined && !(last && this.chunked)) return head === undefined ? true : socket.write(head, 'latin1');
+    if (body === undefined && !(last && this.chunked)) return head === undefined ? true : writeDirect(socket, head);
     if (withHead) {
       // One buffer, one plain write: cheaper than the writev a corked head and body become.
       const out = Buffer.allocUnsafe(head!.length + body!.length);
       out.write(head!, 0, 'latin1');
       body!.copy(out, head!.length);
-      return socket.write(out);
+      return writeDirect(socket, out);
     }
     socket.cork();
     if (head !== undefined) socket.write(head, 'latin1');

@@ -11,6 +11,7 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
+import { writeDirect } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, fieldList, fieldValue, isToken, lineEnd, nameIs, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
@@ -320,7 +321,7 @@ class Connection {
     this.exchange = exchange;
     this.state = HEAD;
     this.sawBytes = false;
-    this.socket.write(head, 'latin1');
+    writeDirect(this.socket, head);
   }
 
   connected(): void {
