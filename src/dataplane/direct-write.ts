@@ -16,8 +16,6 @@ import { getSystemErrorName } from 'node:util';
 interface WriteRequest {
   handle: StreamHandle;
   oncomplete: (this: WriteRequest, status: number) => void;
-  async: boolean;
-  bytes: number;
   /** Keeps bytes the kernel has not taken yet alive until they have gone. */
   buffer: Uint8Array | null;
   socket: Socket | null;
@@ -73,7 +71,8 @@ export function writeDirect(socket: Socket, data: Uint8Array | string): boolean 
   else req.handle = handle;
   const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
   if (err !== 0) {
-    spare = req;
+    // Not reused: a write that failed once queued has had native state attached and released.
+    spare = undefined;
     socket.destroy(writeError(err));
     return false;
   }
@@ -82,7 +81,6 @@ export function writeDirect(socket: Socket, data: Uint8Array | string): boolean 
     return true;
   }
   spare = undefined;
-  req.async = true;
   req.socket = socket;
   if (typeof data !== 'string') req.buffer = data;
   return false;
@@ -93,8 +91,6 @@ function newRequest(b: StreamBinding, handle: StreamHandle): WriteRequest {
   // Every field set at once, so that every request object has one shape.
   req.handle = handle;
   req.oncomplete = onWriteComplete;
-  req.async = false;
-  req.bytes = 0;
   req.buffer = null;
   req.socket = null;
   return req;
