@@ -3,16 +3,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { writeDirect } from '../../src/dataplane/direct-write.js';
-
-/** A connected client and the server's socket for it, which reads nothing until resumed. */
-async function socketPair(): Promise<{ accepted: Socket; client: Socket; close: () => void }> {
-  const server = createServer({ pauseOnConnect: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [[accepted]] = await Promise.all([once(server, 'connection') as Promise<[Socket]>, once(client, 'connect')]);
-  return { accepted, client, close: () => { client.destroy(); accepted.destroy(); server.close(); } };
-}
+import { socketPair } from './helpers.js';
 
 /** Counts the chunks that go through the socket's Writable side. */
 function countWritableWrites(socket: Socket): { count: number } {

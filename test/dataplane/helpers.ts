@@ -9,7 +9,8 @@ import {
   type IncomingHttpHeaders as H2IncomingHeaders,
   type OutgoingHttpHeaders as H2OutgoingHeaders,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import {
   IR_VERSION,
   type IRAction,
@@ -121,6 +122,16 @@ export async function startH2cUpstream(name: string): Promise<H2Upstream> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A connected client and the server's socket for it, which reads nothing until resumed. */
+export async function socketPair(): Promise<{ accepted: Socket; client: Socket; close: () => void }> {
+  const server = createTcpServer({ pauseOnConnect: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [[accepted]] = await Promise.all([once(server, 'connection') as Promise<[Socket]>, once(client, 'connect')]);
+  return { accepted, client, close: () => { client.destroy(); accepted.destroy(); server.close(); } };
 }
 
 /** A port nothing listens on (bound then released). */

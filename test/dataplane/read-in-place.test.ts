@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { owned, ownCopy, readInPlace } from '../../src/dataplane/read-in-place.js';
-
-/** An accepted socket and the client connected to it. */
-async function socketPair(): Promise<{ accepted: Socket; client: Socket; close: () => void }> {
-  const server = createServer({ pauseOnConnect: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [accepted] = (await once(server, 'connection')) as [Socket];
-  return { accepted, client, close: () => { client.destroy(); accepted.destroy(); server.close(); } };
-}
+import { socketPair } from './helpers.js';
 
 describe('reading accepted sockets in place', () => {
   it('is available on this Node, hands reads to the callback and not to data listeners, and pauses', async () => {
