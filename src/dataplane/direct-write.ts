@@ -54,8 +54,9 @@ function loadBinding(): StreamBinding | undefined {
 let spare: WriteRequest | undefined;
 
 /**
- * Writes `data` (a string as latin1) to `socket`. Returns whether it all went out; when not, 'drain' follows, as for
- * socket.write(). A failed write destroys the socket with the error.
+ * Writes `data` (a string as latin1) to `socket`. Returns whether it all
+ * went out; when not, 'drain' follows, as for socket.write(). A failed write
+ * destroys the socket with the error.
  */
 export function writeDirect(socket: Socket, data: Uint8Array | string): boolean {
   const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
