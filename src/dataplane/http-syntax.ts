@@ -24,19 +24,6 @@ export function tokenEnd(buf: Uint8Array, start: number, end: number): number {
   return i;
 }
 
-/**
- * Where the line holding buf[start] ends: the offset of its CRLF, or `end`
- * when it runs to there; -1 when a control character other than HTAB comes
- * first (a bare CR or LF among them).
- */
-export function lineEnd(buf: Uint8Array, start: number, end: number): number {
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    if (c >= 0x20 ? c === 0x7f : c !== 0x09) return c === 0x0d && i + 1 < end && buf[i + 1] === 0x0a ? i : -1;
-  }
-  return end;
-}
-
 /** Whether buf holds `expected` at `at`. */
 export function bytesAt(buf: Uint8Array, at: number, expected: Uint8Array): boolean {
   for (let i = 0; i < expected.length; i++) if (buf[at + i] !== expected[i]) return false;
@@ -92,4 +79,90 @@ export function fieldList(text: string, start = 0): string[] {
     start = end + 2;
   }
   return out;
+}
+
+/** What scanLineEnd and FieldScan.scan return when the bytes so far stop before the line or head ends. */
+export const HEAD_INCOMPLETE = -1;
+/** What they return for a control character other than HTAB, a bare CR or LF among them, or a malformed field line. */
+export const HEAD_INVALID = -2;
+
+/**
+ * Where the line holding buf[start] ends in buf[start, to), bytes still
+ * arriving: the offset of its CRLF, or HEAD_INCOMPLETE or HEAD_INVALID.
+ */
+export function scanLineEnd(buf: Uint8Array, start: number, to: number): number {
+  let i = start;
+  while (i < to) {
+    const c = buf[i]!;
+    if (c >= 0x20 ? c === 0x7f : c !== 0x09) break;
+    i++;
+  }
+  if (i + 1 >= to) return i < to && buf[i] !== 0x0d ? HEAD_INVALID : HEAD_INCOMPLETE;
+  return buf[i] === 0x0d && buf[i + 1] === 0x0a ? i : HEAD_INVALID;
+}
+
+/**
+ * Finds a head's field lines and its end in one pass over the bytes read so
+ * far, checking each line as it goes: a separate search for the final
+ * CRLFCRLF would read them once more, at the cost of a native call. One
+ * instance serves every head; its positions are read before the next scan.
+ */
+class FieldScan {
+  /** For field i: where its name starts (3i), its colon (3i + 1) and its line's CR (3i + 2). */
+  positions = new Int32Array(3 * 32);
+  count = 0;
+
+  /**
+   * Scans the field lines from buf[start] to the empty line that ends the
+   * head; returns that line's offset (the head's final CRLF), or
+   * HEAD_INCOMPLETE or HEAD_INVALID.
+   */
+  scan(buf: Uint8Array, start: number, to: number): number {
+    let n = 0;
+    let positions = this.positions;
+    for (;;) {
+      if (start + 1 >= to) return HEAD_INCOMPLETE;
+      if (buf[start] === 0x0d) {
+        if (buf[start + 1] !== 0x0a) return HEAD_INVALID;
+        this.count = n;
+        return start;
+      }
+      const colon = tokenEnd(buf, start, to);
+      if (colon === to) return HEAD_INCOMPLETE;
+      if (colon === start || buf[colon] !== 0x3a /* : */) return HEAD_INVALID;
+      const end = scanLineEnd(buf, colon + 1, to);
+      if (end < 0) return end;
+      if (3 * n + 3 > positions.length) {
+        const grown = new Int32Array(positions.length * 2);
+        grown.set(positions);
+        this.positions = positions = grown;
+      }
+      positions[3 * n] = start;
+      positions[3 * n + 1] = colon;
+      positions[3 * n + 2] = end;
+      n++;
+      start = end + 2;
+    }
+  }
+}
+
+export const fieldScan = new FieldScan();
+
+/**
+ * The value of buf(colon, end) (from after a field line's colon, or a list
+ * item's comma, to its CR or the next comma) as a decimal number when it is
+ * 1 to 15 digits between optional whitespace; -1 otherwise.
+ */
+export function decimalValue(buf: Uint8Array, colon: number, end: number): number {
+  let i = colon + 1;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  while (end > i && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  if (end === i || end - i > 15) return -1;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }

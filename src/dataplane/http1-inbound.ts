@@ -16,7 +16,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, commonFieldName, fieldList, fieldValue, isTokenByte, lineEnd, tokenEnd } from './http-syntax.js';
+import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, isTokenByte, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import { owned, ownCopy, readInPlace } from './read-in-place.js';
 
@@ -68,10 +68,15 @@ export class FastRequest {
      * pass on as they are: hop-by-hop ones and the X-Forwarded ones it sets.
      */
     readonly forwardLines: string,
-    /** The head as read, without its final CRLFCRLF, and where its field lines start: rawHeaders is made from them when asked for. */
+    /** The head as read, without its final empty line, and where its field lines start: rawHeaders is made from them when asked for. */
     private readonly head: string,
     private readonly fieldsAt: number,
   ) {}
+
+  /** How many bytes the head took, its final CRLFCRLF included. */
+  get headSize(): number {
+    return this.head.length + 2;
+  }
 
   get rawHeaders(): string[] {
     return fieldList(this.head, this.fieldsAt);
@@ -301,6 +306,8 @@ export class FastConnection {
   /** Bytes read and not yet parsed: a partial head, or requests pipelined behind the one in progress. */
   private buffered: Buffer | undefined;
   private headStartedAt = 0;
+  /** Where the search for the end of a head seen incomplete resumes: the bytes before it hold none. */
+  private headSearchFrom = 0;
   private handedOff = false;
   /** When a sweep first saw the connection idle since it was opened, a response ended or part of a head arrived; see idleTooLong. */
   idleSince = IDLE_UNSEEN;
@@ -380,23 +387,25 @@ export class FastConnection {
   parseNext(): void {
     const buf = this.buffered;
     if (buf === undefined || this.response !== undefined || this.handedOff || this.socket.destroyed) return;
-    const end = buf.indexOf(CRLFCRLF);
-    if (end < 0) {
+    // A head already seen to be incomplete is parsed again only once its end is here, so a head
+    // trickling in is searched once by the native search rather than parsed once per read.
+    const req = this.headStartedAt !== 0 && buf.indexOf(CRLFCRLF, this.headSearchFrom) < 0 ? HEAD_INCOMPLETE : parseRequestHead(buf, buf.length, this.socket);
+    if (req === HEAD_INCOMPLETE) {
       const now = Date.now();
       // Bytes arriving, however slowly, keep the connection from idling out; the headers timeout bounds that.
       this.idleSince = IDLE_UNSEEN;
       if (this.headStartedAt === 0) this.headStartedAt = now;
+      this.headSearchFrom = Math.max(0, buf.length - 3);
       // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
       if (buf.length > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();
       return;
     }
     this.headStartedAt = 0;
-    const req = end > MAX_HEAD_BYTES ? undefined : parseRequestHead(buf, end, this.socket);
-    if (req === undefined) {
+    if (req === undefined || req.headSize > MAX_HEAD_BYTES) {
       this.handOff();
       return;
     }
-    this.buffered = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
+    this.buffered = req.headSize === buf.length ? undefined : buf.subarray(req.headSize);
     if (req.headers.connection?.toLowerCase() === 'close') this.keepAlive = false;
     const res = new FastResponse(req, this);
     this.response = res;
@@ -417,39 +426,45 @@ export class FastConnection {
 }
 
 const SP = 0x20;
-const HTTP11 = Buffer.from(' HTTP/1.1');
+const HTTP11_CRLF = Buffer.from(' HTTP/1.1\r\n');
 
 /**
- * Parses a request head, buf[0, end) without its final CRLFCRLF, when it is
- * one the fast path serves; undefined sends it to node:http. Bytes are
- * checked in place; strings are made of the parts kept.
+ * Parses the request head at the start of buf, the bytes read so far
+ * running to `to`, when it is one the fast path serves: HEAD_INCOMPLETE when
+ * it has not all arrived, undefined to send it to node:http. Bytes are
+ * checked in place, in one pass that also finds where the head ends;
+ * strings are made of the parts kept.
  */
-export function parseRequestHead(buf: Buffer, end: number, socket: Socket): FastRequest | undefined {
-  const sp1 = tokenEnd(buf, 0, end);
-  const sp2 = visibleEnd(buf, sp1 + 1, end);
-  // method SP request-target SP "HTTP/1.1", then CRLF or the end
-  if (sp1 === 0 || buf[sp1] !== SP || sp2 === sp1 + 1 || !bytesAt(buf, sp2, HTTP11)) return undefined;
-  const eol = sp2 + HTTP11.length;
-  if (eol !== end && lineEnd(buf, eol, end) !== eol) return undefined;
-  const text = buf.toString('latin1', 0, end);
+export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastRequest | typeof HEAD_INCOMPLETE | undefined {
+  // method SP request-target SP "HTTP/1.1" CRLF
+  const sp1 = tokenEnd(buf, 0, to);
+  if (sp1 === to) return HEAD_INCOMPLETE;
+  if (sp1 === 0 || buf[sp1] !== SP) return undefined;
+  const sp2 = visibleEnd(buf, sp1 + 1, to);
+  if (sp2 + HTTP11_CRLF.length > to) return HEAD_INCOMPLETE;
+  if (sp2 === sp1 + 1 || !bytesAt(buf, sp2, HTTP11_CRLF)) return undefined;
+  const fieldsAt = sp2 + HTTP11_CRLF.length;
+  const headEnd = fieldScan.scan(buf, fieldsAt, to);
+  if (headEnd === HEAD_INCOMPLETE) return HEAD_INCOMPLETE;
+  if (headEnd === HEAD_INVALID) return undefined;
+  const text = buf.toString('latin1', 0, headEnd);
   // A plain object: its property writes are far cheaper than a null-prototype one's, and a field named like an
   // Object.prototype member reads as already present below, so such a request goes to node:http.
   const headers: Record<string, string> = {};
   let forwardLines = '';
-  let start = eol + 2;
-  let runStart = start;
-  while (start < end) {
-    const colon = tokenEnd(buf, start, end);
-    if (colon === start || buf[colon] !== 0x3a /* : */) return undefined;
-    const lineStop = lineEnd(buf, colon + 1, end);
-    if (lineStop < 0) return undefined;
+  let runStart = fieldsAt;
+  const positions = fieldScan.positions;
+  const stop = 3 * fieldScan.count;
+  for (let k = 0; k < stop; k += 3) {
+    const start = positions[k]!;
+    const colon = positions[k + 1]!;
+    const lineStop = positions[k + 2]!;
     const value = fieldValue(text, colon + 1, lineStop);
     const name = commonFieldName(buf, start, colon) ?? text.slice(start, colon).toLowerCase();
     if (NOT_FORWARDED.has(name)) {
       if (start > runStart) forwardLines += text.slice(runStart, start);
       runStart = lineStop + 2;
     }
-    start = lineStop + 2;
     if (headers[name] !== undefined) return undefined;
     switch (name) {
       case 'transfer-encoding':
@@ -469,8 +484,8 @@ export function parseRequestHead(buf: Buffer, end: number, socket: Socket): Fast
     headers[name] = value;
   }
   if (headers.host === undefined) return undefined;
-  if (runStart < end) forwardLines += `${text.slice(runStart)}\r\n`;
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, eol + 2);
+  if (runStart < headEnd) forwardLines += text.slice(runStart);
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt);
 }
 
 /** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */

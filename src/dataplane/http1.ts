@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { writeDirect } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
-import { bytesAt, fieldList, fieldValue, isToken, lineEnd, nameIs, tokenEnd } from './http-syntax.js';
+import { bytesAt, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, isToken, nameIs, scanLineEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
 import { ownCopy } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
@@ -459,32 +459,53 @@ class Connection {
   }
 
   /**
-   * Finds `delimiter` in what has been read of the current head or chunk
-   * line, which may span reads. Returns the line's text and the offset in
-   * `data` just after the delimiter, or undefined (the part kept for the next
-   * read) when it is not all here yet; throws past `limit` bytes.
+   * Finds the end of the current chunk line, which may span reads. Returns
+   * the line's text and the offset in `data` just after its CRLF, or
+   * undefined (the part kept for the next read) when it is not all here yet.
    */
-  private takeLine(data: Buffer, offset: number, delimiter: Buffer, limit: number, what: string): { buf: Buffer; start: number; end: number; next: number } | undefined {
+  private takeChunkLine(data: Buffer, offset: number): { buf: Buffer; start: number; end: number; next: number } | undefined {
     const partial = this.partial;
     const buf = partial === undefined ? data : ownCopy(partial, data.subarray(offset));
     const start = partial === undefined ? offset : 0;
-    const end = buf.indexOf(delimiter, start);
-    if (end < 0 || end - start > limit) {
-      if (buf.length - start > limit) throw new Error(`upstream ${what} too long`);
-      this.partial = partial === undefined && this.reusesReads ? ownCopy(buf.subarray(start)) : buf.subarray(start);
+    const end = buf.indexOf(CRLF, start);
+    if (end < 0 || end - start > MAX_CHUNK_LINE) {
+      this.keepPartial(buf, start, MAX_CHUNK_LINE, 'chunk line');
       return undefined;
     }
     this.partial = undefined;
-    const after = end + delimiter.length;
+    const after = end + 2;
     return { buf, start, end, next: partial === undefined ? after : offset + after - partial.length };
+  }
+
+  /**
+   * Keeps buf[start...], a head or chunk line not all read, for the next
+   * read: a copy when it is still in the reused read buffer. Throws past
+   * `limit` bytes.
+   */
+  private keepPartial(buf: Buffer, start: number, limit: number, what: string): void {
+    if (buf.length - start > limit) throw new Error(`upstream ${what} too long`);
+    this.partial = this.partial === undefined && this.reusesReads ? ownCopy(buf.subarray(start)) : buf.subarray(start);
   }
 
   /** Returns the offset after the head, or -1 when it is not all here yet. */
   private parseHead(ex: Http1Exchange, data: Buffer, offset: number): number {
-    const line = this.takeLine(data, offset, CRLFCRLF, MAX_HEAD_BYTES, 'response head');
-    if (line === undefined) return -1;
-    const { buf, start, end, next: consumed } = line;
-    const head = parseResponseHead(buf, start, end);
+    const partial = this.partial;
+    let buf = data;
+    let start = offset;
+    if (partial !== undefined) {
+      buf = ownCopy(partial, data.subarray(offset));
+      start = 0;
+    }
+    // A head already seen to be incomplete is parsed again only once its end is here, so a head
+    // trickling in is searched once by the native search rather than parsed once per read.
+    const head = partial !== undefined && buf.indexOf(CRLFCRLF, Math.max(0, partial.length - 3)) < 0 ? undefined : parseResponseHead(buf, start, buf.length);
+    if (head === undefined) {
+      this.keepPartial(buf, start, MAX_HEAD_BYTES, 'response head');
+      return -1;
+    }
+    if (head.size > MAX_HEAD_BYTES) throw new Error('upstream response head too long');
+    this.partial = undefined;
+    const consumed = partial === undefined ? start + head.size : offset + head.size - partial.length;
     const status = head.statusCode;
     if (status < 200 && status !== 101) {
       // Interim responses (100 Continue, 103 Early Hints) are not passed on; the final one follows.
@@ -493,7 +514,7 @@ class Connection {
     const request = ex.request;
     if (status === 101) {
       if (!request.upgrade) throw new Error('upstream switched protocols unasked');
-      this.upgrade(ex, head, buf.subarray(end + 4));
+      this.upgrade(ex, head, buf.subarray(start + head.size));
       return -1;
     }
     this.keepAlive = head.keepAlive && !request.upgrade;
@@ -516,7 +537,7 @@ class Connection {
   }
 
   private parseChunkLine(ex: Http1Exchange, data: Buffer, offset: number): number {
-    const found = this.takeLine(data, offset, CRLF, MAX_CHUNK_LINE, 'chunk line');
+    const found = this.takeChunkLine(data, offset);
     if (found === undefined) return -1;
     const consumed = found.next;
     const line = found.buf.toString('latin1', found.start, found.end);
@@ -621,6 +642,8 @@ class ResponseHead implements UpstreamResponse {
     readonly fieldLines: string,
     readonly hasDate: boolean,
     readonly hasLength: boolean,
+    /** How many bytes the head took, its final CRLFCRLF included. */
+    readonly size: number,
   ) {}
 
   /** Built from fieldLines: the hop-by-hop fields are not in it, which every user of it drops anyway. */
@@ -632,21 +655,26 @@ class ResponseHead implements UpstreamResponse {
 const SP = 0x20;
 
 /**
- * Parses a response head, buf[from, to) without its final CRLFCRLF; throws
- * on anything malformed. Bytes are checked in place, in one pass: a loop
- * over a Buffer costs far less per character than one over a string, and
- * strings are made only of what is passed on.
+ * Parses the response head at buf[from], the bytes read so far running to
+ * `to`; undefined when it has not all arrived, and throws on anything
+ * malformed. Bytes are checked in place, in one pass that also finds where
+ * the head ends: a loop over a Buffer costs far less per character than one
+ * over a string, and strings are made only of what is passed on.
  */
-export function parseResponseHead(buf: Buffer, from: number, to: number): ResponseHead {
+export function parseResponseHead(buf: Buffer, from: number, to: number): ResponseHead | undefined {
   // HTTP-version SP 3DIGIT SP [reason] CRLF
-  if (to - from < 12) throw new Error('upstream sent an invalid status line');
+  const eol = scanLineEnd(buf, from, to);
+  if (eol === HEAD_INCOMPLETE) return undefined;
   const minor = buf[from + 7]! - 0x30;
   const statusCode = threeDigits(buf, from + 9);
-  const eol = lineEnd(buf, from + 12, to);
-  if (!bytesAt(buf, from, HTTP1) || !(minor === 0 || minor === 1) || buf[from + 8] !== SP || statusCode < 100 || eol < 0 || (eol > from + 12 && buf[from + 12] !== SP)) {
+  if (eol - from < 12 || !bytesAt(buf, from, HTTP1) || !(minor === 0 || minor === 1) || buf[from + 8] !== SP || statusCode < 100 || (eol > from + 12 && buf[from + 12] !== SP)) {
     throw new Error('upstream sent an invalid status line');
   }
-  const text = buf.toString('latin1', from, to);
+  const fieldsAt = eol + 2;
+  const headEnd = fieldScan.scan(buf, fieldsAt, to);
+  if (headEnd === HEAD_INCOMPLETE) return undefined;
+  if (headEnd === HEAD_INVALID) throw new Error('upstream sent an invalid header line');
+  const text = buf.toString('latin1', from, headEnd);
   let connection: string | undefined;
   let upgrade: string | undefined;
   let contentLength: number | undefined;
@@ -654,14 +682,13 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
   let hasDate = false;
   // Field lines are relayed as received, in runs between the hop-by-hop ones left out.
   let fieldLines = '';
-  const fieldsAt = eol + 2;
   let runStart = fieldsAt;
-  let start = fieldsAt;
-  while (start < to) {
-    const colon = tokenEnd(buf, start, to);
-    if (colon === start || buf[colon] !== 0x3a /* : */) throw new Error('upstream sent an invalid header line');
-    const end = lineEnd(buf, colon + 1, to);
-    if (end < 0) throw new Error('upstream response head has invalid characters');
+  const positions = fieldScan.positions;
+  const stop = 3 * fieldScan.count;
+  for (let k = 0; k < stop; k += 3) {
+    const start = positions[k]!;
+    const colon = positions[k + 1]!;
+    const end = positions[k + 2]!;
     let hopByHop = false;
     // Names are told apart by length, then compared in place: most fields are none of these.
     switch (colon - start) {
@@ -679,14 +706,15 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
         break;
       case 10:
         if (nameIs(buf, start, 'connection')) {
-          const value = fieldValue(text, colon + 1 - from, end - from);
+          // The usual value is recognised in place, as the shared string the checks below compare by identity.
+          const value = valueIs(buf, colon, end, KEEP_ALIVE) ? KEEP_ALIVE : fieldValue(text, colon + 1 - from, end - from);
           connection = connection === undefined ? value : `${connection}, ${value}`;
           hopByHop = true;
         } else hopByHop = nameIs(buf, start, 'keep-alive');
         break;
       case 14:
         if (nameIs(buf, start, 'content-length')) {
-          const n = parseContentLength(fieldValue(text, colon + 1 - from, end - from));
+          const n = contentLengthValue(buf, colon, end);
           if (contentLength !== undefined && contentLength !== n) throw new Error('upstream sent conflicting Content-Length fields');
           contentLength = n;
         } else hopByHop = nameIs(buf, start, 'http2-settings');
@@ -706,10 +734,9 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
       if (start > runStart) fieldLines += text.slice(runStart - from, start - from);
       runStart = end + 2;
     }
-    start = end + 2;
   }
-  if (runStart < to) fieldLines += `${text.slice(runStart - from)}\r\n`;
-  const keepAlive = minor === 1 && (connection === undefined || !hasToken(connection.toLowerCase(), 'close'));
+  if (runStart < headEnd) fieldLines += text.slice(runStart - from);
+  const keepAlive = minor === 1 && (connection === undefined || connection === KEEP_ALIVE || !hasToken(connection.toLowerCase(), 'close'));
   let framing: ResponseHead['framing'];
   if (transferEncoding !== undefined) {
     // Both framings at once is how response smuggling starts; RFC 9112 §6.3 lets us treat it as an error.
@@ -719,31 +746,35 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
     framing = contentLength ?? 'close';
   }
   const statusMessage = eol > from + 13 ? text.slice(13, eol - from) : '';
-  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, fieldLines, hasDate, contentLength !== undefined);
+  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, fieldLines, hasDate, contentLength !== undefined, headEnd + 2 - from);
+}
+
+const KEEP_ALIVE = 'keep-alive';
+
+/** Whether the value of the field line buf[colon, end) (its colon to its CR) is exactly `expected`, whitespace around it aside. */
+function valueIs(buf: Buffer, colon: number, end: number, expected: string): boolean {
+  let i = colon + 1;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  while (end > i && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  if (end - i !== expected.length) return false;
+  for (let j = 0; j < expected.length; j++) if (buf[i + j] !== expected.charCodeAt(j)) return false;
+  return true;
 }
 
 const HTTP1 = Buffer.from('HTTP/1.');
 
-/** `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6). */
-function parseContentLength(value: string): number {
-  if (!value.includes(',')) return digits(value);
-  let n: number | undefined;
-  for (const p of value.split(',')) {
-    const v = digits(p.trim());
-    if (n !== undefined && n !== v) throw new Error('upstream sent conflicting Content-Length values');
+/** The Content-Length value of the field line buf[colon, end) (its colon to its CR): `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6). */
+function contentLengthValue(buf: Buffer, colon: number, end: number): number {
+  let n = -1;
+  // Each item runs from after a colon or comma to the next comma or the line's end.
+  for (let at = colon; at < end; ) {
+    let comma = buf.indexOf(0x2c /* , */, at + 1);
+    if (comma < 0 || comma > end) comma = end;
+    const v = decimalValue(buf, at, comma);
+    if (v < 0) throw new Error('upstream sent an invalid Content-Length');
+    if (n >= 0 && n !== v) throw new Error('upstream sent conflicting Content-Length values');
     n = v;
-  }
-  return n!;
-}
-
-/** 1 to 15 decimal digits, as a number. */
-function digits(s: string): number {
-  if (s.length === 0 || s.length > 15) throw new Error('upstream sent an invalid Content-Length');
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) throw new Error('upstream sent an invalid Content-Length');
-    n = n * 10 + d;
+    at = comma;
   }
   return n;
 }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
+import { HEAD_INCOMPLETE } from '../../src/dataplane/http-syntax.js';
 import { FastResponse, KEEP_ALIVE_TIMEOUT_MS, parseRequestHead, type FastRequest } from '../../src/dataplane/http1-inbound.js';
 import { silentLogger } from '../../src/util/log.js';
 import { config, direct, forwardTo, httpServer, route, slowUpstream, startUpstream, type Echo, type Upstream } from './helpers.js';
@@ -383,6 +384,26 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     c.destroy();
   });
 
+  it('serves a head that arrives in pieces, its last CRLFCRLF split too, on the fast path', async () => {
+    const c = new RawClient(port);
+    const head = get('/echo/in-pieces', 'X-Piece: a\r\n');
+    const cuts = [3, 20, head.length - 3, head.length - 1];
+    let from = 0;
+    for (const cut of cuts) {
+      c.write(head.slice(from, cut));
+      from = cut;
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    c.write(head.slice(from) + get('/echo/after-pieces'));
+    const [first, second] = await c.responses('GET', 'GET');
+    assert.equal(echoOf(first!).url, '/echo/in-pieces');
+    assert.equal(echoOf(first!).headers['x-piece'], 'a');
+    assert.equal(echoOf(second!).url, '/echo/after-pieces');
+    assert.ok(answeredFast.has('GET /echo/in-pieces'));
+    assert.ok(answeredFast.has('GET /echo/after-pieces'));
+    c.destroy();
+  });
+
   it("emits a response's 'finish' and 'close' before end() returns, a direct answer's and a proxied one's", async () => {
     const events: string[] = [];
     const originalEnd = FastResponse.prototype.end;
@@ -750,7 +771,12 @@ describe('parseRequestHead', () => {
   const head = (lines: string[]): string => lines.join('\r\n');
   const withField = (field: string): string => head([...VALID, field]);
   /** As the connection has it: the head, its final CRLFCRLF, and perhaps more bytes behind. */
-  const parse = (text: string) => parseRequestHead(Buffer.from(`${text}\r\n\r\nGET`, 'latin1'), text.length, socket);
+  const parse = (text: string): FastRequest | undefined => {
+    const req = parseRequestHead(Buffer.from(`${text}\r\n\r\nGET`, 'latin1'), text.length + 7, socket);
+    assert.notEqual(req, HEAD_INCOMPLETE, 'a whole head is never incomplete');
+    if (req !== undefined && req !== HEAD_INCOMPLETE) assert.equal(req.headSize, text.length + 4);
+    return req === HEAD_INCOMPLETE ? undefined : req;
+  };
 
   it('parses a valid head into lower-case headers, raw headers as sent and distinct values', () => {
     const req = parse(head(VALID));
@@ -762,6 +788,12 @@ describe('parseRequestHead', () => {
     assert.deepEqual({ ...req.headers }, { host: 'a.example', 'x-mixed-case': 'V1', accept: '*/*', 'user-agent': 't' });
     assert.deepEqual(req.rawHeaders, ['Host', 'a.example', 'X-Mixed-Case', 'V1', 'Accept', '*/*', 'USER-AGENT', 't']);
     assert.deepEqual({ ...req.headersDistinct }, { host: ['a.example'], 'x-mixed-case': ['V1'], accept: ['*/*'], 'user-agent': ['t'] });
+  });
+
+  it('waits for the rest of a head cut anywhere', () => {
+    const whole = Buffer.from(`${head(VALID)}\r\n\r\n`, 'latin1');
+    for (let n = 0; n < whole.length; n++) assert.equal(parseRequestHead(whole, n, socket), HEAD_INCOMPLETE, `${n} bytes`);
+    assert.notEqual(parseRequestHead(whole, whole.length, socket), HEAD_INCOMPLETE);
   });
 
   it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
@@ -816,7 +848,7 @@ describe("FastResponse 'close' listeners", () => {
 
   const parsed = (socket: Socket): FastRequest => {
     const text = 'GET /c HTTP/1.1\r\nHost: a.example';
-    return parseRequestHead(Buffer.from(`${text}\r\n\r\n`, 'latin1'), text.length, socket)!;
+    return parseRequestHead(Buffer.from(`${text}\r\n\r\n`, 'latin1'), text.length + 4, socket) as FastRequest;
   };
 
   for (const how of ['end', 'lost'] as const) {

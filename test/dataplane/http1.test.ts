@@ -156,9 +156,12 @@ function trickle(socket: Socket, parts: (string | Buffer)[]): void {
 }
 
 /** Parses a head given as text, inside a larger buffer as a read would hold it. */
-function head(text: string): ReturnType<typeof parseResponseHead> {
+function head(text: string): NonNullable<ReturnType<typeof parseResponseHead>> {
   const buf = Buffer.from(`xx${text}\r\n\r\nyy`, 'latin1');
-  return parseResponseHead(buf, 2, 2 + text.length);
+  const parsed = parseResponseHead(buf, 2, buf.length);
+  assert.ok(parsed, 'a whole head parses');
+  assert.equal(parsed.size, text.length + 4);
+  return parsed;
 }
 
 describe('HTTP/1.1 response heads', () => {
@@ -195,6 +198,16 @@ describe('HTTP/1.1 response heads', () => {
       const h = head(`HTTP/1.1 200 OK\r\nX-Before: 1\r\n${name.toUpperCase()}: x\r\nX-After: 2`);
       assert.equal(h.fieldLines, 'X-Before: 1\r\nX-After: 2\r\n', name);
     }
+  });
+
+  it('waits for the rest of a head cut anywhere, and refuses a bad one as soon as it shows', () => {
+    const text = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nok';
+    const whole = Buffer.from(text, 'latin1');
+    for (let n = 0; n < text.length - 2; n++) assert.equal(parseResponseHead(whole, 0, n), undefined, `${n} bytes`);
+    assert.equal(parseResponseHead(whole, 0, text.length - 2)?.size, text.length - 2);
+    // Bytes that can begin no valid head are refused before the rest arrives.
+    assert.throws(() => parseResponseHead(Buffer.from('HTTP/1.1 200 OK\r\nX-Bad: a\x00'), 0, 27), Error);
+    assert.throws(() => parseResponseHead(Buffer.from('HTTP/1.1 200 OK\r\nX-Bad: a\nb'), 0, 28), Error);
   });
 
   it('refuses what could desynchronise or smuggle', () => {
