@@ -34,6 +34,9 @@ interface StreamBinding {
 
 /** Undefined where this Node does not expose its stream binding: every write then goes through Writable. */
 const binding = loadBinding();
+// Read once: the binding is a large object whose property loads are slow on a per-write path.
+const streamState = binding?.streamBaseState;
+const lastWriteWasAsync = binding?.kLastWriteWasAsync ?? 0;
 
 function loadBinding(): StreamBinding | undefined {
   try {
@@ -77,7 +80,7 @@ export function writeDirect(socket: Socket, data: Uint8Array | string): boolean 
     socket.destroy(writeError(err));
     return false;
   }
-  if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
+  if (streamState![lastWriteWasAsync] === 0) {
     spare = req;
     return true;
   }

@@ -275,6 +275,8 @@ class Connection {
   private sawBytes = false;
   private error: NodeJS.ErrnoException | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** Reading paused while a slow client holds the body back; resume restarts it. */
+  private paused = false;
   private readonly resume: () => void;
   /**
    * Whether bytes come from the reused read buffer (cleartext, never
@@ -307,7 +309,10 @@ class Connection {
     }
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
-    this.resume = () => this.socket.resume();
+    this.resume = () => {
+      this.paused = false;
+      this.socket.resume();
+    };
     if (!this.reusesReads) socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
@@ -570,6 +575,7 @@ class Connection {
     const dest = ex.destination;
     if (dest === undefined || chunk.length === 0) return;
     if (!this.pass(dest, chunk, false)) {
+      this.paused = true;
       this.socket.pause();
       dest.once('drain', this.resume);
     }
@@ -584,7 +590,7 @@ class Connection {
     if (!this.keepAlive) this.socket.destroy();
     else {
       // Paused if a slow client held the body back; idle reads must still see a close or stray bytes.
-      this.socket.resume();
+      if (this.paused) this.resume();
       this.releaseIfSent(ex);
     }
     if (dest !== undefined) {
