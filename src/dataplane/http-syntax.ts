@@ -109,8 +109,24 @@ export function scanLineEnd(buf: Uint8Array, start: number, to: number): number 
  */
 class FieldScan {
   /** For field i: where its name starts (3i), its colon (3i + 1) and its line's CR (3i + 2). */
-  positions = new Int32Array(3 * 32);
+  private positions = new Int32Array(3 * 32);
+  /** How many fields the last complete scan found. */
   count = 0;
+
+  /** Where field i's name starts. */
+  nameAt(i: number): number {
+    return this.positions[3 * i]!;
+  }
+
+  /** Where field i's colon is. */
+  colonAt(i: number): number {
+    return this.positions[3 * i + 1]!;
+  }
+
+  /** Where field i's line ends: its CR. */
+  endAt(i: number): number {
+    return this.positions[3 * i + 2]!;
+  }
 
   /**
    * Scans the field lines from buf[start] to the empty line that ends the

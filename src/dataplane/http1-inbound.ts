@@ -453,12 +453,10 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
   const headers: Record<string, string> = {};
   let forwardLines = '';
   let runStart = fieldsAt;
-  const positions = fieldScan.positions;
-  const stop = 3 * fieldScan.count;
-  for (let k = 0; k < stop; k += 3) {
-    const start = positions[k]!;
-    const colon = positions[k + 1]!;
-    const lineStop = positions[k + 2]!;
+  for (let i = 0; i < fieldScan.count; i++) {
+    const start = fieldScan.nameAt(i);
+    const colon = fieldScan.colonAt(i);
+    const lineStop = fieldScan.endAt(i);
     const value = fieldValue(text, colon + 1, lineStop);
     const name = commonFieldName(buf, start, colon) ?? text.slice(start, colon).toLowerCase();
     if (NOT_FORWARDED.has(name)) {

@@ -689,12 +689,10 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
   // Field lines are relayed as received, in runs between the hop-by-hop ones left out.
   let fieldLines = '';
   let runStart = fieldsAt;
-  const positions = fieldScan.positions;
-  const stop = 3 * fieldScan.count;
-  for (let k = 0; k < stop; k += 3) {
-    const start = positions[k]!;
-    const colon = positions[k + 1]!;
-    const end = positions[k + 2]!;
+  for (let i = 0; i < fieldScan.count; i++) {
+    const start = fieldScan.nameAt(i);
+    const colon = fieldScan.colonAt(i);
+    const end = fieldScan.endAt(i);
     let hopByHop = false;
     // Names are told apart by length, then compared in place: most fields are none of these.
     switch (colon - start) {
