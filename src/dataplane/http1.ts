@@ -772,8 +772,9 @@ function contentLengthValue(buf: Buffer, colon: number, end: number): number {
   let n = -1;
   // Each item runs from after a colon or comma to the next comma or the line's end.
   for (let at = colon; at < end; ) {
-    let comma = buf.indexOf(0x2c /* , */, at + 1);
-    if (comma < 0 || comma > end) comma = end;
+    // Searched for within the line: past it come the other fields and perhaps a body.
+    let comma = at + 1;
+    while (comma < end && buf[comma] !== 0x2c /* , */) comma++;
     const v = decimalValue(buf, at, comma);
     if (v < 0) throw new Error('upstream sent an invalid Content-Length');
     if (n >= 0 && n !== v) throw new Error('upstream sent conflicting Content-Length values');
