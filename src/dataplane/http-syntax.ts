@@ -164,6 +164,18 @@ class FieldScan {
 
 export const fieldScan = new FieldScan();
 
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Whether a head seen incomplete, its first `searched` bytes already known
+ * to hold no end, may now have all arrived in buf. Such a head is parsed
+ * again only once this says so: a head trickling in is then searched once,
+ * by the native search, rather than parsed from its start on every read.
+ */
+export function headEndArrived(buf: Buffer, searched: number): boolean {
+  return buf.indexOf(CRLFCRLF, Math.max(0, searched - 3)) >= 0;
+}
+
 /**
  * The value of buf(colon, end) (from after a field line's colon, or a list
  * item's comma, to its CR or the next comma) as a decimal number when it is

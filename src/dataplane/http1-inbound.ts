@@ -16,7 +16,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, isTokenByte, tokenEnd } from './http-syntax.js';
+import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import { owned, ownCopy, readInPlace } from './read-in-place.js';
 
@@ -34,8 +34,6 @@ const SINGLE_WRITE_MAX = 16 * 1024;
 
 /** Pipelined bytes buffered while a response is in progress before reading pauses. */
 const MAX_PIPELINED_BYTES = 64 * 1024;
-
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 /** How a head ends on a connection that stays open. */
 const KEEP_ALIVE_END = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
@@ -306,8 +304,8 @@ export class FastConnection {
   /** Bytes read and not yet parsed: a partial head, or requests pipelined behind the one in progress. */
   private buffered: Buffer | undefined;
   private headStartedAt = 0;
-  /** Where the search for the end of a head seen incomplete resumes: the bytes before it hold none. */
-  private headSearchFrom = 0;
+  /** How many bytes of a head seen incomplete are known to hold no end; see headEndArrived. */
+  private headSearched = 0;
   private handedOff = false;
   /** When a sweep first saw the connection idle since it was opened, a response ended or part of a head arrived; see idleTooLong. */
   idleSince = IDLE_UNSEEN;
@@ -387,15 +385,13 @@ export class FastConnection {
   parseNext(): void {
     const buf = this.buffered;
     if (buf === undefined || this.response !== undefined || this.handedOff || this.socket.destroyed) return;
-    // A head already seen to be incomplete is parsed again only once its end is here, so a head
-    // trickling in is searched once by the native search rather than parsed once per read.
-    const req = this.headStartedAt !== 0 && buf.indexOf(CRLFCRLF, this.headSearchFrom) < 0 ? HEAD_INCOMPLETE : parseRequestHead(buf, buf.length, this.socket);
+    const req = this.headStartedAt !== 0 && !headEndArrived(buf, this.headSearched) ? HEAD_INCOMPLETE : parseRequestHead(buf, buf.length, this.socket);
     if (req === HEAD_INCOMPLETE) {
       const now = Date.now();
       // Bytes arriving, however slowly, keep the connection from idling out; the headers timeout bounds that.
       this.idleSince = IDLE_UNSEEN;
       if (this.headStartedAt === 0) this.headStartedAt = now;
-      this.headSearchFrom = Math.max(0, buf.length - 3);
+      this.headSearched = buf.length;
       // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
       if (buf.length > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();
       return;

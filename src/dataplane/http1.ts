@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { writeDirect } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
-import { bytesAt, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, isToken, nameIs, scanLineEnd } from './http-syntax.js';
+import { bytesAt, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, scanLineEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
 import { ownCopy } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
@@ -26,7 +26,6 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 
 const CRLF = Buffer.from('\r\n');
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 /** At most 2^52 - 1, well inside what a double holds exactly. */
 const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
@@ -501,9 +500,7 @@ class Connection {
       buf = ownCopy(partial, data.subarray(offset));
       start = 0;
     }
-    // A head already seen to be incomplete is parsed again only once its end is here, so a head
-    // trickling in is searched once by the native search rather than parsed once per read.
-    const head = partial !== undefined && buf.indexOf(CRLFCRLF, Math.max(0, partial.length - 3)) < 0 ? undefined : parseResponseHead(buf, start, buf.length);
+    const head = partial !== undefined && !headEndArrived(buf, partial.length) ? undefined : parseResponseHead(buf, start, buf.length);
     if (head === undefined) {
       this.keepPartial(buf, start, MAX_HEAD_BYTES, 'response head');
       return -1;
