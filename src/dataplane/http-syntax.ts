@@ -68,6 +68,13 @@ export function fieldValue(text: string, start: number, end: number): string {
   return text.slice(start, end);
 }
 
+/** A field line's value read from its bytes: buf[start, end) without surrounding spaces and tabs, as latin1 text. */
+export function valueAt(buf: Buffer, start: number, end: number): string {
+  while (start < end && (buf[start] === 0x20 || buf[start] === 0x09)) start++;
+  while (end > start && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  return buf.toString('latin1', start, end);
+}
+
 /** Validated field lines from text[start], each ending CRLF or the text, as a flat name/value list. */
 export function fieldList(text: string, start = 0): string[] {
   const out: string[] = [];

@@ -18,6 +18,7 @@ import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
+import type { FieldBytes } from './upstream.js';
 import { owned, ownCopy, readInPlace } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
@@ -38,7 +39,12 @@ const MAX_PIPELINED_BYTES = 64 * 1024;
 /** How a head ends on a connection that stays open. */
 const KEEP_ALIVE_END = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
 
+const KEEP_ALIVE_END_BYTES = Buffer.from(KEEP_ALIVE_END, 'latin1');
+const CLOSE_END_BYTES = Buffer.from('Connection: close\r\n\r\n', 'latin1');
+const CHUNKED_LINE = Buffer.from('Transfer-Encoding: chunked\r\n', 'latin1');
+
 let cachedDate = '';
+let cachedDateLine: Buffer | undefined;
 let cachedDateSecond = -1;
 
 /** The Date field, recomputed at most once a second. */
@@ -48,8 +54,24 @@ function httpDate(): string {
   if (second !== cachedDateSecond) {
     cachedDateSecond = second;
     cachedDate = new Date(now).toUTCString();
+    cachedDateLine = undefined;
   }
   return cachedDate;
+}
+
+/** The Date field line, as bytes. */
+function dateLineBytes(): Buffer {
+  const date = httpDate();
+  return (cachedDateLine ??= Buffer.from(`Date: ${date}\r\n`, 'latin1'));
+}
+
+/** Status lines with node's reason phrase for their code, by code. */
+const STATUS_LINES: Buffer[] = [];
+
+/** The status line for `status` and `reason`, a shared buffer when the reason is the usual one (parsers hand on that very string). */
+function statusLineOf(status: number, reason: string): Buffer {
+  if (reason === STATUS_CODES[status]) return (STATUS_LINES[status] ??= Buffer.from(`HTTP/1.1 ${status} ${reason}\r\n`, 'latin1'));
+  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\n`, 'latin1');
 }
 
 /** A bodyless HTTP/1.1 request, shaped like the parts of IncomingMessage the data plane reads. */
@@ -114,8 +136,13 @@ export class FastResponse {
   destroyed = false;
   writableEnded = false;
   writableFinished = false;
-  /** Head text waiting for the first body bytes, so that both go out in one write. */
-  private head: string | undefined;
+  /**
+   * The head waiting for the first body bytes, so that both go out in one
+   * write: text, or bytes ending at headLength with room after them for a
+   * body of known length.
+   */
+  private head: string | Buffer | undefined;
+  private headLength = 0;
   private chunked = false;
   private bodyless: boolean;
   /** The first 'close' listener; see onClose. */
@@ -194,6 +221,38 @@ export class FastResponse {
     return this;
   }
 
+  /**
+   * Writes a head whose field lines are an upstream's, copied as bytes
+   * (already checked, hop-by-hop ones left out) into the buffer its body
+   * will join when `bodyLength` says that body is small enough.
+   */
+  relayFieldBytes(status: number, reason: string, fields: FieldBytes, date: boolean, bodyLength: number | undefined): this {
+    this.statusCode = status;
+    const statusLine = statusLineOf(status, reason);
+    const dateLine = date ? undefined : dateLineBytes();
+    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
+    else if (bodyLength === undefined && !this.bodyless) this.chunked = true;
+    const end = this.conn.keepAlive ? KEEP_ALIVE_END_BYTES : CLOSE_END_BYTES;
+    const size = statusLine.length + fields.byteLength + (dateLine?.length ?? 0) + (this.chunked ? CHUNKED_LINE.length : 0) + end.length;
+    const room = bodyLength !== undefined && !this.bodyless && bodyLength <= SINGLE_WRITE_MAX ? bodyLength : 0;
+    const head = Buffer.allocUnsafe(size + room);
+    head.set(statusLine, 0);
+    let at = fields.copyTo(head, statusLine.length);
+    if (dateLine !== undefined) {
+      head.set(dateLine, at);
+      at += dateLine.length;
+    }
+    if (this.chunked) {
+      head.set(CHUNKED_LINE, at);
+      at += CHUNKED_LINE.length;
+    }
+    head.set(end, at);
+    this.head = head;
+    this.headLength = size;
+    this.headersSent = true;
+    return this;
+  }
+
   /** The connection ends after this response. */
   closeAfter(): void {
     this.conn.keepAlive = false;
@@ -237,7 +296,14 @@ export class FastResponse {
 
   /** Whether a body chunk of `length` bytes sent now goes out in one buffer with the head. */
   private sendsWithHead(length: number): boolean {
-    return this.head !== undefined && !this.chunked && length <= SINGLE_WRITE_MAX;
+    const head = this.head;
+    if (head === undefined || this.chunked) return false;
+    return typeof head === 'string' ? length <= SINGLE_WRITE_MAX : length <= head.length - this.headLength;
+  }
+
+  /** The head alone, as written when no body goes with it. */
+  private headOnly(head: string | Buffer): string | Buffer {
+    return typeof head === 'string' || head.length === this.headLength ? head : head.subarray(0, this.headLength);
   }
 
   /** The connection is gone; a response not yet ended never will be. */
@@ -253,16 +319,24 @@ export class FastResponse {
     const withHead = body !== undefined && this.sendsWithHead(body.length);
     const head = this.head;
     this.head = undefined;
-    if (body === undefined && !(last && this.chunked)) return head === undefined ? true : writeDirect(socket, head);
+    if (body === undefined && !(last && this.chunked)) return head === undefined ? true : writeDirect(socket, this.headOnly(head));
     if (withHead) {
       // One buffer, one plain write: cheaper than the writev a corked head and body become.
-      const out = Buffer.allocUnsafe(head!.length + body!.length);
-      out.write(head!, 0, 'latin1');
-      body!.copy(out, head!.length);
+      if (typeof head !== 'string') {
+        head!.set(body!, this.headLength);
+        const length = this.headLength + body!.length;
+        return writeDirect(socket, length === head!.length ? head! : head!.subarray(0, length));
+      }
+      const out = Buffer.allocUnsafe(head.length + body!.length);
+      out.write(head, 0, 'latin1');
+      body!.copy(out, head.length);
       return writeDirect(socket, out);
     }
     socket.cork();
-    if (head !== undefined) socket.write(head, 'latin1');
+    if (head !== undefined) {
+      if (typeof head === 'string') socket.write(head, 'latin1');
+      else socket.write(this.headOnly(head));
+    }
     if (this.chunked) {
       if (body !== undefined) {
         socket.write(`${body.length.toString(16)}\r\n`, 'latin1');

@@ -8,16 +8,17 @@
 // One request per connection at a time (no pipelining); connections to an
 // endpoint are reused last-in first-out so the pool stays as small as the load.
 
+import { STATUS_CODES } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { writeDirect } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
-import { bytesAt, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, scanLineEnd } from './http-syntax.js';
+import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, scanLineEnd, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
 import { ownCopy } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
-import type { BodyDestination, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
+import type { BodyDestination, FieldBytes, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
 /** A response head larger than this is refused (Node's own default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -533,6 +534,7 @@ class Connection {
       this.state = framing === 0 ? DONE : BODY_LENGTH;
     }
     ex.listener.onUpstreamResponse(ex, head);
+    head.release();
     if (ex.destination === undefined && !ex.discarding) ex.abort();
     if (this.state === DONE && !ex.finished) this.finishBody(ex, true);
     return consumed;
@@ -627,12 +629,19 @@ class Connection {
     connections.delete(this);
     this.endpoint.forget(this);
     ex.listener.onUpstreamUpgrade(ex, head, socket, rest);
+    head.release();
   }
 }
 
-/** A parsed response head. Its field list is built only when asked for: relaying fieldLines needs none. */
-class ResponseHead implements UpstreamResponse {
+/**
+ * A parsed response head. Its field lines stay in the bytes they came in,
+ * runs between the hop-by-hop lines left out, until something asks for them
+ * as text: relaying them to an HTTP/1.1 client copies bytes (see FieldBytes).
+ */
+class ResponseHead implements UpstreamResponse, FieldBytes {
+  private lines: string | undefined;
   private fields: string[] | undefined;
+  readonly byteLength: number;
 
   constructor(
     readonly statusCode: number,
@@ -642,17 +651,80 @@ class ResponseHead implements UpstreamResponse {
     readonly keepAlive: boolean,
     /** Content length, 'chunked', or 'close' (the body runs until the connection closes). */
     readonly framing: number | 'chunked' | 'close',
-    readonly fieldLines: string,
     readonly hasDate: boolean,
     readonly hasLength: boolean,
     /** How many bytes the head took, its final CRLFCRLF included. */
     readonly size: number,
-  ) {}
+    /** Where the field lines are: source[fieldsAt, fieldsEnd), less the [start, end) pairs in `cuts`. */
+    private source: Buffer | undefined,
+    private readonly fieldsAt: number,
+    private readonly fieldsEnd: number,
+    private readonly cuts: number[] | undefined,
+  ) {
+    let length = fieldsEnd - fieldsAt;
+    if (cuts !== undefined) for (let i = 0; i < cuts.length; i += 2) length -= cuts[i + 1]! - cuts[i]!;
+    this.byteLength = length;
+  }
+
+  get bodyLength(): number | undefined {
+    return typeof this.framing === 'number' ? this.framing : undefined;
+  }
+
+  get fieldBytes(): FieldBytes | undefined {
+    return this.source === undefined ? undefined : this;
+  }
+
+  copyTo(out: Uint8Array, at: number): number {
+    const src = this.source!;
+    const cuts = this.cuts;
+    let from = this.fieldsAt;
+    if (cuts !== undefined) {
+      for (let i = 0; i < cuts.length; i += 2) {
+        at = copyRun(src, from, cuts[i]!, out, at);
+        from = cuts[i + 1]!;
+      }
+    }
+    return copyRun(src, from, this.fieldsEnd, out, at);
+  }
+
+  /** The field lines as received (each ending CRLF), hop-by-hop ones left out. */
+  get fieldLines(): string {
+    if (this.lines !== undefined) return this.lines;
+    const src = this.source;
+    if (src === undefined) throw new Error('response head read after its bytes were released');
+    const cuts = this.cuts;
+    let lines = '';
+    let from = this.fieldsAt;
+    if (cuts !== undefined) {
+      for (let i = 0; i < cuts.length; i += 2) {
+        if (cuts[i]! > from) lines += src.toString('latin1', from, cuts[i]!);
+        from = cuts[i + 1]!;
+      }
+    }
+    if (from < this.fieldsEnd) lines += src.toString('latin1', from, this.fieldsEnd);
+    return (this.lines = lines);
+  }
 
   /** Built from fieldLines: the hop-by-hop fields are not in it, which every user of it drops anyway. */
   get rawHeaders(): string[] {
     return (this.fields ??= fieldList(this.fieldLines));
   }
+
+  /** The bytes are about to be read over: what was not taken as text by now never will be. */
+  release(): void {
+    this.source = undefined;
+  }
+}
+
+/**
+ * Copies src[from, to) to out[at...]; returns where the copy ends in `out`.
+ * A loop: a head's runs are short, and a native copy needs a view of each
+ * run, whose making (and the source's `buffer`, read through the runtime)
+ * costs more than the bytes.
+ */
+function copyRun(src: Buffer, from: number, to: number, out: Uint8Array, at: number): number {
+  while (from < to) out[at++] = src[from++]!;
+  return at;
 }
 
 const SP = 0x20;
@@ -662,7 +734,7 @@ const SP = 0x20;
  * `to`; undefined when it has not all arrived, and throws on anything
  * malformed. Bytes are checked in place, in one pass that also finds where
  * the head ends: a loop over a Buffer costs far less per character than one
- * over a string, and strings are made only of what is passed on.
+ * over a string, and strings are made only of the values read here.
  */
 export function parseResponseHead(buf: Buffer, from: number, to: number): ResponseHead | undefined {
   // HTTP-version SP 3DIGIT SP [reason] CRLF
@@ -677,15 +749,13 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
   const headEnd = fieldScan.scan(buf, fieldsAt, to);
   if (headEnd === HEAD_INCOMPLETE) return undefined;
   if (headEnd === HEAD_INVALID) throw new Error('upstream sent an invalid header line');
-  const text = buf.toString('latin1', from, headEnd);
   let connection: string | undefined;
   let upgrade: string | undefined;
   let contentLength: number | undefined;
   let transferEncoding: string | undefined;
   let hasDate = false;
-  // Field lines are relayed as received, in runs between the hop-by-hop ones left out.
-  let fieldLines = '';
-  let runStart = fieldsAt;
+  // The hop-by-hop lines, as [start, end) pairs: the rest is relayed as received.
+  let cuts: number[] | undefined;
   for (let i = 0; i < fieldScan.count; i++) {
     const start = fieldScan.nameAt(i);
     const colon = fieldScan.colonAt(i);
@@ -701,14 +771,14 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
         break;
       case 7:
         if (nameIs(buf, start, 'upgrade')) {
-          upgrade = fieldValue(text, colon + 1 - from, end - from);
+          upgrade = valueAt(buf, colon + 1, end);
           hopByHop = true;
         } else hopByHop = nameIs(buf, start, 'trailer');
         break;
       case 10:
         if (nameIs(buf, start, 'connection')) {
           // The usual value is recognised in place, as the shared string the checks below compare by identity.
-          const value = valueIs(buf, colon, end, KEEP_ALIVE) ? KEEP_ALIVE : fieldValue(text, colon + 1 - from, end - from);
+          const value = valueIs(buf, colon, end, KEEP_ALIVE) ? KEEP_ALIVE : valueAt(buf, colon + 1, end);
           connection = connection === undefined ? value : `${connection}, ${value}`;
           hopByHop = true;
         } else hopByHop = nameIs(buf, start, 'keep-alive');
@@ -725,18 +795,14 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
         break;
       case 17:
         if (nameIs(buf, start, 'transfer-encoding')) {
-          const value = fieldValue(text, colon + 1 - from, end - from);
+          const value = valueAt(buf, colon + 1, end);
           transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
           hopByHop = true;
         }
         break;
     }
-    if (hopByHop) {
-      if (start > runStart) fieldLines += text.slice(runStart - from, start - from);
-      runStart = end + 2;
-    }
+    if (hopByHop) (cuts ??= []).push(start, end + 2);
   }
-  if (runStart < headEnd) fieldLines += text.slice(runStart - from);
   const keepAlive = minor === 1 && (connection === undefined || connection === KEEP_ALIVE || !hasToken(connection.toLowerCase(), 'close'));
   let framing: ResponseHead['framing'];
   if (transferEncoding !== undefined) {
@@ -746,8 +812,19 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
   } else {
     framing = contentLength ?? 'close';
   }
-  const statusMessage = eol > from + 13 ? text.slice(13, eol - from) : '';
-  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, fieldLines, hasDate, contentLength !== undefined, headEnd + 2 - from);
+  const statusMessage = eol > from + 13 ? reasonPhrase(buf, statusCode, from + 13, eol) : '';
+  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, hasDate, contentLength !== undefined, headEnd + 2 - from, buf, fieldsAt, headEnd, cuts);
+}
+
+/** The reason phrase buf[start, end): node's own string for the code when it is that one, which makes none. */
+function reasonPhrase(buf: Buffer, status: number, start: number, end: number): string {
+  const usual = STATUS_CODES[status];
+  if (usual !== undefined && usual.length === end - start) {
+    let i = 0;
+    while (i < usual.length && buf[start + i] === usual.charCodeAt(i)) i++;
+    if (i === usual.length) return usual;
+  }
+  return buf.toString('latin1', start, end);
 }
 
 const KEEP_ALIVE = 'keep-alive';

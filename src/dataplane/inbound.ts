@@ -135,11 +135,19 @@ export function writeHead(res: InboundResponse, status: number, headers: string[
 /**
  * Writes the head of a proxied response whose Connection field names no
  * others straight from the upstream's field lines, edited in place by its
- * filters, when both ends speak HTTP/1.1; false when that cannot be done,
- * and the caller writes the head from parsed fields.
+ * filters (copied as bytes when there are none), when both ends speak
+ * HTTP/1.1; false when that cannot be done, and the caller writes the head
+ * from parsed fields.
  */
 export function relayHead(res: InboundResponse, status: number, up: UpstreamResponse, edits: ResponseEdits, closing: boolean): boolean {
-  if (up.fieldLines === undefined || !(res instanceof FastResponse)) return false;
+  if (!(res instanceof FastResponse)) return false;
+  const bytes = up.fieldBytes;
+  if (edits === NO_EDITS && bytes !== undefined && up.statusMessage !== undefined) {
+    if (closing) res.closeAfter();
+    res.relayFieldBytes(status, up.statusMessage, bytes, up.hasDate === true, up.bodyLength);
+    return true;
+  }
+  if (up.fieldLines === undefined) return false;
   const lines = edits === NO_EDITS ? up.fieldLines : editedResponseLines(up.fieldLines, edits);
   if (lines === undefined) return false;
   if (closing) res.closeAfter();

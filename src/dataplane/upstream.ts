@@ -21,14 +21,25 @@ export interface UpstreamResponse {
    * among them.
    */
   fieldLines?: string;
+  /** HTTP/1.1: the same lines as bytes, while they may be read (during onUpstreamResponse). */
+  readonly fieldBytes?: FieldBytes;
   hasDate?: boolean;
   hasLength?: boolean;
+  /** The body's length when the head gave one (Content-Length). */
+  readonly bodyLength?: number;
   /** The Connection header, naming further hop-by-hop fields. */
   connection: string | undefined;
   /** The Upgrade header of a 101. */
   upgrade: string | undefined;
   /** The head ended the response (HTTP/2 HEADERS with END_STREAM): gRPC's trailers-only form, or an empty body. */
   headOnly?: boolean;
+}
+
+/** Field lines in the bytes they were read as, copied out without being made text. */
+export interface FieldBytes {
+  readonly byteLength: number;
+  /** Copies the lines to out[at...]; returns where they end there. */
+  copyTo(out: Uint8Array, at: number): number;
 }
 
 /** Where a response body goes: written in order, with backpressure, then ended. */

@@ -23,7 +23,11 @@ const answeredFast = new Set<string>();
 /** "METHOD url" of every fast-path response whose connection was lost before it ended. */
 const lostFast = new Set<string>();
 
+/** "METHOD url" of every fast-path response whose head was relayed as the upstream's bytes. */
+const relayedAsBytes = new Set<string>();
+
 const originalWriteFieldLines = FastResponse.prototype.writeFieldLines;
+const originalRelayFieldBytes = FastResponse.prototype.relayFieldBytes;
 const originalLost = FastResponse.prototype.lost;
 
 function key(req: FastRequest): string {
@@ -36,6 +40,11 @@ before(() => {
     answeredFast.add(key(this.req));
     return originalWriteFieldLines.apply(this, args);
   };
+  FastResponse.prototype.relayFieldBytes = function (this: FastResponse, ...args: Parameters<FastResponse['relayFieldBytes']>) {
+    answeredFast.add(key(this.req));
+    relayedAsBytes.add(key(this.req));
+    return originalRelayFieldBytes.apply(this, args);
+  };
   FastResponse.prototype.lost = function (this: FastResponse) {
     if (!this.writableEnded) lostFast.add(key(this.req));
     originalLost.call(this);
@@ -44,6 +53,7 @@ before(() => {
 
 after(() => {
   FastResponse.prototype.writeFieldLines = originalWriteFieldLines;
+  FastResponse.prototype.relayFieldBytes = originalRelayFieldBytes;
   FastResponse.prototype.lost = originalLost;
 });
 
@@ -241,12 +251,16 @@ const IMF_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|
 /** Far more than socket buffers hold: a client that does not read makes the proxy queue what it was given. */
 const BIG_BODY = randomBytes(8 * 1024 * 1024);
 
-const RAW_HEADS: Record<string, string> = {
+/** A raw response, or its parts, written 20 ms apart. */
+const RAW_HEADS: Record<string, string | string[]> = {
   // Chunked and empty: relayed as a chunked body of no chunks.
   '/raw/relayed': 'HTTP/1.1 200 OK\r\nKEEP-ALIVE: timeout=99\r\nX-First: 1\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\nX-Spaced:   two  words \r\n' +
     'DATE: Mon, 01 Jan 2024 00:00:00 GMT\r\ntransfer-encoding: chunked\r\nConnection: keep-alive\r\n\r\n0\r\n\r\n',
   '/raw/edited': 'HTTP/1.1 200 OK\r\nX-First: 1\r\nX-Spaced:   two  words \r\nX-Gone: 1\r\nX-SET: upstream\r\nContent-Length: 2\r\n\r\nok',
   '/raw/named-hop': 'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: gone\r\nX-Kept: here\r\nContent-Length: 2\r\n\r\nok',
+  '/raw/reason': 'HTTP/1.0 299 Fine By Me\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok',
+  // The body comes in later reads, into the buffer the head was read into.
+  '/raw/late-body': ['HTTP/1.1 200 OK\r\nX-Late: yes\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\n', 'he', 'llo'],
 };
 
 describe('HTTP/1.1 fast path on a cleartext listener', () => {
@@ -309,7 +323,9 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
         for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
           const path = pending.slice(0, end).split(' ')[1]!;
           pending = pending.slice(end + 4);
-          socket.write(RAW_HEADS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+          const response = RAW_HEADS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
+          if (typeof response === 'string') socket.write(response);
+          else response.forEach((part, i) => setTimeout(() => socket.write(part), 20 * i));
         }
       });
     });
@@ -442,6 +458,21 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     assert.deepEqual(named!.fields.map(([n]) => n), ['X-Kept', 'Content-Length', 'Date', 'Connection', 'Keep-Alive']);
     assert.equal(named!.body, 'ok');
     assert.ok(answeredFast.has('GET /raw/relayed') && answeredFast.has('GET /raw/named-hop'));
+    assert.ok(relayedAsBytes.has('GET /raw/relayed'), 'lines no field names are copied as bytes');
+    c.destroy();
+  });
+
+  it('relays a head as bytes with its own reason phrase and a Date of ours, and keeps it while the body comes in later reads', async () => {
+    const c = new RawClient(port);
+    c.write(get('/raw/reason') + get('/raw/late-body'));
+    const [reason, late] = await c.responses('GET', 'GET');
+    assert.ok(reason!.raw.startsWith('HTTP/1.1 299 Fine By Me\r\nX-A: 1\r\nContent-Length: 2\r\nDate: '), reason!.raw);
+    assert.match(only(reason!, 'date') ?? '', IMF_DATE);
+    assert.equal(reason!.body, 'ok');
+    assert.deepEqual(late!.fields.map(([n]) => n), ['X-Late', 'Content-Length', 'Date', 'Connection', 'Keep-Alive']);
+    assert.equal(only(late!, 'x-late'), 'yes');
+    assert.equal(late!.body, 'hello');
+    assert.ok(relayedAsBytes.has('GET /raw/reason') && relayedAsBytes.has('GET /raw/late-body'));
     c.destroy();
   });
 

@@ -200,6 +200,31 @@ describe('HTTP/1.1 response heads', () => {
     }
   });
 
+  it('copies the same field lines as bytes, and reads none once their buffer is released', () => {
+    const h = head('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nServer:x\r\nTE: trailers\r\nX-A: 1  \r\nContent-Length: 7\r\nKeep-Alive: timeout=5');
+    const bytes = h.fieldBytes!;
+    const out = Buffer.alloc(bytes.byteLength + 4, '.');
+    assert.equal(bytes.copyTo(out, 2), 2 + bytes.byteLength);
+    assert.equal(out.toString('latin1'), '..Server:x\r\nX-A: 1  \r\nContent-Length: 7\r\n..');
+    assert.equal(h.bodyLength, 7);
+    assert.equal(head('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked').bodyLength, undefined);
+    h.release();
+    assert.equal(h.fieldBytes, undefined);
+    assert.throws(() => h.fieldLines, /released/);
+    // Lines read as text before the release stay readable.
+    const kept = head('HTTP/1.1 200 OK\r\nX-B: 2');
+    assert.equal(kept.fieldLines, 'X-B: 2\r\n');
+    kept.release();
+    assert.deepEqual(kept.rawHeaders, ['X-B', '2']);
+  });
+
+  it('hands on the usual reason phrase as node\'s own string, and any other as sent', () => {
+    assert.equal(head('HTTP/1.1 404 Not Found').statusMessage, 'Not Found');
+    assert.equal(head('HTTP/1.1 404 Not found here').statusMessage, 'Not found here');
+    assert.equal(head('HTTP/1.1 200 Ok').statusMessage, 'Ok');
+    assert.equal(head('HTTP/1.1 599 Whatever').statusMessage, 'Whatever');
+  });
+
   it('waits for the rest of a head cut anywhere, and refuses a bad one as soon as it shows', () => {
     const text = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nok';
     const whole = Buffer.from(text, 'latin1');
