@@ -68,11 +68,29 @@ export function fieldValue(text: string, start: number, end: number): string {
   return text.slice(start, end);
 }
 
+/** Where buf[start, end) begins once the spaces and tabs leading it are skipped. */
+export function owsSkipped(buf: Uint8Array, start: number, end: number): number {
+  while (start < end && (buf[start] === 0x20 || buf[start] === 0x09)) start++;
+  return start;
+}
+
+/** Where buf[start, end) ends once the spaces and tabs trailing it are dropped. */
+export function owsTrimmed(buf: Uint8Array, start: number, end: number): number {
+  while (end > start && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  return end;
+}
+
+/** Whether buf[start, end) is exactly `text`. */
+export function textIs(buf: Uint8Array, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) if (buf[start + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
 /** A field line's value read from its bytes: buf[start, end) without surrounding spaces and tabs, as latin1 text. */
 export function valueAt(buf: Buffer, start: number, end: number): string {
-  while (start < end && (buf[start] === 0x20 || buf[start] === 0x09)) start++;
-  while (end > start && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
-  return buf.toString('latin1', start, end);
+  start = owsSkipped(buf, start, end);
+  return buf.toString('latin1', start, owsTrimmed(buf, start, end));
 }
 
 /** Validated field lines from text[start], each ending CRLF or the text, as a flat name/value list. */
@@ -189,9 +207,8 @@ export function headEndArrived(buf: Buffer, searched: number): boolean {
  * 1 to 15 digits between optional whitespace; -1 otherwise.
  */
 export function decimalValue(buf: Uint8Array, colon: number, end: number): number {
-  let i = colon + 1;
-  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
-  while (end > i && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  let i = owsSkipped(buf, colon + 1, end);
+  end = owsTrimmed(buf, i, end);
   if (end === i || end - i > 15) return -1;
   let n = 0;
   for (; i < end; i++) {

@@ -39,9 +39,13 @@ const MAX_PIPELINED_BYTES = 64 * 1024;
 /** How a head ends on a connection that stays open. */
 const KEEP_ALIVE_END = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
 
+/** How a head ends on a connection that closes after it. */
+const CLOSE_END = 'Connection: close\r\n\r\n';
+const CHUNKED_LINE = 'Transfer-Encoding: chunked\r\n';
+
 const KEEP_ALIVE_END_BYTES = Buffer.from(KEEP_ALIVE_END, 'latin1');
-const CLOSE_END_BYTES = Buffer.from('Connection: close\r\n\r\n', 'latin1');
-const CHUNKED_LINE = Buffer.from('Transfer-Encoding: chunked\r\n', 'latin1');
+const CLOSE_END_BYTES = Buffer.from(CLOSE_END, 'latin1');
+const CHUNKED_LINE_BYTES = Buffer.from(CHUNKED_LINE, 'latin1');
 
 let cachedDate = '';
 let cachedDateLine: Buffer | undefined;
@@ -206,19 +210,22 @@ export class FastResponse {
    * their own Date, Content-Length and Connection lines.
    */
   writeFieldLines(status: number, reason: string | undefined, lines: string, date: boolean, length: boolean, connection: boolean): this {
-    this.statusCode = status;
+    this.frame(status, length);
     let head = `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? 'Unknown'}\r\n${lines}`;
     if (!date) head += `Date: ${httpDate()}\r\n`;
-    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
-    else if (!length && !this.bodyless) {
-      this.chunked = true;
-      head += 'Transfer-Encoding: chunked\r\n';
-    }
+    if (this.chunked) head += CHUNKED_LINE;
     if (this.conn.keepAlive) head += KEEP_ALIVE_END;
-    else head += connection ? '\r\n' : 'Connection: close\r\n\r\n';
+    else head += connection ? '\r\n' : CLOSE_END;
     this.head = head;
     this.headersSent = true;
     return this;
+  }
+
+  /** Takes `status` and how the body is framed: not at all, by the head's own Content-Length (`length`), or chunked. */
+  private frame(status: number, length: boolean): void {
+    this.statusCode = status;
+    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
+    else if (!length && !this.bodyless) this.chunked = true;
   }
 
   /**
@@ -227,13 +234,11 @@ export class FastResponse {
    * will join when `bodyLength` says that body is small enough.
    */
   relayFieldBytes(status: number, reason: string, fields: FieldBytes, date: boolean, bodyLength: number | undefined): this {
-    this.statusCode = status;
+    this.frame(status, bodyLength !== undefined);
     const statusLine = statusLineOf(status, reason);
     const dateLine = date ? undefined : dateLineBytes();
-    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
-    else if (bodyLength === undefined && !this.bodyless) this.chunked = true;
     const end = this.conn.keepAlive ? KEEP_ALIVE_END_BYTES : CLOSE_END_BYTES;
-    const size = statusLine.length + fields.byteLength + (dateLine?.length ?? 0) + (this.chunked ? CHUNKED_LINE.length : 0) + end.length;
+    const size = statusLine.length + fields.byteLength + (dateLine?.length ?? 0) + (this.chunked ? CHUNKED_LINE_BYTES.length : 0) + end.length;
     const room = bodyLength !== undefined && !this.bodyless && bodyLength <= SINGLE_WRITE_MAX ? bodyLength : 0;
     const head = Buffer.allocUnsafe(size + room);
     head.set(statusLine, 0);
@@ -243,8 +248,8 @@ export class FastResponse {
       at += dateLine.length;
     }
     if (this.chunked) {
-      head.set(CHUNKED_LINE, at);
-      at += CHUNKED_LINE.length;
+      head.set(CHUNKED_LINE_BYTES, at);
+      at += CHUNKED_LINE_BYTES.length;
     }
     head.set(end, at);
     this.head = head;
@@ -333,10 +338,7 @@ export class FastResponse {
       return writeDirect(socket, out);
     }
     socket.cork();
-    if (head !== undefined) {
-      if (typeof head === 'string') socket.write(head, 'latin1');
-      else socket.write(this.headOnly(head));
-    }
+    if (head !== undefined) socket.write(this.headOnly(head), 'latin1');
     if (this.chunked) {
       if (body !== undefined) {
         socket.write(`${body.length.toString(16)}\r\n`, 'latin1');

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { writeDirect } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
-import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, scanLineEnd, valueAt } from './http-syntax.js';
+import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
 import { ownCopy } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
@@ -690,19 +690,10 @@ class ResponseHead implements UpstreamResponse, FieldBytes {
   /** The field lines as received (each ending CRLF), hop-by-hop ones left out. */
   get fieldLines(): string {
     if (this.lines !== undefined) return this.lines;
-    const src = this.source;
-    if (src === undefined) throw new Error('response head read after its bytes were released');
-    const cuts = this.cuts;
-    let lines = '';
-    let from = this.fieldsAt;
-    if (cuts !== undefined) {
-      for (let i = 0; i < cuts.length; i += 2) {
-        if (cuts[i]! > from) lines += src.toString('latin1', from, cuts[i]!);
-        from = cuts[i + 1]!;
-      }
-    }
-    if (from < this.fieldsEnd) lines += src.toString('latin1', from, this.fieldsEnd);
-    return (this.lines = lines);
+    if (this.source === undefined) throw new Error('response head read after its bytes were released');
+    const bytes = Buffer.allocUnsafe(this.byteLength);
+    this.copyTo(bytes, 0);
+    return (this.lines = bytes.toString('latin1'));
   }
 
   /** Built from fieldLines: the hop-by-hop fields are not in it, which every user of it drops anyway. */
@@ -819,24 +810,15 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
 /** The reason phrase buf[start, end): node's own string for the code when it is that one, which makes none. */
 function reasonPhrase(buf: Buffer, status: number, start: number, end: number): string {
   const usual = STATUS_CODES[status];
-  if (usual !== undefined && usual.length === end - start) {
-    let i = 0;
-    while (i < usual.length && buf[start + i] === usual.charCodeAt(i)) i++;
-    if (i === usual.length) return usual;
-  }
-  return buf.toString('latin1', start, end);
+  return usual !== undefined && textIs(buf, start, end, usual) ? usual : buf.toString('latin1', start, end);
 }
 
 const KEEP_ALIVE = 'keep-alive';
 
 /** Whether the value of the field line buf[colon, end) (its colon to its CR) is exactly `expected`, whitespace around it aside. */
 function valueIs(buf: Buffer, colon: number, end: number, expected: string): boolean {
-  let i = colon + 1;
-  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
-  while (end > i && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
-  if (end - i !== expected.length) return false;
-  for (let j = 0; j < expected.length; j++) if (buf[i + j] !== expected.charCodeAt(j)) return false;
-  return true;
+  const start = owsSkipped(buf, colon + 1, end);
+  return textIs(buf, start, owsTrimmed(buf, start, end), expected);
 }
 
 const HTTP1 = Buffer.from('HTTP/1.');
