@@ -62,16 +62,10 @@ let spare: WriteRequest | undefined;
  * destroys the socket with the error.
  */
 export function writeDirect(socket: Socket, data: Uint8Array | string): boolean {
-  const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
-  if (
-    binding === undefined || handle === null || socket.connecting || socket.writableLength !== 0 || socket.writableEnded || socket.destroyed ||
-    // A TLS socket's handle encrypts what it is given, and completes its writes in its own way.
-    (socket as { encrypted?: boolean }).encrypted === true
-  ) {
-    return typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data);
-  }
+  if (!writesDirect(socket)) return typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data);
+  const handle = (socket as unknown as { _handle: StreamHandle })._handle;
   let req = spare;
-  if (req === undefined) req = newRequest(binding, handle);
+  if (req === undefined) req = newRequest(binding!, handle);
   else req.handle = handle;
   const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
   if (err !== 0) {
@@ -88,6 +82,19 @@ export function writeDirect(socket: Socket, data: Uint8Array | string): boolean 
   req.socket = socket;
   if (typeof data !== 'string') req.buffer = data;
   return false;
+}
+
+/**
+ * Whether writeDirect would write to `socket`'s handle now, rather than
+ * through socket.write(), which may keep the bytes it is given queued.
+ */
+export function writesDirect(socket: Socket): boolean {
+  return (
+    binding !== undefined && (socket as unknown as { _handle: StreamHandle | null })._handle !== null && !socket.connecting &&
+    socket.writableLength === 0 && !socket.writableEnded && !socket.destroyed &&
+    // A TLS socket's handle encrypts what it is given, and completes its writes in its own way.
+    (socket as { encrypted?: boolean }).encrypted !== true
+  );
 }
 
 function newRequest(b: StreamBinding, handle: StreamHandle): WriteRequest {

@@ -12,7 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { writeDirect } from './direct-write.js';
+import { writeDirect, writesDirect } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
@@ -31,9 +31,6 @@ const CRLF = Buffer.from('\r\n');
 /** At most 2^52 - 1, well inside what a double holds exactly. */
 const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
 
-
-/** What Node's own client refuses in a request target: anything outside visible ISO-8859-1. */
-const BAD_TARGET_CHAR = /[^\u0021-\u00ff]/;
 
 /**
  * Every upstream connection, its idle timeout checked four times a second: an
@@ -65,7 +62,6 @@ export class Http1Endpoint {
    */
   request(r: UpstreamRequest, listener: UpstreamListener): UpstreamCall {
     if (!isToken(r.method, 0, r.method.length)) throw Object.assign(new Error(`invalid method ${JSON.stringify(r.method)}`), { code: 'ERR_INVALID_HTTP_TOKEN' });
-    if (BAD_TARGET_CHAR.test(r.path)) throw Object.assign(new Error('request target contains invalid characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
     const head = serializeHead(r);
     // An upgraded socket leaves the pool for good, so it is never taken from it.
     const conn = (!r.upgrade && this.idle.pop()) || this.open(r.upgrade);
@@ -254,8 +250,49 @@ function announcedLength(headers: UpstreamRequest['headers']): number | undefine
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-function serializeHead(r: UpstreamRequest): string {
-  return `${r.method} ${r.path} HTTP/1.1\r\n${r.fieldLines ?? fieldLinesOf(r.headers)}\r\n`;
+/**
+ * Where request heads are written, as bytes, to be sent: a write the kernel
+ * takes whole before returning leaves it free for the next head (see
+ * Connection.begin). Writing the head's parts straight in costs less than
+ * joining them as strings, which Node then flattens and copies once more.
+ */
+let headScratch = Buffer.allocUnsafeSlow(8 * 1024);
+
+const REQUEST_LINE_END = ' HTTP/1.1\r\n';
+/** Longer strings are copied by Node's native write, which costs more than a short JS loop to call. */
+const NATIVE_COPY_FROM = 256;
+
+/**
+ * The request head as bytes: in headScratch when it fits, else in a buffer of
+ * its own. Throws, as Node's own client does, on a request target with a
+ * character outside visible ISO-8859-1.
+ */
+function serializeHead(r: UpstreamRequest): Buffer {
+  const { method, path } = r;
+  const lines = r.fieldLines ?? [fieldLinesOf(r.headers)];
+  let length = method.length + 1 + path.length + REQUEST_LINE_END.length + 2;
+  for (let i = 0; i < lines.length; i++) length += lines[i]!.length;
+  const out = length <= headScratch.length ? headScratch : Buffer.allocUnsafeSlow(length);
+  let at = copyLatin1(method, out, 0);
+  out[at++] = 0x20;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x21 || c > 0xff) throw Object.assign(new Error('request target contains invalid characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
+    out[at++] = c;
+  }
+  at = copyLatin1(REQUEST_LINE_END, out, at);
+  for (let i = 0; i < lines.length; i++) at = copyLatin1(lines[i]!, out, at);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  return out.subarray(0, at);
+}
+
+/** Writes `text` as latin1 at out[at...], which has room for it; returns where it ends. */
+function copyLatin1(text: string, out: Buffer, at: number): number {
+  const n = text.length;
+  if (n >= NATIVE_COPY_FROM) return at + out.write(text, at, n, 'latin1');
+  for (let i = 0; i < n; i++) out[at + i] = text.charCodeAt(i);
+  return at + n;
 }
 
 /** One upstream socket and its response parser. */
@@ -322,11 +359,15 @@ class Connection {
     socket.once(secure ? 'secureConnect' : 'connect', onSocketConnect);
   }
 
-  begin(exchange: Http1Exchange, head: string): void {
+  begin(exchange: Http1Exchange, head: Buffer): void {
     this.exchange = exchange;
     this.state = HEAD;
     this.sawBytes = false;
-    writeDirect(this.socket, head);
+    const inScratch = head.buffer === headScratch.buffer;
+    // A socket still connecting, or with writes queued, keeps what it is given: the scratch buffer is the next head's.
+    if (!writesDirect(this.socket)) this.socket.write(inScratch ? Buffer.from(head) : head);
+    // Written in part, the rest queued by libuv from the scratch buffer itself: it is the write's now.
+    else if (!writeDirect(this.socket, head) && inScratch) headScratch = Buffer.allocUnsafeSlow(headScratch.length);
   }
 
   connected(): void {

@@ -547,12 +547,21 @@ function editsInPlace(m: CompiledHeaderMutation | undefined): boolean {
  * The head's field lines for the upstream: what upstreamHeaders makes of a
  * request, written out, for filters that touch no field the proxy owns.
  */
-function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined): string {
-  let lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
-  const forwardedFor = forwardedForOf(req);
-  if (forwardedFor !== undefined) lines += `x-forwarded-for: ${forwardedFor}\r\n`;
-  return `${lines}x-forwarded-proto: ${scheme}\r\nx-forwarded-host: ${req.headers.host}\r\n`;
+function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined): string[] {
+  const lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
+  const proto = scheme === 'https' ? FORWARDED_HTTPS : FORWARDED_HTTP;
+  const host = req.headers.host!;
+  const client = clientAddress(req);
+  if (client === undefined) return [lines, proto, host, '\r\n'];
+  const prior = req.headers['x-forwarded-for'];
+  return prior
+    ? [lines, 'x-forwarded-for: ', prior, ', ', client, '\r\n', proto, host, '\r\n']
+    : [lines, 'x-forwarded-for: ', client, '\r\n', proto, host, '\r\n'];
 }
+
+/** What forwardedFieldLines writes after the request's own fields, up to the host's name. */
+const FORWARDED_HTTP = 'x-forwarded-proto: http\r\nx-forwarded-host: ';
+const FORWARDED_HTTPS = 'x-forwarded-proto: https\r\nx-forwarded-host: ';
 
 /**
  * The request's forwarded fields with the filters applied: those they touch
@@ -577,9 +586,14 @@ function takeFields(out: OutgoingHttpHeaders, headers: Record<string, string>, m
 
 /** X-Forwarded-For with the client's address appended. */
 function forwardedForOf(req: InboundRequest): string | undefined {
-  const addr = req.socket.remoteAddress;
-  const client = addr?.startsWith('::ffff:') ? addr.slice(7) : addr;
+  const client = clientAddress(req);
   if (client === undefined) return undefined;
   const prior = req.headers['x-forwarded-for'];
   return prior ? `${prior}, ${client}` : client;
+}
+
+/** The client's address, an IPv4 one without its IPv6 mapping prefix. */
+function clientAddress(req: InboundRequest): string | undefined {
+  const addr = req.socket.remoteAddress;
+  return addr?.startsWith('::ffff:') ? addr.slice(7) : addr;
 }

@@ -100,9 +100,10 @@ export interface UpstreamRequest {
   headers: OutgoingHttpHeaders;
   /**
    * HTTP/1.1 backends only: the head's field lines, each ending CRLF, ready
-   * to send in place of `headers`, which is then empty.
+   * to send in place of `headers`, which is then empty; in parts, sent one
+   * after another, so that they are never joined in memory.
    */
-  fieldLines?: string;
+  fieldLines?: readonly string[];
   bodyless: boolean;
   /** HTTP/1.1 only: pass an Upgrade handshake through, on a connection of its own. */
   upgrade: boolean;

@@ -416,5 +416,26 @@ describe('HTTP/1.1 upstream client', () => {
     assert.throws(() => endpoint.request({ ...base, method: 'GE T', path: '/' }, noop), { code: 'ERR_INVALID_HTTP_TOKEN' });
     assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/a b' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
     assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/a\r\nx' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
+    assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/\u0100' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
+  });
+
+  it('sends every head intact: several before any connection is up, long ones, and field lines given in parts', { timeout: 5_000 }, async () => {
+    const { up, endpoint } = await setup((s, req) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.head.length}\r\n\r\n${req.head}`, 'latin1'));
+    const long = 'v'.repeat(300);
+    const huge = 'w'.repeat(20_000);
+    const sent = [
+      { path: '/one?q=\u00e9', fieldLines: ['host: up\r\n', 'x-a: ', '1', '\r\n'] },
+      { path: '/two', fieldLines: [`host: up\r\nx-long: ${long}\r\n`, 'x-b: 2\r\n'] },
+      { path: '/three', fieldLines: [`host: up\r\nx-huge: ${huge}\r\n`] },
+    ];
+    const want = (r: (typeof sent)[number]): string => `GET ${r.path} HTTP/1.1\r\n${r.fieldLines.join('')}`.slice(0, -2);
+    // All three are written while their connections are still connecting, so each must keep its own bytes.
+    const outcomes = await Promise.all(sent.map((r) => exchange(endpoint, r)));
+    assert.deepEqual(outcomes.map((o) => o.body.toString('latin1')), sent.map(want));
+    assert.equal(up.connections(), 3);
+    // And again on the pooled connections, written at once.
+    const again = await Promise.all(sent.map((r) => exchange(endpoint, r)));
+    assert.deepEqual(again.map((o) => o.body.toString('latin1')), sent.map(want));
+    assert.ok(again.every((o) => o.reused));
   });
 });
