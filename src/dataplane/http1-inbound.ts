@@ -398,7 +398,7 @@ export class FastConnection {
     tracked.add(this);
     socket.setNoDelay(true);
     // 'data' still brings what was read before the switch (and put back by protocol detection).
-    readInPlace(socket, (bytes) => this.onRead(bytes));
+    readInPlace(socket, (buffer, length) => this.onRead(buffer, length));
     for (const [event, listener] of SOCKET_LISTENERS) socket.on(event, listener);
   }
 
@@ -407,13 +407,19 @@ export class FastConnection {
     return this.response === undefined && this.buffered === undefined;
   }
 
-  /** A read into the shared buffer: what is kept past it is copied; after a hand-off node:http reads a copy from the socket. */
-  private onRead(bytes: Buffer): void {
+  /**
+   * A read into the shared buffer, buffer[0, length): what is kept past it is
+   * copied; after a hand-off node:http reads a copy from the socket.
+   */
+  private onRead(buffer: Buffer, length: number): void {
     if (this.handedOff) {
-      if (!this.socket.push(Buffer.from(bytes))) this.socket.pause();
+      if (!this.socket.push(Buffer.copyBytesFrom(buffer, 0, length))) this.socket.pause();
       return;
     }
-    this.onData(bytes);
+    // Usually a read holds whole requests and nothing waits from before: they are parsed where they lie.
+    if (this.buffered === undefined && this.response === undefined) {
+      if (!this.socket.destroyed) this.parseIn(buffer, length);
+    } else this.onData(buffer.subarray(0, length));
     if (this.buffered !== undefined) this.buffered = owned(this.buffered);
   }
 
@@ -461,15 +467,21 @@ export class FastConnection {
   parseNext(): void {
     const buf = this.buffered;
     if (buf === undefined || this.response !== undefined || this.handedOff || this.socket.destroyed) return;
-    const req = this.headStartedAt !== 0 && !headEndArrived(buf, this.headSearched) ? HEAD_INCOMPLETE : parseRequestHead(buf, buf.length, this.socket);
+    this.parseIn(buf, buf.length);
+  }
+
+  /** Serves the request at buf[0], the bytes so far running to `to`; what is not served yet is left in `buffered`. */
+  private parseIn(buf: Buffer, to: number): void {
+    const req = this.headStartedAt !== 0 && !headEndArrived(buf, this.headSearched) ? HEAD_INCOMPLETE : parseRequestHead(buf, to, this.socket);
+    if (req === HEAD_INCOMPLETE || req === undefined || req.headSize > MAX_HEAD_BYTES) this.buffered = to === buf.length ? buf : buf.subarray(0, to);
     if (req === HEAD_INCOMPLETE) {
       const now = Date.now();
       // Bytes arriving, however slowly, keep the connection from idling out; the headers timeout bounds that.
       this.idleSince = IDLE_UNSEEN;
       if (this.headStartedAt === 0) this.headStartedAt = now;
-      this.headSearched = buf.length;
+      this.headSearched = to;
       // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
-      if (buf.length > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(buf)) this.handOff();
+      if (to > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(this.buffered!)) this.handOff();
       return;
     }
     this.headStartedAt = 0;
@@ -477,7 +489,7 @@ export class FastConnection {
       this.handOff();
       return;
     }
-    this.buffered = req.headSize === buf.length ? undefined : buf.subarray(req.headSize);
+    this.buffered = req.headSize === to ? undefined : buf.subarray(req.headSize, to);
     if (req.headers.connection?.toLowerCase() === 'close') this.keepAlive = false;
     const res = new FastResponse(req, this);
     this.response = res;

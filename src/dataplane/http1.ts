@@ -428,11 +428,12 @@ class Connection {
 
   /** Reading stops on its own only through pause() (see deliver), so this always asks for more. */
   private onRead(buf: Buffer, length: number): boolean {
-    this.onData(buf.subarray(0, length));
+    this.onData(buf, length);
     return true;
   }
 
-  onData(data: Buffer): void {
+  /** Bytes read: data[0, end). */
+  onData(data: Buffer, end = data.length): void {
     const ex = this.exchange;
     if (ex === undefined || ex.finished) {
       // Bytes nobody asked for: the upstream is out of step with us.
@@ -441,7 +442,7 @@ class Connection {
     }
     this.sawBytes = true;
     try {
-      this.parse(ex, data);
+      this.parse(ex, data, end);
     } catch (err) {
       this.fail(err as NodeJS.ErrnoException);
     }
@@ -454,18 +455,19 @@ class Connection {
     this.socket.destroy();
   }
 
-  private parse(ex: Http1Exchange, data: Buffer): void {
+  /** Parses data[0, end): a view of no more than that is made only where bytes are kept or passed on. */
+  private parse(ex: Http1Exchange, data: Buffer, end: number): void {
     let offset = 0;
-    while (offset < data.length && !ex.finished) {
+    while (offset < end && !ex.finished) {
       switch (this.state) {
         case HEAD: {
-          const used = this.parseHead(ex, data, offset);
+          const used = this.parseHead(ex, data, offset, end);
           if (used < 0) return;
           offset = used;
           break;
         }
         case BODY_LENGTH: {
-          const chunk = this.takeBody(data, offset);
+          const chunk = this.takeBody(data, offset, end);
           offset += chunk.length;
           if (this.remaining === 0) this.finishBody(ex, true, chunk);
           else this.deliver(ex, chunk);
@@ -474,32 +476,32 @@ class Connection {
         case CHUNK_SIZE:
         case CHUNK_DATA_END:
         case TRAILERS: {
-          const used = this.parseChunkLine(ex, data, offset);
+          const used = this.parseChunkLine(ex, end === data.length ? data : data.subarray(0, end), offset);
           if (used < 0) return;
           offset = used;
           break;
         }
         case CHUNK_DATA: {
-          const chunk = this.takeBody(data, offset);
+          const chunk = this.takeBody(data, offset, end);
           offset += chunk.length;
           this.deliver(ex, chunk);
           if (this.remaining === 0) this.state = CHUNK_DATA_END;
           break;
         }
         case BODY_UNTIL_CLOSE:
-          this.deliver(ex, offset === 0 ? data : data.subarray(offset));
+          this.deliver(ex, offset === 0 && end === data.length ? data : data.subarray(offset, end));
           return;
         default:
           throw new Error('upstream sent bytes after its response');
       }
     }
     // Bytes after a complete response: whatever they are, the connection is out of step.
-    if (offset < data.length) this.socket.destroy();
+    if (offset < end) this.socket.destroy();
   }
 
-  /** Up to `remaining` body bytes from `offset`, counted off. */
-  private takeBody(data: Buffer, offset: number): Buffer {
-    const n = Math.min(this.remaining, data.length - offset);
+  /** Up to `remaining` body bytes of data[offset, end), counted off. */
+  private takeBody(data: Buffer, offset: number, end: number): Buffer {
+    const n = Math.min(this.remaining, end - offset);
     this.remaining -= n;
     return data.subarray(offset, offset + n);
   }
@@ -515,7 +517,7 @@ class Connection {
     const start = partial === undefined ? offset : 0;
     const end = buf.indexOf(CRLF, start);
     if (end < 0 || end - start > MAX_CHUNK_LINE) {
-      this.keepPartial(buf, start, MAX_CHUNK_LINE, 'chunk line');
+      this.keepPartial(buf, start, buf.length, MAX_CHUNK_LINE, 'chunk line');
       return undefined;
     }
     this.partial = undefined;
@@ -524,27 +526,29 @@ class Connection {
   }
 
   /**
-   * Keeps buf[start...], a head or chunk line not all read, for the next
+   * Keeps buf[start, to), a head or chunk line not all read, for the next
    * read: a copy when it is still in the reused read buffer. Throws past
    * `limit` bytes.
    */
-  private keepPartial(buf: Buffer, start: number, limit: number, what: string): void {
-    if (buf.length - start > limit) throw new Error(`upstream ${what} too long`);
-    this.partial = this.partial === undefined && this.reusesReads ? ownCopy(buf.subarray(start)) : buf.subarray(start);
+  private keepPartial(buf: Buffer, start: number, to: number, limit: number, what: string): void {
+    if (to - start > limit) throw new Error(`upstream ${what} too long`);
+    this.partial = this.partial === undefined && this.reusesReads ? ownCopy(buf.subarray(start, to)) : buf.subarray(start, to);
   }
 
-  /** Returns the offset after the head, or -1 when it is not all here yet. */
-  private parseHead(ex: Http1Exchange, data: Buffer, offset: number): number {
+  /** Parses the head at data[offset], the bytes read running to `end`; returns the offset after it, or -1 when it is not all here yet. */
+  private parseHead(ex: Http1Exchange, data: Buffer, offset: number, end: number): number {
     const partial = this.partial;
     let buf = data;
     let start = offset;
+    let to = end;
     if (partial !== undefined) {
-      buf = ownCopy(partial, data.subarray(offset));
+      buf = ownCopy(partial, data.subarray(offset, end));
       start = 0;
+      to = buf.length;
     }
-    const head = partial !== undefined && !headEndArrived(buf, partial.length) ? undefined : parseResponseHead(buf, start, buf.length);
+    const head = partial !== undefined && !headEndArrived(buf, partial.length) ? undefined : parseResponseHead(buf, start, to);
     if (head === undefined) {
-      this.keepPartial(buf, start, MAX_HEAD_BYTES, 'response head');
+      this.keepPartial(buf, start, to, MAX_HEAD_BYTES, 'response head');
       return -1;
     }
     if (head.size > MAX_HEAD_BYTES) throw new Error('upstream response head too long');
@@ -558,7 +562,7 @@ class Connection {
     const request = ex.request;
     if (status === 101) {
       if (!request.upgrade) throw new Error('upstream switched protocols unasked');
-      this.upgrade(ex, head, buf.subarray(start + head.size));
+      this.upgrade(ex, head, buf.subarray(start + head.size, to));
       return -1;
     }
     this.keepAlive = head.keepAlive && !request.upgrade;
@@ -833,7 +837,11 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
         }
         break;
     }
-    if (hopByHop) (cuts ??= []).push(start, end + 2);
+    if (hopByHop) {
+      // Made to its size: most heads have one such line (Connection), and a growing array would reserve room for sixteen.
+      if (cuts === undefined) cuts = [start, end + 2];
+      else cuts.push(start, end + 2);
+    }
   }
   const keepAlive = minor === 1 && (connection === undefined || connection === KEEP_ALIVE || !hasToken(connection.toLowerCase(), 'close'));
   let framing: ResponseHead['framing'];

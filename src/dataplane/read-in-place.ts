@@ -41,19 +41,21 @@ type UserBufferHandle = { useUserBuffer?: (buffer: Buffer) => void };
 
 /**
  * Switches `socket` to reading into the shared buffer, each read handed to
- * `onRead` (its bytes valid only during the call; pause() and resume() stop
- * and restart reading). Bytes already read stay in the socket's readable
- * side, for its 'data' listeners. Returns false, changing nothing, where
- * this Node does not allow it.
+ * `onRead` as the buffer and the length read into it, from its start (its
+ * bytes valid only during the call; pause() and resume() stop and restart
+ * reading). No view of the read is made: most reads are parsed where they
+ * lie and never kept. Bytes already read stay in the socket's readable side,
+ * for its 'data' listeners. Returns false, changing nothing, where this Node
+ * does not allow it.
  */
-export function readInPlace(socket: Socket, onRead: (bytes: Buffer) => void): boolean {
+export function readInPlace(socket: Socket, onRead: (buffer: Buffer, length: number) => void): boolean {
   const handle = (socket as unknown as { _handle?: UserBufferHandle })._handle;
   if (SLOTS === undefined || typeof handle?.useUserBuffer !== 'function') return false;
   shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   const slots = socket as unknown as Record<symbol, unknown>;
   slots[SLOTS.buffer] = shared;
   slots[SLOTS.callback] = (length: number, buffer: Buffer): boolean => {
-    onRead(buffer.subarray(0, length));
+    onRead(buffer, length);
     return true;
   };
   // Null, not absent: Node calls a generator it finds after every read.

@@ -487,6 +487,26 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     c.destroy();
   });
 
+  it('parses only the bytes of each read, not what an earlier, longer read left in the shared read buffer', async () => {
+    const late = new RawClient(port);
+    late.write(get('/direct'));
+    await late.responses('GET');
+    const earlier = new RawClient(port);
+    earlier.write(get('/direct'));
+    await earlier.responses('GET');
+    // This whole head lies in the shared buffer when the shorter read below, the same bytes less the final CRLF, lands over it.
+    const whole = get('/echo/stale-tail');
+    earlier.write(whole);
+    await earlier.responses('GET', 'GET');
+    late.write(whole.slice(0, -2));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(late.text.split('HTTP/1.1 ').length - 1, 1, 'a head without its final CRLF was answered');
+    late.write('X-Late: 1\r\n\r\n');
+    const [, answer] = await late.responses('GET', 'GET');
+    assert.equal(echoOf(answer!).headers['x-late'], '1');
+    for (const c of [late, earlier]) c.destroy();
+  });
+
   it('keeps a pipelined request intact while other connections read into the shared read buffer', async () => {
     // Connections read into the shared buffer once their first bytes have shown them to be HTTP/1.1.
     const others = Array.from({ length: 4 }, () => new RawClient(port));

@@ -347,6 +347,19 @@ describe('HTTP/1.1 upstream client', () => {
     assert.equal(chunked.reused, true, 'the connection survived both framings');
   });
 
+  it('parses only the bytes of each read, not what an earlier, longer read left in its read buffer', async () => {
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n';
+    const { endpoint } = await setup((s, _req, i) => {
+      if (i === 0) s.write(`${head}\r\nok`);
+      // The first part lands over the first response's bytes, which went on with "\r\nok".
+      else trickle(s, [head, '\r\nOK']);
+    });
+    assert.equal((await exchange(endpoint)).body.toString(), 'ok');
+    const second = await exchange(endpoint);
+    assert.equal(second.error, undefined);
+    assert.equal(second.body.toString(), 'OK');
+  });
+
   it('reads a body without framing until the upstream closes, and does not reuse that connection', async () => {
     const { up, endpoint } = await setup((s) => { s.end('HTTP/1.1 200 OK\r\n\r\nuntil close'); });
     const r = await exchange(endpoint);
