@@ -63,6 +63,14 @@ let spare: WriteRequest | undefined;
  */
 export function writeDirect(socket: Socket, data: Uint8Array | string): boolean {
   if (!writesDirect(socket)) return typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data);
+  return writeToHandle(socket, data);
+}
+
+/**
+ * writeDirect's write, for a caller that has just seen writesDirect(socket)
+ * hold: returns whether it all went out, as writeDirect does.
+ */
+export function writeToHandle(socket: Socket, data: Uint8Array | string): boolean {
   const handle = (socket as unknown as { _handle: StreamHandle })._handle;
   let req = spare;
   if (req === undefined) req = newRequest(binding!, handle);

@@ -19,7 +19,7 @@ import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
-import { owned, ownCopy, readInPlace } from './read-in-place.js';
+import { owned, ownCopy, readInPlace, span } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -308,7 +308,7 @@ export class FastResponse {
 
   /** The head alone, as written when no body goes with it. */
   private headOnly(head: string | Buffer): string | Buffer {
-    return typeof head === 'string' || head.length === this.headLength ? head : head.subarray(0, this.headLength);
+    return typeof head === 'string' ? head : span(head, 0, this.headLength);
   }
 
   /** The connection is gone; a response not yet ended never will be. */
@@ -329,8 +329,7 @@ export class FastResponse {
       // One buffer, one plain write: cheaper than the writev a corked head and body become.
       if (typeof head !== 'string') {
         head!.set(body!, this.headLength);
-        const length = this.headLength + body!.length;
-        return writeDirect(socket, length === head!.length ? head! : head!.subarray(0, length));
+        return writeDirect(socket, span(head!, 0, this.headLength + body!.length));
       }
       const out = Buffer.allocUnsafe(head.length + body!.length);
       out.write(head, 0, 'latin1');
@@ -416,15 +415,19 @@ export class FastConnection {
       if (!this.socket.push(Buffer.copyBytesFrom(buffer, 0, length))) this.socket.pause();
       return;
     }
-    // Usually a read holds whole requests and nothing waits from before: they are parsed where they lie.
-    if (this.buffered === undefined && this.response === undefined) {
-      if (!this.socket.destroyed) this.parseIn(buffer, length);
-    } else this.onData(buffer.subarray(0, length));
+    this.onData(buffer, length);
     if (this.buffered !== undefined) this.buffered = owned(this.buffered);
   }
 
-  onData(data: Buffer): void {
-    this.buffered = this.buffered === undefined ? data : ownCopy(this.buffered, data);
+  /** Bytes read: data[0, length). */
+  onData(data: Buffer, length = data.length): void {
+    if (this.buffered === undefined && this.response === undefined) {
+      // Usually a read holds whole requests and nothing waits from before: they are parsed where they lie.
+      if (!this.socket.destroyed) this.parseIn(data, length);
+      return;
+    }
+    const bytes = span(data, 0, length);
+    this.buffered = this.buffered === undefined ? bytes : ownCopy(this.buffered, bytes);
     if (this.response !== undefined) {
       // Pipelined: parsed once the response in progress ends.
       if (this.buffered.length > MAX_PIPELINED_BYTES) this.socket.pause();
@@ -473,19 +476,21 @@ export class FastConnection {
   /** Serves the request at buf[0], the bytes so far running to `to`; what is not served yet is left in `buffered`. */
   private parseIn(buf: Buffer, to: number): void {
     const req = this.headStartedAt !== 0 && !headEndArrived(buf, this.headSearched) ? HEAD_INCOMPLETE : parseRequestHead(buf, to, this.socket);
-    if (req === HEAD_INCOMPLETE || req === undefined || req.headSize > MAX_HEAD_BYTES) this.buffered = to === buf.length ? buf : buf.subarray(0, to);
     if (req === HEAD_INCOMPLETE) {
+      const kept = span(buf, 0, to);
+      this.buffered = kept;
       const now = Date.now();
       // Bytes arriving, however slowly, keep the connection from idling out; the headers timeout bounds that.
       this.idleSince = IDLE_UNSEEN;
       if (this.headStartedAt === 0) this.headStartedAt = now;
       this.headSearched = to;
       // Not a request line's start (a TLS hello, say): node:http answers 400 at once rather than wait for a head.
-      if (to > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(this.buffered!)) this.handOff();
+      if (to > MAX_HEAD_BYTES || now - this.headStartedAt > HEADERS_TIMEOUT_MS || !startsLikeRequest(kept)) this.handOff();
       return;
     }
     this.headStartedAt = 0;
     if (req === undefined || req.headSize > MAX_HEAD_BYTES) {
+      this.buffered = span(buf, 0, to);
       this.handOff();
       return;
     }

@@ -12,11 +12,11 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { writeDirect, writesDirect } from './direct-write.js';
+import { writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
-import { ownCopy } from './read-in-place.js';
+import { ownCopy, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, FieldBytes, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
@@ -367,7 +367,7 @@ class Connection {
     // A socket still connecting, or with writes queued, keeps what it is given: the scratch buffer is the next head's.
     if (!writesDirect(this.socket)) this.socket.write(inScratch ? Buffer.from(head) : head);
     // Written in part, the rest queued by libuv from the scratch buffer itself: it is the write's now.
-    else if (!writeDirect(this.socket, head) && inScratch) headScratch = Buffer.allocUnsafeSlow(headScratch.length);
+    else if (!writeToHandle(this.socket, head) && inScratch) headScratch = Buffer.allocUnsafeSlow(headScratch.length);
   }
 
   connected(): void {
@@ -458,6 +458,8 @@ class Connection {
   /** Parses data[0, end): a view of no more than that is made only where bytes are kept or passed on. */
   private parse(ex: Http1Exchange, data: Buffer, end: number): void {
     let offset = 0;
+    /** data[0, end), for the chunk-line search, which reads to its buffer's end. */
+    let read: Buffer | undefined;
     while (offset < end && !ex.finished) {
       switch (this.state) {
         case HEAD: {
@@ -476,7 +478,7 @@ class Connection {
         case CHUNK_SIZE:
         case CHUNK_DATA_END:
         case TRAILERS: {
-          const used = this.parseChunkLine(ex, end === data.length ? data : data.subarray(0, end), offset);
+          const used = this.parseChunkLine(ex, (read ??= span(data, 0, end)), offset);
           if (used < 0) return;
           offset = used;
           break;
@@ -489,7 +491,7 @@ class Connection {
           break;
         }
         case BODY_UNTIL_CLOSE:
-          this.deliver(ex, offset === 0 && end === data.length ? data : data.subarray(offset, end));
+          this.deliver(ex, span(data, offset, end));
           return;
         default:
           throw new Error('upstream sent bytes after its response');

@@ -64,6 +64,11 @@ export function readInPlace(socket: Socket, onRead: (buffer: Buffer, length: num
   return true;
 }
 
+/** buf[start, end): buf itself when that is all of it, else a view of it. */
+export function span(buf: Buffer, start: number, end: number): Buffer {
+  return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+}
+
 /** `bytes` itself, or a copy when they are in the shared read buffer and must outlive the read. */
 export function owned(bytes: Buffer): Buffer {
   return bytes.buffer === shared?.buffer ? ownCopy(bytes) : bytes;

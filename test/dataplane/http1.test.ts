@@ -360,6 +360,19 @@ describe('HTTP/1.1 upstream client', () => {
     assert.equal(second.body.toString(), 'OK');
   });
 
+  it('parses a chunk line only from the bytes of its read, not from what an earlier read left after them', async () => {
+    const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2';
+    const { endpoint } = await setup((s, _req, i) => {
+      if (i === 0) s.write(`${head}\r\nok\r\n0\r\n\r\n`);
+      // The chunk-size line is cut after "2", where the first response went on with its CRLF and data.
+      else trickle(s, [head, '\r\nOK\r\n0\r\n\r\n']);
+    });
+    assert.equal((await exchange(endpoint)).body.toString(), 'ok');
+    const second = await exchange(endpoint);
+    assert.equal(second.error, undefined);
+    assert.equal(second.body.toString(), 'OK');
+  });
+
   it('reads a body without framing until the upstream closes, and does not reuse that connection', async () => {
     const { up, endpoint } = await setup((s) => { s.end('HTTP/1.1 200 OK\r\n\r\nuntil close'); });
     const r = await exchange(endpoint);
