@@ -8,6 +8,7 @@ import type { IRConfig } from '../ir/types.js';
 import { FileProvider, formatProblem, loadConfig } from '../provider/index.js';
 import { AddressPool } from '../runtime/address-pool.js';
 import { Controller } from '../runtime/controller.js';
+import { lowerHelperThreadPriority } from '../runtime/helper-threads.js';
 import { createMetrics, exposeDataPlaneStats } from '../runtime/metrics.js';
 import { WorkerPool } from '../runtime/workers.js';
 import { createLogger, type Logger } from '../util/log.js';
@@ -273,8 +274,13 @@ async function serve(v: Values): Promise<number> {
 /** The data plane in this process, behind the same asynchronous face as a WorkerPool. */
 function inProcessDataPlane(logger: Logger) {
   const dataPlane = new DataPlane({ logger });
+  lowerHelperThreadPriority(logger);
   return {
-    apply: (ir: IRConfig) => dataPlane.apply(ir),
+    apply: async (ir: IRConfig) => {
+      const result = await dataPlane.apply(ir);
+      lowerHelperThreadPriority(logger);
+      return result;
+    },
     stats: async () => dataPlane.stats(),
     shutdown: (timeoutMs: number) => dataPlane.shutdown(timeoutMs),
   };

@@ -6,6 +6,7 @@ import { DataPlane } from '../dataplane/index.js';
 import { IRDecoder } from '../ir/delta.js';
 import type { IRConfig } from '../ir/types.js';
 import { createLogger } from '../util/log.js';
+import { lowerHelperThreadPriority } from './helper-threads.js';
 import type { FromWorker, ToWorker } from './workers.js';
 
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -45,7 +46,10 @@ process.on('message', (msg: ToWorker) => {
         break;
       }
       dataPlane.apply(config).then(
-        ({ failures, stale }) => reply({ type: 'applied', seq: msg.seq, failures, stale }),
+        ({ failures, stale }) => {
+          lowerHelperThreadPriority(logger);
+          reply({ type: 'applied', seq: msg.seq, failures, stale });
+        },
         (err: unknown) => {
           logger.error({ err }, 'apply failed');
           reply({ type: 'applied', seq: msg.seq, failures: [], stale: [] });
@@ -67,4 +71,5 @@ process.on('SIGINT', () => {});
 // The primary is gone (killed outright): nothing will feed or stop this worker.
 process.on('disconnect', () => void drain(DRAIN_TIMEOUT_MS));
 
+lowerHelperThreadPriority(logger);
 reply({ type: 'ready' });

@@ -1,6 +1,6 @@
 // What the end-to-end tests share: the launcher, a free port, and polling.
 
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export { freePort } from '../../conformance/harness/processes.js';
@@ -12,6 +12,17 @@ const WAIT_MS = 10_000;
 export async function childPids(pid: number): Promise<number[]> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
   return text.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** Linux: the nice value of each thread of a process, by thread id. */
+export async function threadNiceValues(pid: number): Promise<Map<number, number>> {
+  const nice = new Map<number, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after the parenthesised name start at the third; the nice value is the nineteenth.
+    nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return nice;
 }
 
 /** Polls `probe` until it returns a value (errors count as not yet), for up to 10 s. */

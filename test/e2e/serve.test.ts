@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { startEchoServer, type EchoServer } from '../../src/echo/index.js';
-import { BIN, childPids, eventually, freePort, serviceYaml } from './helpers.js';
+import { BIN, childPids, eventually, freePort, serviceYaml, threadNiceValues } from './helpers.js';
 
 const REPLY_WAIT_MS = 10_000;
 
@@ -176,6 +176,21 @@ describe('archway serve', { timeout: 180_000 }, () => {
     assert.equal(programmed.observedGeneration, gw.metadata.generation);
   });
 
+  it('runs the helper threads of each data-plane worker below its event loop', async () => {
+    const primary = await threadNiceValues(child.pid!);
+    const base = primary.get(child.pid!)!;
+    assert.deepEqual(new Set(primary.values()), new Set([base]), 'the primary translates and keeps its priorities');
+    const workers = await childPids(child.pid!);
+    assert.equal(workers.length, 2);
+    for (const pid of workers) {
+      const threads = await threadNiceValues(pid);
+      assert.equal(threads.get(pid), base, 'the event loop');
+      const helpers = [...threads].filter(([tid]) => tid !== pid).map(([, nice]) => nice);
+      assert.ok(helpers.length >= 4, `V8's helper threads: found ${helpers.length}`);
+      assert.deepEqual(new Set(helpers), new Set([19]));
+    }
+  });
+
   it('serves every request while a route is rewritten 20 times', async () => {
     const load = loadLoops(gatewayPort, '/app', 4);
     for (let i = 1; i <= 20; i++) {
@@ -290,5 +305,26 @@ stringData:
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     assert.equal(code, 0);
+  });
+});
+
+describe('archway serve --workers 1', { timeout: 60_000 }, () => {
+  it('runs its helper threads below the event loop that serves', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'archway-e2e-'));
+    const adminPort = await freePort();
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', dir, '--admin', `127.0.0.1:${adminPort}`,
+      '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'], { stdio: 'ignore' });
+    try {
+      await eventually('readyz', async () => ((await get(adminPort, '/readyz')).status === 200 ? true : undefined));
+      const threads = await threadNiceValues(child.pid!);
+      assert.equal(threads.get(child.pid!), (await threadNiceValues(process.pid)).get(process.pid), 'the event loop keeps its priority');
+      const helpers = [...threads].filter(([tid]) => tid !== child.pid).map(([, nice]) => nice);
+      assert.ok(helpers.length >= 4, `V8's helper threads: found ${helpers.length}`);
+      assert.deepEqual(new Set(helpers), new Set([19]));
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
