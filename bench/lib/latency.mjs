@@ -125,6 +125,9 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
         h = await p.start(workload.shape, env);
         await untilServing(env, workload, p.name);
         await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
+        // h2load's requests are not wrk's (other headers, new connections each run): a JIT-compiled proxy
+        // optimises and deoptimises code for them in the first seconds, which would land in the first level.
+        await runH2load({ cpu, url, conns: CONN_COUNTS[0], rate: 0.5 * reference[CONN_COUNTS[0]], seconds: warmup, arrivals: 'spread', logFile: join(logDir, `${p.name}.log`) });
         await sleep(200);
         for (const { conns, fraction, arrivals } of LATENCY_LEVELS) {
           const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, arrivals, logFile: join(logDir, `${p.name}.log`) });
