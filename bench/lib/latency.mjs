@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchOnce, median, percentile, sleep, waitFor } from './util.mjs';
+import { fetchOnce, freePort, median, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
@@ -87,11 +87,11 @@ function untilServing(env, workload, name) {
 }
 
 /**
- * Each round, for each proxy (in an order that rotates every round): started
- * once, warmed up, then measured at every fraction of nginx's closed-loop
- * rate. nginx's rate comes from a wrk run first. Reported: the median of the
- * rounds for each percentile, since one run's tail moves with whatever else
- * the machine is doing.
+ * Each round: every proxy started and warmed up, then each fraction of
+ * nginx's closed-loop rate measured on every proxy in turn (in an order that
+ * rotates with the level and the round). nginx's rate comes from a wrk run
+ * first. Reported: the median of the rounds for each percentile, since one
+ * run's tail moves with whatever else the machine is doing.
  */
 export async function runLatency(env, { log, proxies, duration, warmup, cpu, workload, rounds }) {
   const url = `http://127.0.0.1:${env.port}${workload.path}`;
@@ -117,30 +117,51 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
   const logDir = join(env.tmp, 'h2load');
   mkdirSync(logDir, { recursive: true });
   const raw = [];
+  const failed = (p, round, err) => {
+    raw.push({ proxy: p.name, label: p.label, round, error: err.message });
+    log(`  ${p.name.padEnd(10)} FAILED: ${err.message.split('\n')[0]}`);
+  };
+  const logFile = (p) => join(logDir, `${p.name}.log`);
   for (let round = 0; round < rounds; round++) {
-    const shift = round % proxies.length;
-    for (const p of [...proxies.slice(shift), ...proxies.slice(0, shift)]) {
-      let h;
-      try {
-        h = await p.start(workload.shape, env);
-        await untilServing(env, workload, p.name);
+    // Every proxy is up for the whole round, each on ports of its own and idle while another is
+    // measured, and each level is run through all of them back to back: whatever else the host
+    // runs for half a minute then falls on every proxy's run of that level, not on one proxy's.
+    const running = [];
+    try {
+      for (const p of proxies) {
+        let h;
+        try {
+          const own = { ...env, port: await freePort(), tlsPort: await freePort(), adminPort: await freePort() };
+          h = await p.start(workload.shape, own);
+          await untilServing(own, workload, p.name);
+          running.push({ p, h, url: `http://127.0.0.1:${own.port}${workload.path}` });
+        } catch (err) {
+          await h?.stop();
+          failed(p, round, err);
+        }
+      }
+      for (const { p, url } of running) {
         await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
         // h2load's requests are not wrk's (other headers, new connections each run): a JIT-compiled proxy
         // optimises and deoptimises code for them in the first seconds, which would land in the first level.
-        await runH2load({ cpu, url, conns: CONN_COUNTS[0], rate: 0.5 * reference[CONN_COUNTS[0]], seconds: warmup, arrivals: 'spread', logFile: join(logDir, `${p.name}.log`) });
-        await sleep(200);
-        for (const { conns, fraction, arrivals } of LATENCY_LEVELS) {
-          const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, arrivals, logFile: join(logDir, `${p.name}.log`) });
-          raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r });
-          log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
-        }
-      } catch (err) {
-        raw.push({ proxy: p.name, label: p.label, round, error: err.message });
-        log(`  ${p.name.padEnd(10)} FAILED: ${err.message.split('\n')[0]}`);
-      } finally {
-        await h?.stop();
-        await sleep(300);
+        await runH2load({ cpu, url, conns: CONN_COUNTS[0], rate: 0.5 * reference[CONN_COUNTS[0]], seconds: warmup, arrivals: 'spread', logFile: logFile(p) });
       }
+      for (const [level, { conns, fraction, arrivals }] of LATENCY_LEVELS.entries()) {
+        const shift = (round + level) % Math.max(1, running.length);
+        for (const { p, url } of [...running.slice(shift), ...running.slice(0, shift)]) {
+          await sleep(200);
+          try {
+            const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, arrivals, logFile: logFile(p) });
+            raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r });
+            log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+          } catch (err) {
+            failed(p, round, err);
+          }
+        }
+      }
+    } finally {
+      for (const { h } of running) await h.stop();
+      await sleep(300);
     }
   }
   const rows = [];
