@@ -274,7 +274,6 @@ async function serve(v: Values): Promise<number> {
 /** The data plane in this process, behind the same asynchronous face as a WorkerPool. */
 function inProcessDataPlane(logger: Logger) {
   const dataPlane = new DataPlane({ logger });
-  lowerHelperThreadPriority(logger);
   return {
     apply: async (ir: IRConfig) => {
       const result = await dataPlane.apply(ir);

@@ -3,9 +3,10 @@
 // compiles optimised code on a pool of its own, and libuv runs file system and
 // DNS work on another. When a helper shares a CPU with the event loop, the
 // scheduler gives it time slices of a few milliseconds each, and every request
-// waits them out: in the bench, with the process pinned to one CPU, the marking
-// that follows start-up took 60–70 ms of the event loop's time that way within
-// seconds, against 1–15 ms with the helpers at the lowest priority. At that
+// waits them out: in the bench, with the process pinned to one CPU, the
+// compiling and marking that follow start-up took 60–96 ms of the event loop's
+// time that way within seconds, against 4–15 ms with the helpers at the lowest
+// priority (perf sched_switch). At that
 // priority they run when the event loop is idle, and it preempts them as soon
 // as a request arrives. V8 finishes marking on the event loop itself when its
 // helpers fall behind, so a saturated process loses nothing but the overlap.
@@ -21,7 +22,8 @@ const THREADS_DIR = '/proc/self/task';
  * Moves every thread of this process but the event loop's to the lowest
  * scheduling priority. Linux gives each thread its own nice value, addressed
  * by thread id; elsewhere nothing changes. Helpers are started lazily (libuv's
- * pool on first use), so this is worth calling again after new work.
+ * pool on first use), so data-plane processes call this after every apply:
+ * the first opens the listeners, later ones may have started new threads.
  */
 export function lowerHelperThreadPriority(logger: Logger): void {
   let threads: string[];

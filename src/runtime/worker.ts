@@ -71,5 +71,4 @@ process.on('SIGINT', () => {});
 // The primary is gone (killed outright): nothing will feed or stop this worker.
 process.on('disconnect', () => void drain(DRAIN_TIMEOUT_MS));
 
-lowerHelperThreadPriority(logger);
 reply({ type: 'ready' });

@@ -112,6 +112,15 @@ spec:
 `;
 }
 
+/** The event loop of data-plane process `pid` at `base` priority, every helper thread of it at the lowest. */
+async function assertHelpersBelowEventLoop(pid: number, base: number): Promise<void> {
+  const threads = await threadNiceValues(pid);
+  assert.equal(threads.get(pid), base, 'the event loop keeps its priority');
+  const helpers = [...threads].filter(([tid]) => tid !== pid).map(([, nice]) => nice);
+  assert.ok(helpers.length >= 4, `V8's helper threads: found ${helpers.length}`);
+  assert.deepEqual(new Set(helpers), new Set([19]));
+}
+
 describe('archway serve', { timeout: 180_000 }, () => {
   let dir: string;
   let child: ChildProcess;
@@ -182,13 +191,7 @@ describe('archway serve', { timeout: 180_000 }, () => {
     assert.deepEqual(new Set(primary.values()), new Set([base]), 'the primary translates and keeps its priorities');
     const workers = await childPids(child.pid!);
     assert.equal(workers.length, 2);
-    for (const pid of workers) {
-      const threads = await threadNiceValues(pid);
-      assert.equal(threads.get(pid), base, 'the event loop');
-      const helpers = [...threads].filter(([tid]) => tid !== pid).map(([, nice]) => nice);
-      assert.ok(helpers.length >= 4, `V8's helper threads: found ${helpers.length}`);
-      assert.deepEqual(new Set(helpers), new Set([19]));
-    }
+    for (const pid of workers) await assertHelpersBelowEventLoop(pid, base);
   });
 
   it('serves every request while a route is rewritten 20 times', async () => {
@@ -316,11 +319,7 @@ describe('archway serve --workers 1', { timeout: 60_000 }, () => {
       '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'], { stdio: 'ignore' });
     try {
       await eventually('readyz', async () => ((await get(adminPort, '/readyz')).status === 200 ? true : undefined));
-      const threads = await threadNiceValues(child.pid!);
-      assert.equal(threads.get(child.pid!), (await threadNiceValues(process.pid)).get(process.pid), 'the event loop keeps its priority');
-      const helpers = [...threads].filter(([tid]) => tid !== child.pid).map(([, nice]) => nice);
-      assert.ok(helpers.length >= 4, `V8's helper threads: found ${helpers.length}`);
-      assert.deepEqual(new Set(helpers), new Set([19]));
+      await assertHelpersBelowEventLoop(child.pid!, (await threadNiceValues(process.pid)).get(process.pid)!);
     } finally {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
