@@ -102,6 +102,8 @@ describe('routing', () => {
 
   it('selects virtual hosts by Host without port, case-insensitively', async () => {
     assert.equal(await get('EXACT.example.com:8080', '/foo'), 'exact');
+    assert.equal(await get('Exact.Example.Com', '/foo'), 'exact');
+    assert.equal(await get('exact.example.com', '/foo'), 'exact');
     assert.equal(await get('a.b.example.com', '/'), 'deep-wild');
     assert.equal(await get('x.y.b.example.com', '/'), 'deep-wild');
     assert.equal(await get('a.example.com', '/api/v1'), 'wild');
