@@ -16,7 +16,7 @@ import { runControlPlane } from './lib/controlplane.mjs';
 import { latencyTable, runLatency } from './lib/latency.mjs';
 import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
-import { busyPercent, childPids, coreTimes, cpuByPid, cpuTimes, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
+import { busyPercent, childPids, coreTimes, cpuByPid, cpuSecondsOf, cpuTimes, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -237,6 +237,7 @@ async function measure(proxy, w, env) {
     await sleep(200);
     const pids = handle.trafficPids();
     const cpu0 = pids.map(cpuTimes);
+    const run0 = cpuSecondsOf(pids);
     const core0 = coreTimes();
     const all0 = cpuByPid();
     const r = await runWrk({ ...spec, seconds: duration });
@@ -244,9 +245,9 @@ async function measure(proxy, w, env) {
     const all1 = cpuByPid();
     const ours = new Set([process.pid, ...pids, handle.proc.pid, ...env.backendPids()]);
     const foreign = foreignCpuSeconds(all0, all1, ours);
+    const cpuUsed = cpuSecondsOf(pids) - run0;
     const cpu1 = pids.map(cpuTimes);
     const userUsed = cpu1.reduce((n, x, i) => n + (x.user - cpu0[i].user), 0);
-    const cpuUsed = userUsed + cpu1.reduce((n, x, i) => n + (x.system - cpu0[i].system), 0);
     if (handle.proc.exited) throw new Error(`exited during the run (${handle.proc.exitCode}): ${handle.proc.output.slice(-1500)}`);
     const hwm = handle.trafficPids().map((pid) => memKiB(pid)?.hwm ?? 0).reduce((a, b) => Math.max(a, b), 0);
     return {
@@ -254,6 +255,7 @@ async function measure(proxy, w, env) {
       // CPU time the proxy spent per request: comparable even when the load side, not the proxy, is the limit.
       cpuUsPerReq: r.requests > 0 ? (cpuUsed / r.requests) * 1e6 : undefined,
       // The part in the proxy's own code, out of the kernel: where proxies differ most, the kernel's share being alike.
+      // Counted by clock ticks (see cpuTimes), so only to a few per cent.
       userUsPerReq: r.requests > 0 ? (userUsed / r.requests) * 1e6 : undefined,
       proxyCpuBusyPct: busyPercent(core0, core1, PROXY_CPU),
       loadCpuBusyPct: busyPercent(core0, core1, LOAD_CPU),

@@ -13,11 +13,16 @@
 // burst. Real clients do not keep in step like that, so some levels also
 // start the connections a millisecond apart (h2load --rate), which spreads
 // their requests over the period instead.
+//
+// Each run also reports the proxy's CPU time per request: with requests
+// arriving spread out, a proxy that is busier at the same rate queues them
+// longer, by about ρ/(1−ρ) of its service time, so a small difference in
+// CPU per request becomes a larger one in p99 as ρ nears 1.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchOnce, freePort, median, percentile, sleep, waitFor } from './util.mjs';
+import { cpuSecondsOf, fetchOnce, freePort, median, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
@@ -70,6 +75,7 @@ function runH2load({ cpu, url, conns, rate, seconds, arrivals, logFile }) {
       const failedLine = out.match(/requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
       resolve({
         offered: perConn * conns,
+        requests: durations.length,
         // A spread run lasts as long as the proxy takes to serve its count.
         achieved: durations.length / (arrivals === 'spread' ? (last - first) / 1e6 : seconds),
         p50: percentile(durations, 50),
@@ -148,12 +154,15 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
       }
       for (const [level, { conns, fraction, arrivals }] of LATENCY_LEVELS.entries()) {
         const shift = (round + level) % Math.max(1, running.length);
-        for (const { p, url } of [...running.slice(shift), ...running.slice(0, shift)]) {
+        for (const { p, h, url } of [...running.slice(shift), ...running.slice(0, shift)]) {
           await sleep(200);
           try {
+            const pids = h.trafficPids();
+            const cpu0 = cpuSecondsOf(pids);
             const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, arrivals, logFile: logFile(p) });
-            raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r });
-            log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}`);
+            const cpuUsPerReq = r.requests > 0 ? ((cpuSecondsOf(pids) - cpu0) / r.requests) * 1e6 : undefined;
+            raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r, cpuUsPerReq });
+            log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}  ${cpuUsPerReq?.toFixed(1)} CPU-µs/req`);
           } catch (err) {
             failed(p, round, err);
           }
@@ -171,7 +180,7 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
       const runs = raw.filter((r) => r.proxy === p.name && r.conns === conns && r.fraction === fraction && r.arrivals === arrivals);
       if (runs.length === 0) continue;
       const m = (k) => median(runs.map((r) => r[k]));
-      rows.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), failed: runs.reduce((n, r) => n + r.failed, 0) });
+      rows.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), cpuUsPerReq: m('cpuUsPerReq'), failed: runs.reduce((n, r) => n + r.failed, 0) });
     }
     if (errors.length > 0 && !rows.some((r) => r.proxy === p.name)) rows.push({ proxy: p.name, label: p.label, error: errors[0].error });
   }
@@ -181,8 +190,8 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
 export function latencyTable(result) {
   const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
   const lines = [
-    '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed |',
-    '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed | CPU µs/req | ×nginx |',
+    '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { conns, fraction, arrivals } of result.levels) {
     const atLevel = (r) => r.conns === conns && r.fraction === fraction && r.arrivals === arrivals;
@@ -190,9 +199,9 @@ export function latencyTable(result) {
     for (const r of result.rows.filter(atLevel)) {
       // A proxy that served clearly less than offered could not keep up: its percentiles are not at this load.
       const behind = r.achieved < 0.95 * r.offered ? ' (behind)' : '';
-      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} |`);
+      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} | ${r.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ng?.cpuUsPerReq ? `${(r.cpuUsPerReq / ng.cpuUsPerReq).toFixed(2)}×` : '—'} |`);
     }
   }
-  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | |`);
+  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | | | |`);
   return lines.join('\n');
 }

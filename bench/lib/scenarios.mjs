@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { archwayFiles, SMALL_BODY } from './configs.mjs';
 import { startArchway, startNginx } from './proxies.mjs';
-import { childPids, cpuSeconds, fetchOnce, median, sleep, stopProc, waitFor, writeAtomic } from './util.mjs';
+import { childPids, cpuSecondsOf, fetchOnce, median, sleep, stopProc, waitFor, writeAtomic } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 const ALL_CPUS = '0,1';
@@ -54,9 +54,9 @@ export async function runMultiCore(env, { log, rounds, duration, warmup, conns =
         h = await c.start();
         await runWrk({ cpu: ALL_CPUS, threads: 2, url, conns, seconds: warmup });
         const pids = h.pids();
-        const cpu0 = pids.map(cpuSeconds);
+        const cpu0 = cpuSecondsOf(pids);
         const r = await runWrk({ cpu: ALL_CPUS, threads: 2, url, conns, seconds: duration });
-        const cpu = pids.map(cpuSeconds).reduce((n, x, i) => n + (x - cpu0[i]), 0);
+        const cpu = cpuSecondsOf(pids) - cpu0;
         raw[c.id].push({ rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, socketErrors: r.socketErrors, cpuUsPerReq: r.requests ? (cpu / r.requests) * 1e6 : undefined });
         log(`  multi-core ${c.id.padEnd(11)} ${Math.round(r.rps).toLocaleString('en-US').padStart(8)} req/s  p99 ${r.p99?.toFixed(2)} ms  ${raw[c.id].at(-1).cpuUsPerReq?.toFixed(1)} CPU-µs/req`);
       } catch (err) {

@@ -160,7 +160,13 @@ export function cpuSeconds(pid) {
   return t === undefined ? undefined : t.user + t.system;
 }
 
-/** utime and stime of a process (all threads), in seconds: its own code's time apart from the kernel's on its behalf. */
+/**
+ * utime and stime of a process (all threads), in seconds: its own code's time
+ * apart from the kernel's on its behalf. The kernel charges each clock tick
+ * (CLK_TCK, 100 a second) whole to one or the other, whichever was running
+ * as it came, so over a run of ten seconds either is off by a few per cent;
+ * runSeconds has their sum exactly.
+ */
 export function cpuTimes(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -171,6 +177,28 @@ export function cpuTimes(pid) {
   }
 }
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * How long the threads of a process now alive have run on a CPU, in
+ * seconds, from the scheduler's own count (schedstat, in nanoseconds);
+ * undefined where the kernel does not keep it or the process is gone.
+ */
+export function runSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** runSeconds summed over `pids`, or utime + stime where schedstat is missing. */
+export function cpuSecondsOf(pids) {
+  let total = 0;
+  for (const pid of pids) total += runSeconds(pid) ?? cpuSeconds(pid) ?? 0;
+  return total;
+}
 
 /** Busy, stolen and total jiffies per CPU, from /proc/stat. */
 export function coreTimes() {
