@@ -93,7 +93,8 @@ function untilServing(env, workload, name) {
 }
 
 /**
- * Each round: every proxy started and warmed up, then each fraction of
+ * Each round: every proxy started and warmed up (one that fails to is
+ * reported for the round and left out of it), then each fraction of
  * nginx's closed-loop rate measured on every proxy in turn (in an order that
  * rotates with the level and the round). nginx's rate comes from a wrk run
  * first. Reported: the median of the rounds for each percentile, since one
@@ -140,17 +141,16 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
           const own = { ...env, port: await freePort(), tlsPort: await freePort(), adminPort: await freePort() };
           h = await p.start(workload.shape, own);
           await untilServing(own, workload, p.name);
-          running.push({ p, h, url: `http://127.0.0.1:${own.port}${workload.path}` });
+          const url = `http://127.0.0.1:${own.port}${workload.path}`;
+          await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
+          // h2load's requests are not wrk's (other headers, new connections each run): a JIT-compiled proxy
+          // optimises and deoptimises code for them in the first seconds, which would land in the first level.
+          await runH2load({ cpu, url, conns: CONN_COUNTS[0], rate: 0.5 * reference[CONN_COUNTS[0]], seconds: warmup, arrivals: 'spread', logFile: logFile(p) });
+          running.push({ p, h, url });
         } catch (err) {
           await h?.stop();
           failed(p, round, err);
         }
-      }
-      for (const { p, url } of running) {
-        await runWrk({ cpu, url, conns: CONN_COUNTS[0], seconds: warmup });
-        // h2load's requests are not wrk's (other headers, new connections each run): a JIT-compiled proxy
-        // optimises and deoptimises code for them in the first seconds, which would land in the first level.
-        await runH2load({ cpu, url, conns: CONN_COUNTS[0], rate: 0.5 * reference[CONN_COUNTS[0]], seconds: warmup, arrivals: 'spread', logFile: logFile(p) });
       }
       for (const [level, { conns, fraction, arrivals }] of LATENCY_LEVELS.entries()) {
         const shift = (round + level) % Math.max(1, running.length);
