@@ -18,11 +18,16 @@
 // arriving spread out, a proxy that is busier at the same rate queues them
 // longer, by about ρ/(1−ρ) of its service time, so a small difference in
 // CPU per request becomes a larger one in p99 as ρ nears 1.
+//
+// It also reports how busy the load CPU was: h2load and the backend share it,
+// and where they keep it nearly busy, a request also queues there, before it
+// reaches the proxy and after its response leaves, so the percentiles are in
+// part the load side's and a difference between proxies is less theirs.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSecondsOf, fetchOnce, freePort, median, percentile, sleep, waitFor } from './util.mjs';
+import { busyPercent, coreTimes, cpuSecondsOf, fetchOnce, freePort, median, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
@@ -100,7 +105,7 @@ function untilServing(env, workload, name) {
  * first. Reported: the median of the rounds for each percentile, since one
  * run's tail moves with whatever else the machine is doing.
  */
-export async function runLatency(env, { log, proxies, duration, warmup, cpu, workload, rounds }) {
+export async function runLatency(env, { log, proxies, duration, warmup, cpu, proxyCpu, workload, rounds }) {
   const url = `http://127.0.0.1:${env.port}${workload.path}`;
   const nginx = proxies.find((p) => p.name === 'nginx');
   if (!nginx) throw new Error('the latency section needs nginx as the reference');
@@ -159,10 +164,14 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
           try {
             const pids = h.trafficPids();
             const cpu0 = cpuSecondsOf(pids);
+            const cores0 = coreTimes();
             const r = await runH2load({ cpu, url, conns, rate: fraction * reference[conns], seconds: duration, arrivals, logFile: logFile(p) });
+            const cores1 = coreTimes();
             const cpuUsPerReq = r.requests > 0 ? ((cpuSecondsOf(pids) - cpu0) / r.requests) * 1e6 : undefined;
-            raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r, cpuUsPerReq });
-            log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}  ${cpuUsPerReq?.toFixed(1)} CPU-µs/req`);
+            const proxyCpuBusyPct = busyPercent(cores0, cores1, proxyCpu);
+            const loadCpuBusyPct = busyPercent(cores0, cores1, cpu);
+            raw.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, round, ...r, cpuUsPerReq, proxyCpuBusyPct, loadCpuBusyPct });
+            log(`  ${p.name.padEnd(10)} ${String(fraction).padEnd(5)}× nginx, ${String(conns).padStart(2)} conn, ${arrivals.padEnd(6)} (${r.offered} req/s offered, ${Math.round(r.achieved)} served): p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  max ${r.max.toFixed(1)} ms  failed ${r.failed}  ${cpuUsPerReq?.toFixed(1)} CPU-µs/req  busy proxy/load CPU ${proxyCpuBusyPct?.toFixed(0)}%/${loadCpuBusyPct?.toFixed(0)}%`);
           } catch (err) {
             failed(p, round, err);
           }
@@ -180,7 +189,7 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
       const runs = raw.filter((r) => r.proxy === p.name && r.conns === conns && r.fraction === fraction && r.arrivals === arrivals);
       if (runs.length === 0) continue;
       const m = (k) => median(runs.map((r) => r[k]));
-      rows.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), cpuUsPerReq: m('cpuUsPerReq'), failed: runs.reduce((n, r) => n + r.failed, 0) });
+      rows.push({ proxy: p.name, label: p.label, conns, fraction, arrivals, rounds: runs.length, offered: runs[0].offered, achieved: m('achieved'), p50: m('p50'), p99: m('p99'), p999: m('p999'), max: m('max'), cpuUsPerReq: m('cpuUsPerReq'), proxyCpuBusyPct: m('proxyCpuBusyPct'), loadCpuBusyPct: m('loadCpuBusyPct'), failed: runs.reduce((n, r) => n + r.failed, 0) });
     }
     if (errors.length > 0 && !rows.some((r) => r.proxy === p.name)) rows.push({ proxy: p.name, label: p.label, error: errors[0].error });
   }
@@ -189,9 +198,10 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, wor
 
 export function latencyTable(result) {
   const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
+  const pct = (x) => (x === undefined ? 'n/a' : `${x.toFixed(0)}%`);
   const lines = [
-    '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed | CPU µs/req | ×nginx |',
-    '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed | CPU µs/req | ×nginx | busy proxy/load CPU |',
+    '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { conns, fraction, arrivals } of result.levels) {
     const atLevel = (r) => r.conns === conns && r.fraction === fraction && r.arrivals === arrivals;
@@ -199,9 +209,9 @@ export function latencyTable(result) {
     for (const r of result.rows.filter(atLevel)) {
       // A proxy that served clearly less than offered could not keep up: its percentiles are not at this load.
       const behind = r.achieved < 0.95 * r.offered ? ' (behind)' : '';
-      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} | ${r.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ng?.cpuUsPerReq ? `${(r.cpuUsPerReq / ng.cpuUsPerReq).toFixed(2)}×` : '—'} |`);
+      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} | ${r.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ng?.cpuUsPerReq ? `${(r.cpuUsPerReq / ng.cpuUsPerReq).toFixed(2)}×` : '—'} | ${pct(r.proxyCpuBusyPct)}/${pct(r.loadCpuBusyPct)} |`);
     }
   }
-  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | | | |`);
+  for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | | | | |`);
   return lines.join('\n');
 }
