@@ -16,7 +16,7 @@ import { runControlPlane } from './lib/controlplane.mjs';
 import { latencyTable, runLatency } from './lib/latency.mjs';
 import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
-import { busyPercent, childPids, coreTimes, cpuByPid, cpuSecondsOf, cpuTimes, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
+import { busyPercent, childPids, coreTimes, cpuByPid, cpuSecondsOf, cpuTimes, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, pct, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -213,9 +213,9 @@ async function waitQuiet(ours) {
   while (Date.now() < deadline) {
     const a = cpuByPid();
     await sleep(1000);
-    const pct = 100 * foreignCpuSeconds(a, cpuByPid(), ours);
-    if (pct < NOISY_PCT) return;
-    if (!announced) { log(`    (other processes use ${pct.toFixed(0)}% of a core; waiting up to ${opts['quiet-wait']} s for quiet)`); announced = true; }
+    const foreignPct = 100 * foreignCpuSeconds(a, cpuByPid(), ours);
+    if (foreignPct < NOISY_PCT) return;
+    if (!announced) { log(`    (other processes use ${foreignPct.toFixed(0)}% of a core; waiting up to ${opts['quiet-wait']} s for quiet)`); announced = true; }
   }
 }
 
@@ -329,7 +329,6 @@ async function runDataPlane(env, proxies) {
 
 function fmtNum(x) { return x === undefined ? 'n/a' : Math.round(x).toLocaleString('en-US'); }
 function fmtMs(x) { return x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : x < 100 ? `${x.toFixed(2)}ms` : `${x.toFixed(0)}ms`; }
-function pct(x) { return x === undefined ? '?' : `${x.toFixed(0)}%`; }
 function ratio(a, b) { return a === undefined || b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`; }
 
 function dataPlaneTable(summary, proxies) {

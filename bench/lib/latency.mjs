@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyPercent, coreTimes, cpuSecondsOf, fetchOnce, freePort, median, percentile, sleep, waitFor } from './util.mjs';
+import { busyPercent, coreTimes, cpuSecondsOf, fetchOnce, freePort, median, pct, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
@@ -198,7 +198,6 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, pro
 
 export function latencyTable(result) {
   const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
-  const pct = (x) => (x === undefined ? 'n/a' : `${x.toFixed(0)}%`);
   const lines = [
     '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed | CPU µs/req | ×nginx | busy proxy/load CPU |',
     '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -222,6 +222,11 @@ export function busyPercent(before, after, cpu) {
   return (100 * (a.busy - b.busy)) / (a.total - b.total);
 }
 
+/** A busy share for a table cell, '?' where it could not be measured. */
+export function pct(x) {
+  return x === undefined ? '?' : `${x.toFixed(0)}%`;
+}
+
 /**
  * Time the hypervisor gave to others while a CPU wanted to run, in % of
  * the elapsed time over every CPU: on a VM, a run with much of it measured a
