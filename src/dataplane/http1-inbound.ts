@@ -5,8 +5,11 @@
 // those are parsed here and answered through a small response object that
 // writes the head and a small body in one call.
 //
-// Only what is plainly valid and simple stays here: HTTP/1.1, no body, no
-// duplicate fields, no Upgrade or Expect, a Host field. Anything else is
+// Only what is plainly valid and simple stays here: HTTP/1.1, no body or one
+// of a given Content-Length, no duplicate fields, no Upgrade or Expect, a Host
+// field. Such a body is handed on as it is read, in the shared read buffer,
+// so an upload costs no allocation per read unless it has to wait. Anything
+// else is
 // handed, at that request boundary and with its bytes put back, to node:http,
 // which serves the rest of the connection as before (and answers malformed
 // input with its usual 400s). So the fast path never has to be lenient.
@@ -33,8 +36,20 @@ const HEADERS_TIMEOUT_MS = 60_000;
 /** A head and a body up to this size are copied into one buffer and written at once. */
 const SINGLE_WRITE_MAX = 16 * 1024;
 
-/** Pipelined bytes buffered while a response is in progress before reading pauses. */
+/** Pipelined bytes, or body bytes nobody reads yet, buffered while a response is in progress before reading pauses. */
 const MAX_PIPELINED_BYTES = 64 * 1024;
+
+/**
+ * Request body bytes still read, and thrown away, after the response has
+ * ended without taking the whole body (an early 413, a 404): up to this many,
+ * so that an HTTP/1.1 client connection stays usable. Past it the connection
+ * is closed after the response instead, as nginx's discard/lingering close
+ * does: reading a large upload nobody wants costs more than a new connection.
+ */
+export const DISCARD_LIMIT = 4 * 1024 * 1024;
+
+/** How long a closed HTTP/1.1 connection may keep sending before it is destroyed; see lingeringClose. */
+const LINGER_MS = 2_000;
 
 /** How a head ends on a connection that stays open. */
 const KEEP_ALIVE_END = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`;
@@ -78,9 +93,33 @@ function statusLineOf(status: number, reason: string): Buffer {
   return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\n`, 'latin1');
 }
 
-/** A bodyless HTTP/1.1 request, shaped like the parts of IncomingMessage the data plane reads. */
+/**
+ * Takes a fast-path request's body. A chunk given as `transient` is in the
+ * shared read buffer, valid only during the call: what is kept is copied.
+ */
+export interface FastBodyReader {
+  onRequestData(chunk: Buffer, transient: boolean): void;
+  onRequestEnd(): void;
+}
+
+/**
+ * An HTTP/1.1 request, shaped like the parts of IncomingMessage the data
+ * plane reads. Its body, if any, goes to one reader (readBody) from the first
+ * resume(), with pause() and resume() as a stream's.
+ */
 export class FastRequest {
   readonly httpVersion = '1.1';
+  /** Body bytes not yet read from the connection. */
+  bodyLeft: number;
+  private reader: FastBodyReader | undefined;
+  private flowing = false;
+  /** Body bytes read while the reader was not flowing, copied, and how many. */
+  private held: Buffer[] | undefined;
+  private heldBytes = 0;
+  private endTold = false;
+  /** The response is over: the connection drops the rest of the body. */
+  private detached = false;
+
   constructor(
     readonly method: string,
     readonly url: string,
@@ -95,7 +134,10 @@ export class FastRequest {
     /** The head as read, without its final empty line, and where its field lines start: rawHeaders is made from them when asked for. */
     private readonly head: string,
     private readonly fieldsAt: number,
-  ) {}
+    bodyLength: number,
+  ) {
+    this.bodyLeft = bodyLength;
+  }
 
   /** How many bytes the head took, its final CRLFCRLF included. */
   get headSize(): number {
@@ -112,13 +154,62 @@ export class FastRequest {
     return out;
   }
 
-  // A request without a body has nothing to read: stream controls are no-ops.
+  /** Hands the body to `reader` once resume() is called. */
+  readBody(reader: FastBodyReader): void {
+    this.reader = reader;
+  }
+
   pause(): this {
+    if (!this.flowing) return this;
+    this.flowing = false;
+    if (this.bodyLeft > 0 && !this.detached) this.socket.pause();
     return this;
   }
 
   resume(): this {
+    const reader = this.reader;
+    if (this.flowing || reader === undefined || this.detached) return this;
+    this.flowing = true;
+    const held = this.held;
+    if (held !== undefined) {
+      // Copies already: the reader may keep them.
+      while (held.length > 0 && this.flowing) {
+        const chunk = held.shift()!;
+        this.heldBytes -= chunk.length;
+        reader.onRequestData(chunk, false);
+      }
+      if (!this.flowing || this.detached) return this;
+      this.held = undefined;
+    }
+    if (this.bodyLeft === 0) this.endBody();
+    else this.socket.resume();
     return this;
+  }
+
+  /** Body bytes read, buf[from, to): handed on, kept while nobody reads, or dropped once the response is over. */
+  bodyRead(buf: Buffer, from: number, to: number): void {
+    this.bodyLeft -= to - from;
+    if (this.detached) return;
+    if (this.flowing) this.reader!.onRequestData(span(buf, from, to), true);
+    else {
+      (this.held ??= []).push(Buffer.copyBytesFrom(buf, from, to - from));
+      this.heldBytes += to - from;
+      if (this.heldBytes > MAX_PIPELINED_BYTES) this.socket.pause();
+    }
+    if (this.bodyLeft === 0 && this.flowing && this.held === undefined) this.endBody();
+  }
+
+  /** The response is over: nothing more reaches the reader. */
+  detach(): void {
+    this.detached = true;
+    this.flowing = false;
+    this.held = undefined;
+  }
+
+  private endBody(): void {
+    if (this.endTold) return;
+    this.endTold = true;
+    this.reader!.onRequestEnd();
   }
 }
 
@@ -224,6 +315,8 @@ export class FastResponse {
   /** Takes `status` and how the body is framed: not at all, by the head's own Content-Length (`length`), or chunked. */
   private frame(status: number, length: boolean): void {
     this.statusCode = status;
+    // Answered with more of the body still to come than is worth reading and dropping: say the connection ends.
+    if (this.req.bodyLeft > DISCARD_LIMIT) this.conn.keepAlive = false;
     if (status === 204 || status === 304 || status < 200) this.bodyless = true;
     else if (!length && !this.bodyless) this.chunked = true;
   }
@@ -376,6 +469,8 @@ export class FastConnection {
   readonly socket: TaggedSocket;
   keepAlive = true;
   private response: FastResponse | undefined;
+  /** The request whose body is still arriving: the next bytes read are its. */
+  private body: FastRequest | undefined;
   /** Bytes read and not yet parsed: a partial head, or requests pipelined behind the one in progress. */
   private buffered: Buffer | undefined;
   private headStartedAt = 0;
@@ -403,7 +498,7 @@ export class FastConnection {
 
   /** Not in the middle of a response: closing it now loses nothing the server has read. */
   get idle(): boolean {
-    return this.response === undefined && this.buffered === undefined;
+    return this.response === undefined && this.buffered === undefined && this.body === undefined;
   }
 
   /**
@@ -421,6 +516,15 @@ export class FastConnection {
 
   /** Bytes read: data[0, length). */
   onData(data: Buffer, length = data.length): void {
+    if (this.body !== undefined) {
+      const bodyEnd = this.feedBody(data, 0, length);
+      if (bodyEnd === length) return;
+      // A request pipelined behind a body: rare enough for a view of its own.
+      data = data.subarray(bodyEnd, length);
+      length = data.length;
+    }
+    // Closing after a response: whatever else the client sends is not read as a request.
+    if (!this.keepAlive && this.response === undefined) return;
     if (this.buffered === undefined && this.response === undefined) {
       // Usually a read holds whole requests and nothing waits from before: they are parsed where they lie.
       if (!this.socket.destroyed) this.parseIn(data, length);
@@ -452,14 +556,40 @@ export class FastConnection {
     res?.lost();
   }
 
+  /**
+   * Body bytes read, data[from, to), for the request whose body is arriving;
+   * returns where its body ends in them (to, when it goes on past them).
+   */
+  private feedBody(data: Buffer, from: number, to: number): number {
+    const req = this.body!;
+    const end = Math.min(to, from + req.bodyLeft);
+    req.bodyRead(data, from, end);
+    if (req.bodyLeft === 0) this.body = undefined;
+    // A body arriving, however slowly, keeps the connection from idling out while it is being dropped.
+    this.idleSince = IDLE_UNSEEN;
+    return end;
+  }
+
   responseEnded(res: FastResponse): void {
     if (res !== this.response) return;
     this.response = undefined;
+    const body = this.body;
+    if (body !== undefined) {
+      // Answered before the whole body came: the rest is read and dropped, or not read at all past the limit.
+      body.detach();
+      if (body.bodyLeft > DISCARD_LIMIT) this.keepAlive = false;
+    }
     if (!this.keepAlive) {
-      this.socket.end();
+      if (body === undefined) this.socket.end();
+      else lingeringClose(this.socket);
       return;
     }
     this.idleSince = IDLE_UNSEEN;
+    if (body !== undefined) {
+      // Paused while a reader held the body back; what follows the body is parsed as it arrives.
+      this.socket.resume();
+      return;
+    }
     if (this.buffered !== undefined) {
       this.socket.resume();
       // After this response's events, so the next request does not start inside its handler.
@@ -494,11 +624,18 @@ export class FastConnection {
       this.handOff();
       return;
     }
-    this.buffered = req.headSize === to ? undefined : buf.subarray(req.headSize, to);
+    // Body bytes that came with the head go to its reader once the handler has given it one.
+    const bodyEnd = Math.min(to, req.headSize + req.bodyLeft);
+    this.buffered = bodyEnd === to ? undefined : buf.subarray(bodyEnd, to);
+    if (req.bodyLeft > 0) this.body = req;
     if (req.headers.connection?.toLowerCase() === 'close') this.keepAlive = false;
     const res = new FastResponse(req, this);
     this.response = res;
     this.handler(req, res);
+    if (bodyEnd === req.headSize || this.body !== req) return;
+    this.feedBody(buf, req.headSize, bodyEnd);
+    // The body came whole after a response that did not wait for it: the requests behind it are next.
+    if (this.body === undefined && this.response === undefined && this.keepAlive && this.buffered !== undefined) setImmediate(parseNextOf, this);
   }
 
   /** Puts back what has not been served and lets node:http take the connection from this request on. */
@@ -512,6 +649,21 @@ export class FastConnection {
     this.buffered = undefined;
     this.handoff(socket);
   }
+}
+
+/**
+ * Ends a connection whose client may still be sending (a body nobody reads):
+ * half-closed first, so the response is not lost to a reset while the client
+ * writes, and destroyed after LINGER_MS if the client has not closed by then.
+ */
+export function lingeringClose(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.end();
+  setTimeout(destroySocket, LINGER_MS, socket).unref();
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
 
 const SP = 0x20;
@@ -542,6 +694,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
   const headers: Record<string, string> = {};
   let forwardLines = '';
   let runStart = fieldsAt;
+  let bodyLength = 0;
   for (let i = 0; i < fieldScan.count; i++) {
     const start = fieldScan.nameAt(i);
     const colon = fieldScan.colonAt(i);
@@ -559,7 +712,8 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
       case 'expect':
         return undefined;
       case 'content-length':
-        if (value !== '0') return undefined;
+        bodyLength = contentLength(value);
+        if (bodyLength < 0) return undefined;
         break;
       case 'connection': {
         // Other tokens name further hop-by-hop fields: node:http's path handles those.
@@ -572,7 +726,20 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
   }
   if (headers.host === undefined) return undefined;
   if (runStart < headEnd) forwardLines += text.slice(runStart);
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt);
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt, bodyLength);
+}
+
+/** A Content-Length value in its plain form (no sign, no leading zero, at most 15 digits), or -1. */
+function contentLength(value: string): number {
+  const n = value.length;
+  if (n === 0 || n > 15 || (n > 1 && value.charCodeAt(0) === 0x30)) return -1;
+  let length = 0;
+  for (let i = 0; i < n; i++) {
+    const d = value.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    length = length * 10 + d;
+  }
+  return length;
 }
 
 /** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */

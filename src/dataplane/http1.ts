@@ -12,13 +12,13 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { writesDirect, writeToHandle } from './direct-write.js';
+import { tryWrite, writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
 import { ownCopy, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
-import type { BodyDestination, FieldBytes, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
+import type { BodyDestination, FieldBytes, TransientSink, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
 /** A response head larger than this is refused (Node's own default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -187,7 +187,7 @@ class Http1Exchange implements UpstreamCall {
  * frames need not add up to its content-length, and extra bytes would be read
  * by the upstream as a new request), or chunked.
  */
-class RequestBody extends Writable {
+class RequestBody extends Writable implements TransientSink {
   private remaining: number;
 
   constructor(
@@ -227,6 +227,20 @@ class RequestBody extends Writable {
     }
     if (flushed) callback();
     else socket.once('drain', () => callback());
+  }
+
+  /**
+   * Writes bytes valid only during this call: what the kernel takes at once
+   * goes straight from them, and only the rest is copied and queued.
+   */
+  writeTransient(chunk: Buffer): boolean {
+    if (!this.chunked && this.writableLength === 0 && !this.writableEnded && chunk.length <= this.remaining) {
+      const sent = tryWrite(this.exchange.conn.socket, chunk);
+      this.remaining -= sent;
+      if (sent === chunk.length) return true;
+      return this.write(Buffer.copyBytesFrom(chunk, sent));
+    }
+    return this.write(Buffer.copyBytesFrom(chunk));
   }
 
   override _final(callback: (err?: Error) => void): void {

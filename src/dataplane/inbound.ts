@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, Http2ServerRequest, Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { editedResponseLines, NO_EDITS, type ResponseEdits } from './headers.js';
-import { FastRequest, FastResponse } from './http1-inbound.js';
+import { FastRequest, FastResponse, lingeringClose } from './http1-inbound.js';
 import type { UpstreamResponse } from './upstream.js';
 
 export type InboundRequest = IncomingMessage | Http2ServerRequest | FastRequest;
@@ -76,9 +76,9 @@ export function serverName(req: InboundRequest): string | undefined {
   return (socket as TLSSocket | undefined)?.servername || undefined;
 }
 
-/** A request with a body (see hasBody) as the stream that carries it; fast-path requests never have one. */
+/** A request with a body (see hasBody) as the stream that carries it; a fast-path request's is read through FastRequest.readBody. */
 export function bodyStream(req: InboundRequest): IncomingMessage | Http2ServerRequest {
-  if (req instanceof FastRequest) throw new Error('a fast-path request has no body');
+  if (req instanceof FastRequest) throw new Error('a fast-path request body is read through readBody');
   return req;
 }
 
@@ -175,16 +175,11 @@ function h2Fields(flat: string[]): OutgoingHttpHeaders {
   return out;
 }
 
-/** How long a closed HTTP/1.1 connection may keep sending before it is destroyed; see closeAfterResponse. */
-const LINGER_MS = 2_000;
-
 /**
  * Ends the exchange's connection (HTTP/1.1) or stream (HTTP/2, with
  * RST_STREAM NO_ERROR: the response is complete, the client should stop
  * sending, RFC 9113 §8.1) once the response has been written, for a client
- * still uploading a body nobody will read. HTTP/1.1 half-closes first so the
- * response is not lost to a reset while the client is still writing, and
- * destroys the socket after LINGER_MS.
+ * still uploading a body nobody will read; see lingeringClose.
  */
 export function closeAfterResponse(req: InboundRequest, res: InboundResponse): void {
   const close =
@@ -192,12 +187,7 @@ export function closeAfterResponse(req: InboundRequest, res: InboundResponse): v
       ? (): void => {
           if (!res.stream.destroyed) res.stream.close(h2.NGHTTP2_NO_ERROR);
         }
-      : (): void => {
-          const socket = req.socket;
-          if (socket.destroyed) return;
-          socket.end();
-          setTimeout(() => socket.destroy(), LINGER_MS).unref();
-        };
+      : (): void => lingeringClose(req.socket);
   if (res.writableFinished || responseGone(res)) close();
   else onResponseEvent(res, 'finish', close);
 }

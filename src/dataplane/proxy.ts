@@ -13,12 +13,12 @@ import {
   abortResponse, authority, bodyStream, closeAfterResponse, hasBody, onResponseEvent, relayHead, respondHeadersOnly, responseComplete, responseGone, writeHead,
   type InboundRequest, type InboundResponse,
 } from './inbound.js';
-import { FastRequest } from './http1-inbound.js';
+import { DISCARD_LIMIT, FastRequest, type FastBodyReader } from './http1-inbound.js';
 import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
 import type { Counters } from './stats.js';
-import { openUpstream, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { openUpstream, writeTransient, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 /**
  * Request bodies up to this size are kept while an attempt is in flight so a
@@ -28,16 +28,6 @@ const RETRY_BUFFER_LIMIT = 64 * 1024;
 
 /** An upgraded (WebSocket) tunnel with no traffic either way for this long is closed. */
 const TUNNEL_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
-
-/**
- * Request body bytes still read, and thrown away, after the upstream has
- * answered in full without taking the whole body (a 413, say): up to this
- * many, so that an HTTP/1.1 client connection stays usable. Past it the
- * client connection is closed after the response instead (HTTP/2: the stream
- * is reset with NO_ERROR, RFC 9113 §8.1), as nginx's discard/lingering close
- * does: reading a large upload nobody wants costs more than a new connection.
- */
-const DISCARD_LIMIT = 4 * 1024 * 1024;
 
 /** What the proxy needs to know about the listener a request came in on. */
 export interface ProxySite {
@@ -76,7 +66,7 @@ const NO_FIELDS: OutgoingHttpHeaders = Object.freeze({});
 const kExchange = Symbol('exchange');
 type Tagged<T> = T & { [kExchange]?: Exchange };
 
-class Exchange implements UpstreamListener {
+class Exchange implements UpstreamListener, FastBodyReader {
   private readonly req: Tagged<InboundRequest>;
   private readonly res: Tagged<InboundResponse>;
   private readonly route: CompiledRoute;
@@ -155,10 +145,13 @@ class Exchange implements UpstreamListener {
     }
     if (!this.bodyEnded) {
       if (route.retry) this.replay = [];
-      this.req[kExchange] = this;
-      const body = bodyStream(this.req);
-      body.on('data', onRequestData);
-      body.on('end', onRequestEnd);
+      if (this.req instanceof FastRequest) this.req.readBody(this);
+      else {
+        this.req[kExchange] = this;
+        const body = bodyStream(this.req);
+        body.on('data', onRequestData);
+        body.on('end', onRequestEnd);
+      }
     }
     this.attempt();
   }
@@ -209,13 +202,16 @@ class Exchange implements UpstreamListener {
     }
   }
 
-  onRequestData(chunk: Buffer): void {
+  /** A chunk of the request body; a `transient` one is valid only during the call, and copied where it is kept. */
+  onRequestData(chunk: Buffer, transient: boolean): void {
+    // At most one copy, made when something keeps the chunk.
+    let kept = transient ? undefined : chunk;
     if (this.replay !== undefined) {
       this.replayBytes += chunk.length;
       if (this.replayBytes > RETRY_BUFFER_LIMIT) this.replay = undefined;
-      else this.replay.push(chunk);
+      else this.replay.push((kept ??= Buffer.copyBytesFrom(chunk)));
     }
-    if (this.mirrors !== undefined) feedMirrors(this.mirrors, chunk);
+    if (this.mirrors !== undefined) feedMirrors(this.mirrors, (kept ??= Buffer.copyBytesFrom(chunk)));
     if (this.discarded !== undefined) {
       this.discarded += chunk.length;
       if (this.discarded > DISCARD_LIMIT) {
@@ -227,7 +223,7 @@ class Exchange implements UpstreamListener {
     }
     const sink = this.sink;
     if (sink !== undefined) {
-      if (!sink.write(chunk)) {
+      if (!(kept === undefined ? writeTransient(sink, chunk) : sink.write(kept))) {
         this.req.pause();
         sink.once('drain', onSinkDrain);
       }
@@ -390,8 +386,9 @@ class Exchange implements UpstreamListener {
    * client connection, until the upstream's keep-alive timeout. The upstream
    * connection has a request on it that was never finished, so it is
    * destroyed rather than returned to the pool; the rest of the client's body
-   * is read and dropped (bounded by DISCARD_LIMIT), still feeding mirrors.
-   * No retry can follow: the response is out.
+   * is read and dropped (bounded by DISCARD_LIMIT), still feeding mirrors;
+   * a fast-path connection drops it itself once the response has ended. No
+   * retry can follow: the response is out.
    */
   private cutShort(call: UpstreamCall): void {
     this.endAttempt();
@@ -462,7 +459,7 @@ function onClientClose(this: Tagged<InboundResponse>): void {
 }
 
 function onRequestData(this: Tagged<InboundRequest>, chunk: Buffer): void {
-  this[kExchange]!.onRequestData(chunk);
+  this[kExchange]!.onRequestData(chunk, false);
 }
 
 function onRequestEnd(this: Tagged<InboundRequest>): void {

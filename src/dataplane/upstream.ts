@@ -109,6 +109,21 @@ export interface UpstreamRequest {
   upgrade: boolean;
 }
 
+/** A request body that takes bytes valid only during the call, copying just what it cannot send at once. */
+export interface TransientSink {
+  writeTransient(chunk: Buffer): boolean;
+}
+
+/**
+ * Writes request body bytes valid only during this call (a shared read
+ * buffer's) to `sink`, as write() would: a sink that cannot send them at once
+ * is given a copy.
+ */
+export function writeTransient(sink: Writable, chunk: Buffer): boolean {
+  const direct = (sink as Partial<TransientSink>).writeTransient;
+  return direct === undefined ? sink.write(Buffer.copyBytesFrom(chunk)) : direct.call(sink, chunk);
+}
+
 /** Throws when the request target or method cannot be sent as they are. */
 export function openUpstream(pool: ClusterPool, ep: IREndpoint, r: UpstreamRequest, listener: UpstreamListener): UpstreamCall {
   return pool.protocol === 'h2c' ? new H2Call(pool, ep, r, listener) : pool.http1(ep).request(r, listener);

@@ -6,7 +6,8 @@
 // nothing would pass every test here.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
@@ -235,6 +236,37 @@ function get(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: site.example\r\n${extra}\r\n`;
 }
 
+/** The head of a POST whose body of `length` bytes follows. */
+function postHead(path: string, length: number): string {
+  return `POST ${path} HTTP/1.1\r\nHost: site.example\r\nContent-Length: ${length}\r\n\r\n`;
+}
+
+/** What /shapes/digest answers for a body: its length and SHA-256. */
+function digestOf(body: Buffer): string {
+  return `${body.length} ${createHash('sha256').update(body).digest('hex')}`;
+}
+
+/** Reads the whole body, after `delayMs` with reading paused, and answers its digest (see digestOf). */
+function answerDigest(req: IncomingMessage, res: ServerResponse, delayMs: number): void {
+  const hash = createHash('sha256');
+  let length = 0;
+  req.pause();
+  setTimeout(() => {
+    req.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      length += chunk.length;
+    });
+    req.on('end', () => {
+      const digest = `${length} ${hash.digest('hex')}`;
+      res.writeHead(200, { 'content-length': String(digest.length) });
+      res.end(digest);
+    });
+    req.resume();
+  }, delayMs);
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 function echoOf(r: RawResponse): Echo {
   assert.equal(r.status, 200, r.raw);
   return JSON.parse(r.body) as Echo;
@@ -272,9 +304,25 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
 
   before(async () => {
     const echo = await startUpstream('echo');
+    const flakyTried = new Set<string>();
     const shapes = await startUpstream((req, res) => {
+      const path = req.url!.split('?')[0];
+      if (path === '/shapes/digest') {
+        answerDigest(req, res, req.url!.includes('slow') ? 300 : 0);
+        return;
+      }
+      if (path === '/shapes/flaky') {
+        // The first attempt at each URL fails at once, its body unread.
+        if (flakyTried.has(req.url!)) answerDigest(req, res, 0);
+        else {
+          flakyTried.add(req.url!);
+          res.writeHead(500, { 'content-length': '0' });
+          res.end();
+        }
+        return;
+      }
       req.resume();
-      switch (req.url!.split('?')[0]) {
+      switch (path) {
         case '/shapes/sized':
         case '/unsized':
           res.writeHead(200, { 'content-length': '5', 'content-type': 'text/plain' });
@@ -339,6 +387,7 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
             routes: [
               route('direct', { path: { type: 'Exact', value: '/direct' } }, direct('direct answer')),
               route('echo', { path: { type: 'PathPrefix', value: '/echo' } }, forwardTo('echo')),
+              route('flaky', { path: { type: 'Exact', value: '/shapes/flaky' } }, forwardTo('shapes'), { retry: { codes: [500], attempts: 2, backoffMs: 200 } }),
               route('shapes', { path: { type: 'PathPrefix', value: '/shapes' } }, forwardTo('shapes')),
               // Routes are tried in order: the translator sorts them by precedence.
               route('raw-edited', { path: { type: 'Exact', value: '/raw/edited' } }, forwardTo('raw'), {
@@ -631,21 +680,99 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     c.destroy();
   });
 
-  describe('hand-off to node:http', () => {
-    /** POST `path` with a five-byte body: node:http's to serve. */
-    const post = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: site.example\r\nContent-Length: 5\r\n\r\nhello`;
-
-    it('proxies a POST with a Content-Length body intact', async () => {
+  describe('request bodies', () => {
+    it('proxies a Content-Length body with its field as sent', async () => {
       const c = new RawClient(port);
-      c.write(post('/echo/post-cl'));
+      c.write(`${postHead('/echo/post-cl', 5)}hello`);
       const [r] = await c.responses('POST');
       const e = echoOf(r!);
       assert.equal(e.method, 'POST');
       assert.equal(e.bodyLength, 5);
       assert.equal(e.headers['content-length'], '5');
-      assert.ok(!answeredFast.has('POST /echo/post-cl'));
+      assert.ok(answeredFast.has('POST /echo/post-cl'));
       c.destroy();
     });
+
+    it('carries a body byte for byte, with its head or after it in pieces, and serves the request behind it', { timeout: 20_000 }, async () => {
+      const small = randomBytes(1000);
+      const big = randomBytes(3 * 1024 * 1024 + 17);
+      const c = new RawClient(port);
+      // Head, body and the next request in one write.
+      c.socket.write(Buffer.concat([Buffer.from(postHead('/shapes/digest?with-head', small.length)), small, Buffer.from(get('/echo/behind-body'))]));
+      const [first, behind] = await c.responses('POST', 'GET');
+      assert.equal(first!.body, digestOf(small));
+      assert.equal(echoOf(behind!).url, '/echo/behind-body');
+      // The head alone, then the body in pieces of growing sizes, each its own read.
+      c.write(postHead('/shapes/digest?pieces', big.length));
+      for (let at = 0, n = 1; at < big.length; at += n, n = n * 3 + 1) {
+        c.socket.write(big.subarray(at, at + n));
+        await pause(2);
+      }
+      const [, , pieces] = await c.responses('POST', 'GET', 'POST');
+      assert.equal(pieces!.body, digestOf(big));
+      for (const path of ['/shapes/digest?with-head', '/shapes/digest?pieces']) assert.ok(answeredFast.has(`POST ${path}`), path);
+      c.destroy();
+    });
+
+    it('keeps each upload intact while others read into the shared buffer, and while its upstream reads slowly', { timeout: 30_000 }, async () => {
+      // The slow one: far more than socket buffers hold, so what the kernel does not take at once is copied and waits.
+      const slow = { body: randomBytes(16 * 1024 * 1024), client: new RawClient(port) };
+      const others = [0, 1, 2].map(() => ({ body: randomBytes(2 * 1024 * 1024), client: new RawClient(port) }));
+      slow.client.socket.write(Buffer.concat([Buffer.from(postHead('/shapes/digest?slow', slow.body.length)), slow.body]));
+      for (const [i, o] of others.entries()) o.client.write(postHead(`/shapes/digest?other-${i}`, o.body.length));
+      // Interleaved writes, so the connections' reads take turns in the shared read buffer.
+      for (let at = 0; at < others[0]!.body.length; at += 64 * 1024) {
+        for (const o of others) o.client.socket.write(o.body.subarray(at, at + 64 * 1024));
+        await pause(1);
+      }
+      for (const { body, client } of [slow, ...others]) {
+        const [r] = await client.responses('POST');
+        assert.equal(r!.body, digestOf(body));
+        client.destroy();
+      }
+    });
+
+    it('replays a body that came in while the first attempt failed, to the retry', async () => {
+      const body = randomBytes(2000);
+      const c = new RawClient(port);
+      c.socket.write(Buffer.concat([Buffer.from(postHead('/shapes/flaky?late-tail', body.length)), body.subarray(0, 1000)]));
+      // The first attempt has had its 500 by now; the retry waits out its backoff.
+      await pause(50);
+      c.socket.write(body.subarray(1000));
+      const [r] = await c.responses('POST');
+      assert.equal(r!.body, digestOf(body));
+      c.destroy();
+    });
+
+    it('drops the rest of a body answered without being read, and serves the next request on the connection', async () => {
+      const c = new RawClient(port);
+      for (const path of ['/direct', '/nowhere']) {
+        c.write(`${postHead(path, 100_000)}${'x'.repeat(10)}`);
+        await pause(20);
+        c.write(`${'y'.repeat(99_990)}${get(`/echo/after${path}`)}`);
+      }
+      const [answered, after, missing, afterMissing] = await c.responses('POST', 'GET', 'POST', 'GET');
+      assert.equal(answered!.body, 'direct answer');
+      assert.equal(echoOf(after!).url, '/echo/after/direct');
+      assert.equal(missing!.status, 404);
+      assert.equal(echoOf(afterMissing!).url, '/echo/after/nowhere');
+      assert.ok(!c.serverEnded);
+      c.destroy();
+    });
+
+    it('closes the connection after answering a request whose unread body is past the discard limit', async () => {
+      const c = new RawClient(port);
+      c.write(`${postHead('/direct', 5 * 1024 * 1024)}${'x'.repeat(1000)}`);
+      const [r] = await c.responses('POST');
+      assert.equal(r!.body, 'direct answer');
+      assert.equal(only(r!, 'connection'), 'close');
+      await c.waitClosed();
+    });
+  });
+
+  describe('hand-off to node:http', () => {
+    /** POST `path` with a five-byte chunked body: node:http's to serve. */
+    const post = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`;
 
     it('proxies a chunked request body', async () => {
       const c = new RawClient(port);
@@ -847,6 +974,12 @@ describe('parseRequestHead', () => {
     assert.notEqual(parseRequestHead(whole, whole.length, socket), HEAD_INCOMPLETE);
   });
 
+  it('takes a plain Content-Length as the length of a body to come', () => {
+    for (const [value, length] of [['0', 0], ['5', 5], ['1048576', 1048576], ['999999999999999', 999999999999999]] as const) {
+      assert.equal(parse(withField(`Content-Length: ${value}`))?.bodyLeft, length, value);
+    }
+  });
+
   it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
     for (const field of ['Content-Length: 0', 'Connection: keep-alive', 'Connection: Close', 'X-Obs-Text: caf\xe9']) {
       assert.ok(parse(withField(field)) !== undefined, field);
@@ -861,8 +994,12 @@ describe('parseRequestHead', () => {
     ['DEL in a value', withField('X-A: a\x7fb')],
     ['obs-fold line', head([...VALID, 'X-A: one', ' two'])],
     ['obs-fold line with a colon', head([...VALID, 'X-A: one', '\tX-B: two'])],
-    ['Content-Length other than 0', withField('Content-Length: 5')],
     ['Content-Length 00', withField('Content-Length: 00')],
+    ['Content-Length with a leading zero', withField('Content-Length: 05')],
+    ['Content-Length with a sign', withField('Content-Length: +5')],
+    ['Content-Length not a number', withField('Content-Length: 1e3')],
+    ['Content-Length of 16 digits', withField('Content-Length: 1000000000000000')],
+    ['Content-Length list', withField('Content-Length: 5, 5')],
     ['Transfer-Encoding', withField('Transfer-Encoding: chunked')],
     ['Expect', withField('Expect: 100-continue')],
     ['Upgrade', withField('Upgrade: websocket')],
@@ -928,4 +1065,73 @@ describe("FastResponse 'close' listeners", () => {
       }
     });
   }
+});
+
+describe('FastRequest body', () => {
+  /** A request announcing a body of `length` bytes, and what its reader is given. */
+  function request(socket: Socket, length: number) {
+    const text = `POST /b HTTP/1.1\r\nHost: a.example\r\nContent-Length: ${length}`;
+    const req = parseRequestHead(Buffer.from(`${text}\r\n\r\n`, 'latin1'), text.length + 4, socket) as FastRequest;
+    const seen: string[] = [];
+    req.readBody({
+      onRequestData: (chunk, transient) => seen.push(`${chunk.toString('latin1')}${transient ? ' (transient)' : ''}`),
+      onRequestEnd: () => seen.push('end'),
+    });
+    return { req, seen };
+  }
+
+  /** `text` as the connection hands it on: in a buffer it goes on to reuse. */
+  function readInto(req: FastRequest, text: string): void {
+    const shared = Buffer.from(`..${text}..`, 'latin1');
+    req.bodyRead(shared, 2, 2 + text.length);
+    shared.fill(0x2a);
+  }
+
+  it('keeps what arrives before the first resume, as copies, and hands it on in order, then the end once', () => {
+    const socket = new Socket();
+    try {
+      const { req, seen } = request(socket, 6);
+      readInto(req, 'ab');
+      readInto(req, 'cd');
+      assert.deepEqual(seen, []);
+      req.resume();
+      readInto(req, 'ef');
+      req.resume();
+      assert.deepEqual(seen, ['ab', 'cd', 'ef (transient)', 'end']);
+      assert.equal(req.bodyLeft, 0);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('keeps what arrives while paused, and tells the end only after it has been handed on', () => {
+    const socket = new Socket();
+    try {
+      const { req, seen } = request(socket, 4);
+      req.resume();
+      readInto(req, 'ab');
+      req.pause();
+      readInto(req, 'cd');
+      assert.deepEqual(seen, ['ab (transient)']);
+      req.resume();
+      assert.deepEqual(seen, ['ab (transient)', 'cd', 'end']);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('hands nothing more on once detached, what it kept included', () => {
+    const socket = new Socket();
+    try {
+      const { req, seen } = request(socket, 4);
+      readInto(req, 'ab');
+      req.detach();
+      readInto(req, 'cd');
+      req.resume();
+      assert.deepEqual(seen, []);
+      assert.equal(req.bodyLeft, 0);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
