@@ -6,8 +6,8 @@
 // writes the head and a small body in one call.
 //
 // Only what is plainly valid and simple stays here: HTTP/1.1, no body or one
-// of a given Content-Length, no duplicate fields, no Upgrade or Expect, a Host
-// field. Such a body is handed on as it is read, in the shared read buffer,
+// of a given Content-Length (with Expect: 100-continue or not), no duplicate
+// fields, no Upgrade, a Host field. Such a body is handed on as it is read, in the shared read buffer,
 // so an upload costs no allocation per read unless it has to wait. Anything
 // else is
 // handed, at that request boundary and with its bytes put back, to node:http,
@@ -33,6 +33,9 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** A request head must arrive whole within this long of its first byte (node:http's default headersTimeout). */
 const HEADERS_TIMEOUT_MS = 60_000;
 
+/** A request's body must have arrived whole within this long of its head (node:http's default requestTimeout). */
+export const REQUEST_TIMEOUT_MS = 300_000;
+
 /** A head and a body up to this size are copied into one buffer and written at once. */
 const SINGLE_WRITE_MAX = 16 * 1024;
 
@@ -57,6 +60,8 @@ const KEEP_ALIVE_END = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALI
 /** How a head ends on a connection that closes after it. */
 const CLOSE_END = 'Connection: close\r\n\r\n';
 const CHUNKED_LINE = 'Transfer-Encoding: chunked\r\n';
+/** The interim response to Expect: 100-continue, sent at once as node:http does. */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 const KEEP_ALIVE_END_BYTES = Buffer.from(KEEP_ALIVE_END, 'latin1');
 const CLOSE_END_BYTES = Buffer.from(CLOSE_END, 'latin1');
@@ -471,6 +476,8 @@ export class FastConnection {
   private response: FastResponse | undefined;
   /** The request whose body is still arriving: the next bytes read are its. */
   private body: FastRequest | undefined;
+  /** When that request's head was parsed. */
+  private bodyStartedAt = 0;
   /** Bytes read and not yet parsed: a partial head, or requests pipelined behind the one in progress. */
   private buffered: Buffer | undefined;
   private headStartedAt = 0;
@@ -541,8 +548,10 @@ export class FastConnection {
   }
 
   closeIfIdle(now: number): void {
-    // A request in progress is bounded by its route's timeouts, not by this one.
-    if (this.response === undefined && idleTooLong(this, now, KEEP_ALIVE_TIMEOUT_MS)) this.socket.destroy();
+    // A request in progress is bounded by its route's timeouts, not by this one; its body is bounded by the request timeout.
+    if (this.response === undefined ? idleTooLong(this, now, KEEP_ALIVE_TIMEOUT_MS) : this.body !== undefined && now - this.bodyStartedAt > REQUEST_TIMEOUT_MS) {
+      this.socket.destroy();
+    }
   }
 
   onDrain(): void {
@@ -627,7 +636,12 @@ export class FastConnection {
     // Body bytes that came with the head go to its reader once the handler has given it one.
     const bodyEnd = Math.min(to, req.headSize + req.bodyLeft);
     this.buffered = bodyEnd === to ? undefined : buf.subarray(bodyEnd, to);
-    if (req.bodyLeft > 0) this.body = req;
+    if (req.bodyLeft > 0) {
+      this.body = req;
+      this.bodyStartedAt = Date.now();
+      // A client that sent some of its body already is not waiting to be asked.
+      if (req.headers.expect !== undefined && bodyEnd === req.headSize) writeDirect(this.socket, CONTINUE);
+    }
     if (req.headers.connection?.toLowerCase() === 'close') this.keepAlive = false;
     const res = new FastResponse(req, this);
     this.response = res;
@@ -701,7 +715,8 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
     const lineStop = fieldScan.endAt(i);
     const value = fieldValue(text, colon + 1, lineStop);
     const name = commonFieldName(buf, start, colon) ?? text.slice(start, colon).toLowerCase();
-    if (NOT_FORWARDED.has(name)) {
+    // An expectation is the proxy's to meet (it answers 100 itself), not the upstream's.
+    if (NOT_FORWARDED.has(name) || name === 'expect') {
       if (start > runStart) forwardLines += text.slice(runStart, start);
       runStart = lineStop + 2;
     }
@@ -709,8 +724,11 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
     switch (name) {
       case 'transfer-encoding':
       case 'upgrade':
-      case 'expect':
         return undefined;
+      case 'expect':
+        // Any other expectation gets node:http's 417.
+        if (value.toLowerCase() !== '100-continue') return undefined;
+        break;
       case 'content-length':
         bodyLength = contentLength(value);
         if (bodyLength < 0) return undefined;

@@ -510,7 +510,7 @@ function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: C
   const named = connectionTokens(src.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in src) {
-    // HTTP/2 pseudo-headers are not fields; Expect is dropped because Node has already answered 100-continue to the client.
+    // HTTP/2 pseudo-headers are not fields; Expect is dropped because the client has had its 100 Continue (from node:http or the fast path).
     if (name.charCodeAt(0) === 0x3a /* : */ || HOP_BY_HOP.has(name) || name === 'expect' || named?.includes(name)) continue;
     out[name] = src[name];
   }

@@ -12,7 +12,8 @@ import { connect, createServer as createNetServer, Socket, type AddressInfo } fr
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
 import { HEAD_INCOMPLETE } from '../../src/dataplane/http-syntax.js';
-import { FastResponse, KEEP_ALIVE_TIMEOUT_MS, parseRequestHead, type FastRequest } from '../../src/dataplane/http1-inbound.js';
+import { FastConnection, FastResponse, KEEP_ALIVE_TIMEOUT_MS, parseRequestHead, REQUEST_TIMEOUT_MS, type FastRequest } from '../../src/dataplane/http1-inbound.js';
+import { IdleSweep } from '../../src/dataplane/idle-sweep.js';
 import { silentLogger } from '../../src/util/log.js';
 import { config, direct, forwardTo, httpServer, route, slowUpstream, startUpstream, type Echo, type Upstream } from './helpers.js';
 
@@ -693,6 +694,20 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
       c.destroy();
     });
 
+    it('answers Expect: 100-continue itself, and does not pass the expectation on', async () => {
+      const c = new RawClient(port);
+      c.write('POST /echo/expect HTTP/1.1\r\nHost: site.example\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+      const [interim] = await c.responses('POST');
+      assert.equal(interim!.status, 100);
+      c.write('hello');
+      const [, r] = await c.responses('POST', 'POST');
+      const e = echoOf(r!);
+      assert.equal(e.bodyLength, 5);
+      assert.equal(e.headers.expect, undefined);
+      assert.ok(answeredFast.has('POST /echo/expect'));
+      c.destroy();
+    });
+
     it('carries a body byte for byte, with its head or after it in pieces, and serves the request behind it', { timeout: 20_000 }, async () => {
       const small = randomBytes(1000);
       const big = randomBytes(3 * 1024 * 1024 + 17);
@@ -981,7 +996,7 @@ describe('parseRequestHead', () => {
   });
 
   it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
-    for (const field of ['Content-Length: 0', 'Connection: keep-alive', 'Connection: Close', 'X-Obs-Text: caf\xe9']) {
+    for (const field of ['Content-Length: 0', 'Connection: keep-alive', 'Connection: Close', 'X-Obs-Text: caf\xe9', 'Expect: 100-Continue']) {
       assert.ok(parse(withField(field)) !== undefined, field);
     }
   });
@@ -1001,7 +1016,7 @@ describe('parseRequestHead', () => {
     ['Content-Length of 16 digits', withField('Content-Length: 1000000000000000')],
     ['Content-Length list', withField('Content-Length: 5, 5')],
     ['Transfer-Encoding', withField('Transfer-Encoding: chunked')],
-    ['Expect', withField('Expect: 100-continue')],
+    ['an expectation other than 100-continue', withField('Expect: 200-ok')],
     ['Upgrade', withField('Upgrade: websocket')],
     ['Connection: upgrade', withField('Connection: upgrade')],
     ['Connection naming another field', withField('Connection: keep-alive, X-Hop')],
@@ -1132,6 +1147,32 @@ describe('FastRequest body', () => {
       assert.equal(req.bodyLeft, 0);
     } finally {
       socket.destroy();
+    }
+  });
+});
+
+describe('FastConnection request timeout', () => {
+  it('closes a connection whose request body has not all arrived within the request timeout of its head', async () => {
+    let conn: FastConnection | undefined;
+    let arrived!: (req: FastRequest) => void;
+    const request = new Promise<FastRequest>((resolve) => (arrived = resolve));
+    const server = createNetServer((socket) => {
+      conn = new FastConnection(socket, (req) => arrived(req), () => socket.destroy(), new IdleSweep<FastConnection>(60_000), () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    client.on('error', () => {});
+    try {
+      const sentAt = Date.now();
+      client.write(`${postHead('/slow-body', 100)}${'x'.repeat(10)}`);
+      const req = await request;
+      conn!.closeIfIdle(sentAt + REQUEST_TIMEOUT_MS - 1_000);
+      assert.ok(!req.socket.destroyed, 'closed before the request timeout');
+      conn!.closeIfIdle(Date.now() + REQUEST_TIMEOUT_MS + 1_000);
+      assert.ok(req.socket.destroyed, 'still open after the request timeout');
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
