@@ -1083,8 +1083,11 @@ describe("FastResponse 'close' listeners", () => {
 });
 
 describe('FastRequest body', () => {
+  const socket = new Socket();
+  after(() => socket.destroy());
+
   /** A request announcing a body of `length` bytes, and what its reader is given. */
-  function request(socket: Socket, length: number) {
+  function request(length: number) {
     const text = `POST /b HTTP/1.1\r\nHost: a.example\r\nContent-Length: ${length}`;
     const req = parseRequestHead(Buffer.from(`${text}\r\n\r\n`, 'latin1'), text.length + 4, socket) as FastRequest;
     const seen: string[] = [];
@@ -1103,51 +1106,36 @@ describe('FastRequest body', () => {
   }
 
   it('keeps what arrives before the first resume, as copies, and hands it on in order, then the end once', () => {
-    const socket = new Socket();
-    try {
-      const { req, seen } = request(socket, 6);
-      readInto(req, 'ab');
-      readInto(req, 'cd');
-      assert.deepEqual(seen, []);
-      req.resume();
-      readInto(req, 'ef');
-      req.resume();
-      assert.deepEqual(seen, ['ab', 'cd', 'ef (transient)', 'end']);
-      assert.equal(req.bodyLeft, 0);
-    } finally {
-      socket.destroy();
-    }
+    const { req, seen } = request(6);
+    readInto(req, 'ab');
+    readInto(req, 'cd');
+    assert.deepEqual(seen, []);
+    req.resume();
+    readInto(req, 'ef');
+    req.resume();
+    assert.deepEqual(seen, ['ab', 'cd', 'ef (transient)', 'end']);
+    assert.equal(req.bodyLeft, 0);
   });
 
   it('keeps what arrives while paused, and tells the end only after it has been handed on', () => {
-    const socket = new Socket();
-    try {
-      const { req, seen } = request(socket, 4);
-      req.resume();
-      readInto(req, 'ab');
-      req.pause();
-      readInto(req, 'cd');
-      assert.deepEqual(seen, ['ab (transient)']);
-      req.resume();
-      assert.deepEqual(seen, ['ab (transient)', 'cd', 'end']);
-    } finally {
-      socket.destroy();
-    }
+    const { req, seen } = request(4);
+    req.resume();
+    readInto(req, 'ab');
+    req.pause();
+    readInto(req, 'cd');
+    assert.deepEqual(seen, ['ab (transient)']);
+    req.resume();
+    assert.deepEqual(seen, ['ab (transient)', 'cd', 'end']);
   });
 
   it('hands nothing more on once detached, what it kept included', () => {
-    const socket = new Socket();
-    try {
-      const { req, seen } = request(socket, 4);
-      readInto(req, 'ab');
-      req.detach();
-      readInto(req, 'cd');
-      req.resume();
-      assert.deepEqual(seen, []);
-      assert.equal(req.bodyLeft, 0);
-    } finally {
-      socket.destroy();
-    }
+    const { req, seen } = request(4);
+    readInto(req, 'ab');
+    req.detach();
+    readInto(req, 'cd');
+    req.resume();
+    assert.deepEqual(seen, []);
+    assert.equal(req.bodyLeft, 0);
   });
 });
 
