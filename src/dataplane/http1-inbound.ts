@@ -7,9 +7,9 @@
 //
 // Only what is plainly valid and simple stays here: HTTP/1.1, no body or one
 // of a given Content-Length (with Expect: 100-continue or not), no duplicate
-// fields, no Upgrade, a Host field. Such a body is handed on as it is read, in the shared read buffer,
-// so an upload costs no allocation per read unless it has to wait. Anything
-// else is
+// fields, no Upgrade, a Host field. Such a body is handed on as it is read,
+// in the shared read buffer, so an upload costs no allocation per read unless
+// it has to wait. Anything else is
 // handed, at that request boundary and with its bytes put back, to node:http,
 // which serves the rest of the connection as before (and answers malformed
 // input with its usual 400s). So the fast path never has to be lenient.
@@ -183,7 +183,8 @@ export class FastRequest {
         this.heldBytes -= chunk.length;
         reader.onRequestData(chunk, false);
       }
-      if (!this.flowing || this.detached) return this;
+      // Paused again, or detached (which stops the flow), by the reader.
+      if (!this.flowing) return this;
       this.held = undefined;
     }
     if (this.bodyLeft === 0) this.endBody();
@@ -583,11 +584,9 @@ export class FastConnection {
     if (res !== this.response) return;
     this.response = undefined;
     const body = this.body;
-    if (body !== undefined) {
-      // Answered before the whole body came: the rest is read and dropped, or not read at all past the limit.
-      body.detach();
-      if (body.bodyLeft > DISCARD_LIMIT) this.keepAlive = false;
-    }
+    // Answered before the whole body came: the rest is read and dropped, or, past the limit, the head said
+    // the connection closes (see frame).
+    body?.detach();
     if (!this.keepAlive) {
       if (body === undefined) this.socket.end();
       else lingeringClose(this.socket);
