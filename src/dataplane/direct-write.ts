@@ -9,7 +9,7 @@
 // queues, in order with any later write, and the socket emits 'drain' when it
 // has gone out, as after a Writable write that returned false.
 
-import { writeSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 
@@ -98,25 +98,26 @@ export function writeToHandle(socket: Socket, data: Uint8Array | string): boolea
 }
 
 /**
- * Writes what the kernel takes of `data` now, without waiting or queueing
- * anything, and returns how many bytes that was: 0 when the socket cannot be
- * written this way, or its send buffer is full. For bytes valid only until
- * the caller returns (a shared read buffer): a write libuv queued would read
- * them later, so only the rest is copied, by the caller. A failed write
- * destroys the socket with the error and counts the bytes as taken.
+ * Writes what the kernel takes of `data` (bytes, or parts sent in order as
+ * one write) now, without waiting or queueing anything, and returns how many
+ * bytes that was: 0 when the socket cannot be written this way, or its send
+ * buffer is full. For bytes valid only until the caller returns (a shared
+ * read buffer): a write libuv queued would read them later, so only the rest
+ * is copied, by the caller. A failed write destroys the socket with the error
+ * and counts the bytes as taken.
  */
-export function tryWrite(socket: Socket, data: Uint8Array): number {
+export function tryWrite(socket: Socket, data: Uint8Array | Uint8Array[]): number {
   if (!writesDirect(socket)) return 0;
   const handle = (socket as unknown as { _handle: StreamHandle })._handle;
   // Bytes libuv still has queued (a head written through writeToHandle) go first.
   if (handle.writeQueueSize !== 0 || handle.fd < 0) return 0;
   try {
     // The descriptor is non-blocking (libuv's), so this is the try-write libuv itself would make.
-    return writeSync(handle.fd, data);
+    return data instanceof Uint8Array ? writeSync(handle.fd, data) : writevSync(handle.fd, data);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
     socket.destroy(err as Error);
-    return data.length;
+    return data instanceof Uint8Array ? data.length : data.reduce((n, part) => n + part.length, 0);
   }
 }
 

@@ -5,18 +5,20 @@
 // those are parsed here and answered through a small response object that
 // writes the head and a small body in one call.
 //
-// Only what is plainly valid and simple stays here: HTTP/1.1, no body or one
-// of a given Content-Length (with Expect: 100-continue or not), no duplicate
-// fields, no Upgrade, a Host field. Such a body is handed on as it is read,
-// in the shared read buffer, so an upload costs no allocation per read unless
-// it has to wait. Anything else is
-// handed, at that request boundary and with its bytes put back, to node:http,
+// Only what is plainly valid and simple stays here: HTTP/1.1, no body, one of
+// a given Content-Length or a chunked one (with Expect: 100-continue or not),
+// no duplicate fields, no Upgrade, a Host field. Such a body is handed on as
+// it is read, in the shared read buffer, so an upload costs no allocation per
+// read unless it has to wait; chunked framing is decoded strictly on the way
+// (see chunked.ts), and a body it refuses fails its request with a 400 and
+// closes the connection. Anything else is handed, at that request boundary and with its bytes put back, to node:http,
 // which serves the rest of the connection as before (and answers malformed
 // input with its usual 400s). So the fast path never has to be lenient.
 
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { ChunkedDecoder, ChunkedSyntaxError } from './chunked.js';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
@@ -62,6 +64,8 @@ const CLOSE_END = 'Connection: close\r\n\r\n';
 const CHUNKED_LINE = 'Transfer-Encoding: chunked\r\n';
 /** The interim response to Expect: 100-continue, sent at once as node:http does. */
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** The answer to a body whose framing is malformed, as node:http gives it to a request it cannot parse. */
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
 
 const KEEP_ALIVE_END_BYTES = Buffer.from(KEEP_ALIVE_END, 'latin1');
 const CLOSE_END_BYTES = Buffer.from(CLOSE_END, 'latin1');
@@ -114,7 +118,7 @@ export interface FastBodyReader {
  */
 export class FastRequest {
   readonly httpVersion = '1.1';
-  /** Body bytes not yet read from the connection. */
+  /** Body bytes not yet read from the connection: Infinity for a chunked body until its end has been read. */
   bodyLeft: number;
   private reader: FastBodyReader | undefined;
   private flowing = false;
@@ -140,6 +144,8 @@ export class FastRequest {
     private readonly head: string,
     private readonly fieldsAt: number,
     bodyLength: number,
+    /** A chunked body's framing, as read so far. */
+    readonly chunks: ChunkedDecoder | undefined,
   ) {
     this.bodyLeft = bodyLength;
   }
@@ -203,6 +209,12 @@ export class FastRequest {
       if (this.heldBytes > MAX_PIPELINED_BYTES) this.socket.pause();
     }
     if (this.bodyLeft === 0 && this.flowing && this.held === undefined) this.endBody();
+  }
+
+  /** A chunked body's end has been read. */
+  chunkedBodyEnded(): void {
+    this.bodyLeft = 0;
+    if (this.flowing && this.held === undefined) this.endBody();
   }
 
   /** The response is over: nothing more reaches the reader. */
@@ -572,12 +584,47 @@ export class FastConnection {
    */
   private feedBody(data: Buffer, from: number, to: number): number {
     const req = this.body!;
-    const end = Math.min(to, from + req.bodyLeft);
-    req.bodyRead(data, from, end);
+    const chunks = req.chunks;
+    let end: number;
+    if (chunks === undefined) {
+      end = Math.min(to, from + req.bodyLeft);
+      req.bodyRead(data, from, end);
+    } else {
+      try {
+        end = chunks.decode(data, from, to, req);
+      } catch (err) {
+        if (!(err instanceof ChunkedSyntaxError)) throw err;
+        this.refuseBody();
+        return to;
+      }
+      if (chunks.done) req.chunkedBodyEnded();
+    }
     if (req.bodyLeft === 0) this.body = undefined;
     // A body arriving, however slowly, keeps the connection from idling out while it is being dropped.
     this.idleSince = IDLE_UNSEEN;
     return end;
+  }
+
+  /**
+   * The body arriving is malformed: its request fails, with a 400 when
+   * nothing was answered yet, and the connection closes, since where the
+   * next request would start is unknown.
+   */
+  private refuseBody(): void {
+    this.body!.detach();
+    this.body = undefined;
+    this.buffered = undefined;
+    this.keepAlive = false;
+    const res = this.response;
+    this.response = undefined;
+    if (res === undefined || res.headersSent) {
+      res?.lost();
+      this.socket.destroy();
+      return;
+    }
+    res.lost();
+    writeDirect(this.socket, BAD_REQUEST);
+    lingeringClose(this.socket);
   }
 
   responseEnded(res: FastResponse): void {
@@ -632,7 +679,8 @@ export class FastConnection {
       this.handOff();
       return;
     }
-    // Body bytes that came with the head go to its reader once the handler has given it one.
+    // Body bytes that came with the head go to its reader once the handler has given it one. A chunked
+    // body runs to the end of the read until its framing says where it ends.
     const bodyEnd = Math.min(to, req.headSize + req.bodyLeft);
     this.buffered = bodyEnd === to ? undefined : buf.subarray(bodyEnd, to);
     if (req.bodyLeft > 0) {
@@ -646,7 +694,8 @@ export class FastConnection {
     this.response = res;
     this.handler(req, res);
     if (bodyEnd === req.headSize || this.body !== req) return;
-    this.feedBody(buf, req.headSize, bodyEnd);
+    const end = this.feedBody(buf, req.headSize, bodyEnd);
+    if (end < bodyEnd) this.buffered = buf.subarray(end, bodyEnd);
     // The body came whole after a response that did not wait for it: the requests behind it are next.
     if (this.body === undefined && this.response === undefined && this.keepAlive && this.buffered !== undefined) setImmediate(parseNextOf, this);
   }
@@ -708,6 +757,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
   let forwardLines = '';
   let runStart = fieldsAt;
   let bodyLength = 0;
+  let chunked = false;
   for (let i = 0; i < fieldScan.count; i++) {
     const start = fieldScan.nameAt(i);
     const colon = fieldScan.colonAt(i);
@@ -722,6 +772,10 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
     if (headers[name] !== undefined) return undefined;
     switch (name) {
       case 'transfer-encoding':
+        // Chunked alone; other codings, lists of them, and chunked with a Content-Length go to node:http.
+        if (value.toLowerCase() !== 'chunked') return undefined;
+        chunked = true;
+        break;
       case 'upgrade':
         return undefined;
       case 'expect':
@@ -741,9 +795,10 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
     }
     headers[name] = value;
   }
-  if (headers.host === undefined) return undefined;
+  if (headers.host === undefined || (chunked && headers['content-length'] !== undefined)) return undefined;
   if (runStart < headEnd) forwardLines += text.slice(runStart);
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt, bodyLength);
+  const chunks = chunked ? new ChunkedDecoder() : undefined;
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt, chunked ? Infinity : bodyLength, chunks);
 }
 
 /** A Content-Length value in its plain form (no sign, no leading zero, at most 15 digits), or -1. */

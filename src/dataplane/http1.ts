@@ -16,20 +16,13 @@ import { tryWrite, writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
+import { ChunkedDecoder } from './chunked.js';
 import { ownCopy, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, FieldBytes, TransientSink, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
 /** A response head larger than this is refused (Node's own default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
-
-/** A chunk-size line (size and extensions) longer than this is refused. */
-const MAX_CHUNK_LINE = 4096;
-
-const CRLF = Buffer.from('\r\n');
-
-/** At most 2^52 - 1, well inside what a double holds exactly. */
-const CHUNK_SIZE_HEX = /^[0-9a-fA-F]{1,13}$/;
 
 
 /**
@@ -107,12 +100,9 @@ export class Http1Endpoint {
 // Response parser states.
 const HEAD = 0;
 const BODY_LENGTH = 1;
-const CHUNK_SIZE = 2;
-const CHUNK_DATA = 3;
-const CHUNK_DATA_END = 4;
-const TRAILERS = 5;
-const BODY_UNTIL_CLOSE = 6;
-const DONE = 7;
+const CHUNKED = 2;
+const BODY_UNTIL_CLOSE = 3;
+const DONE = 4;
 
 /**
  * A cleartext connection reads into a buffer of its own, reused read after
@@ -159,7 +149,7 @@ class Http1Exchange implements UpstreamCall {
   ) {
     this.wasReused = conn.served > 0;
     this.requestDone = request.bodyless;
-    this.body = request.bodyless ? NO_BODY : new RequestBody(this, announcedLength(request.headers), request.headers['transfer-encoding'] === 'chunked');
+    this.body = request.bodyless ? NO_BODY : new RequestBody(this, announcedLength(request.headers), request.chunked);
   }
 
   pipe(dest: BodyDestination): void {
@@ -189,6 +179,8 @@ class Http1Exchange implements UpstreamCall {
  */
 class RequestBody extends Writable implements TransientSink {
   private remaining: number;
+  /** The next chunk written is framed already: what the kernel left of a chunk writeTransient framed. */
+  private nextFramed = false;
 
   constructor(
     private readonly exchange: Http1Exchange,
@@ -206,7 +198,10 @@ class RequestBody extends Writable implements TransientSink {
       return;
     }
     let flushed: boolean;
-    if (this.chunked) {
+    if (this.nextFramed) {
+      this.nextFramed = false;
+      flushed = socket.write(chunk);
+    } else if (this.chunked) {
       if (chunk.length === 0) {
         callback();
         return;
@@ -234,13 +229,21 @@ class RequestBody extends Writable implements TransientSink {
    * goes straight from them, and only the rest is copied and queued.
    */
   writeTransient(chunk: Buffer): boolean {
-    if (!this.chunked && this.writableLength === 0 && !this.writableEnded && chunk.length <= this.remaining) {
-      const sent = tryWrite(this.exchange.conn.socket, chunk);
+    // Behind queued bytes, or past what was announced (which _write refuses): a copy waits its turn.
+    if (this.writableLength !== 0 || this.writableEnded || chunk.length === 0 || chunk.length > this.remaining) return this.write(Buffer.copyBytesFrom(chunk));
+    const socket = this.exchange.conn.socket;
+    if (!this.chunked) {
+      const sent = tryWrite(socket, chunk);
       this.remaining -= sent;
-      if (sent === chunk.length) return true;
-      return this.write(Buffer.copyBytesFrom(chunk, sent));
+      return sent === chunk.length || this.write(Buffer.copyBytesFrom(chunk, sent));
     }
-    return this.write(Buffer.copyBytesFrom(chunk));
+    // The chunk's size line, its data where it lies and its CRLF, in one write.
+    const parts = [Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CHUNK_END];
+    const sent = tryWrite(socket, parts);
+    if (sent === parts[0]!.length + chunk.length + CHUNK_END.length) return true;
+    // Nothing is queued here (see above), so this write is the next to reach the socket.
+    this.nextFramed = true;
+    return this.write(unsentCopy(parts, sent));
   }
 
   override _final(callback: (err?: Error) => void): void {
@@ -255,6 +258,25 @@ class RequestBody extends Writable implements TransientSink {
     exchange.requestDone = true;
     exchange.conn.requestSent(exchange);
   }
+}
+
+const CHUNK_END = Buffer.from('\r\n', 'latin1');
+
+/** A copy of what follows the first `sent` bytes of `parts`, taken as one run. */
+function unsentCopy(parts: readonly Buffer[], sent: number): Buffer {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = Buffer.allocUnsafe(total - sent);
+  let at = 0;
+  let skip = sent;
+  for (const part of parts) {
+    if (skip >= part.length) skip -= part.length;
+    else {
+      at += part.copy(out, at, skip);
+      skip = 0;
+    }
+  }
+  return out;
 }
 
 function announcedLength(headers: UpstreamRequest['headers']): number | undefined {
@@ -331,6 +353,8 @@ class Connection {
   /** Head bytes seen so far when a head spans reads. */
   private partial: Buffer | undefined;
   private remaining = 0;
+  /** The framing of a chunked response body, reused response after response. */
+  private readonly chunks = new ChunkedDecoder();
   /** Whether the response in progress allows the connection to be reused after it. */
   private keepAlive = false;
   private sawBytes = false;
@@ -482,8 +506,6 @@ class Connection {
   /** Parses data[0, end): a view of no more than that is made only where bytes are kept or passed on. */
   private parse(ex: Http1Exchange, data: Buffer, end: number): void {
     let offset = 0;
-    /** data[0, end), for the chunk-line search, which reads to its buffer's end. */
-    let read: Buffer | undefined;
     while (offset < end && !ex.finished) {
       switch (this.state) {
         case HEAD: {
@@ -499,21 +521,11 @@ class Connection {
           else this.deliver(ex, chunk);
           break;
         }
-        case CHUNK_SIZE:
-        case CHUNK_DATA_END:
-        case TRAILERS: {
-          const used = this.parseChunkLine(ex, (read ??= span(data, 0, end)), offset);
-          if (used < 0) return;
-          offset = used;
+        case CHUNKED:
+          offset = this.chunks.decode(data, offset, end, this);
+          // Trailer fields are dropped, as node:http's pipe drops them.
+          if (this.chunks.done) this.finishBody(ex, true);
           break;
-        }
-        case CHUNK_DATA: {
-          const chunk = this.takeBody(data, offset, end);
-          offset += chunk.length;
-          this.deliver(ex, chunk);
-          if (this.remaining === 0) this.state = CHUNK_DATA_END;
-          break;
-        }
         case BODY_UNTIL_CLOSE:
           this.deliver(ex, span(data, offset, end));
           return;
@@ -533,31 +545,11 @@ class Connection {
   }
 
   /**
-   * Finds the end of the current chunk line, which may span reads. Returns
-   * the line's text and the offset in `data` just after its CRLF, or
-   * undefined (the part kept for the next read) when it is not all here yet.
+   * Keeps buf[start, to), a head not all read, for the next read: a copy
+   * when it is still in the reused read buffer. Throws past MAX_HEAD_BYTES.
    */
-  private takeChunkLine(data: Buffer, offset: number): { buf: Buffer; start: number; end: number; next: number } | undefined {
-    const partial = this.partial;
-    const buf = partial === undefined ? data : ownCopy(partial, data.subarray(offset));
-    const start = partial === undefined ? offset : 0;
-    const end = buf.indexOf(CRLF, start);
-    if (end < 0 || end - start > MAX_CHUNK_LINE) {
-      this.keepPartial(buf, start, buf.length, MAX_CHUNK_LINE, 'chunk line');
-      return undefined;
-    }
-    this.partial = undefined;
-    const after = end + 2;
-    return { buf, start, end, next: partial === undefined ? after : offset + after - partial.length };
-  }
-
-  /**
-   * Keeps buf[start, to), a head or chunk line not all read, for the next
-   * read: a copy when it is still in the reused read buffer. Throws past
-   * `limit` bytes.
-   */
-  private keepPartial(buf: Buffer, start: number, to: number, limit: number, what: string): void {
-    if (to - start > limit) throw new Error(`upstream ${what} too long`);
+  private keepPartialHead(buf: Buffer, start: number, to: number): void {
+    if (to - start > MAX_HEAD_BYTES) throw new Error('upstream response head too long');
     this.partial = this.partial === undefined && this.reusesReads ? ownCopy(buf.subarray(start, to)) : buf.subarray(start, to);
   }
 
@@ -574,7 +566,7 @@ class Connection {
     }
     const head = partial !== undefined && !headEndArrived(buf, partial.length) ? undefined : parseResponseHead(buf, start, to);
     if (head === undefined) {
-      this.keepPartial(buf, start, to, MAX_HEAD_BYTES, 'response head');
+      this.keepPartialHead(buf, start, to);
       return -1;
     }
     if (head.size > MAX_HEAD_BYTES) throw new Error('upstream response head too long');
@@ -596,7 +588,8 @@ class Connection {
     if (request.method === 'HEAD' || status === 204 || status === 304) {
       this.state = DONE;
     } else if (framing === 'chunked') {
-      this.state = CHUNK_SIZE;
+      this.chunks.reset();
+      this.state = CHUNKED;
     } else if (framing === 'close') {
       this.keepAlive = false;
       this.state = BODY_UNTIL_CLOSE;
@@ -611,34 +604,11 @@ class Connection {
     return consumed;
   }
 
-  private parseChunkLine(ex: Http1Exchange, data: Buffer, offset: number): number {
-    const found = this.takeChunkLine(data, offset);
-    if (found === undefined) return -1;
-    const consumed = found.next;
-    const line = found.buf.toString('latin1', found.start, found.end);
-    switch (this.state) {
-      case CHUNK_DATA_END:
-        if (line.length !== 0) throw new Error('upstream chunk not followed by CRLF');
-        this.state = CHUNK_SIZE;
-        break;
-      case CHUNK_SIZE: {
-        const semi = line.indexOf(';');
-        const hex = (semi < 0 ? line : line.slice(0, semi)).trimEnd();
-        if (!CHUNK_SIZE_HEX.test(hex)) throw new Error('upstream sent an invalid chunk size');
-        const size = parseInt(hex, 16);
-        if (size === 0) this.state = TRAILERS;
-        else {
-          this.remaining = size;
-          this.state = CHUNK_DATA;
-        }
-        break;
-      }
-      case TRAILERS:
-        // Trailer fields are dropped, as node:http's pipe drops them; the empty line ends the message.
-        if (line.length === 0) this.finishBody(ex, true);
-        break;
-    }
-    return consumed;
+  /** Chunk data of the response in progress, data[from, to). */
+  bodyRead(data: Buffer, from: number, to: number): void {
+    const ex = this.exchange;
+    // A destination that gave up (the client left) aborts the exchange; the rest of the read is not for anyone.
+    if (ex !== undefined && !ex.finished) this.deliver(ex, data.subarray(from, to));
   }
 
   private deliver(ex: Http1Exchange, chunk: Buffer): void {

@@ -108,13 +108,15 @@ class Exchange implements UpstreamListener, FastBodyReader {
     // An upgrade request's body, if any, is not parsed by Node: the tunnel carries it.
     const bodyless = f.upgrade !== undefined || !hasBody(f.req);
     this.bodyEnded = bodyless;
+    // A body of unannounced length (HTTP/1.1 chunked, decoded on the way in, or HTTP/2 DATA frames) goes on chunked.
+    const chunked = !bodyless && f.req.headers['content-length'] === undefined;
     // A request going to one HTTP/1.1 backend alone passes its field lines on as they were read, less those its filters edit.
     const fieldLines =
       f.req instanceof FastRequest && f.upgrade === undefined && f.pool.protocol !== 'h2c' && f.route.mirrors.length === 0 &&
       editsInPlace(f.route.requestHeaders) && editsInPlace(f.backend.requestHeaders) && f.route.rewriteHost === undefined
-        ? forwardedFieldLines(f.req, site.scheme, f.route.requestHeaders, f.backend.requestHeaders)
+        ? forwardedFieldLines(f.req, site.scheme, f.route.requestHeaders, f.backend.requestHeaders, chunked)
         : undefined;
-    this.routeHeaders = fieldLines === undefined ? upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, bodyless) : NO_FIELDS;
+    this.routeHeaders = fieldLines === undefined ? upstreamHeaders(f.req, site.scheme, f.route, f.upgrade !== undefined, chunked) : NO_FIELDS;
     let headers = this.routeHeaders;
     if (f.backend.requestHeaders && fieldLines === undefined) {
       headers = { ...headers };
@@ -126,6 +128,7 @@ class Exchange implements UpstreamListener, FastBodyReader {
       headers,
       fieldLines,
       bodyless,
+      chunked,
       // An h2c backend cannot take an HTTP/1.1 upgrade; it gets the plain request.
       upgrade: f.upgrade !== undefined && f.pool.protocol !== 'h2c',
     };
@@ -505,7 +508,7 @@ function connectionTokens(value: string | undefined): string[] | undefined {
   return lower.split(',').map((t) => t.trim());
 }
 
-function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: CompiledRoute, upgrade: boolean, bodyless: boolean): OutgoingHttpHeaders {
+function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: CompiledRoute, upgrade: boolean, chunked: boolean): OutgoingHttpHeaders {
   const src = req.headers;
   const named = connectionTokens(src.connection);
   const out: OutgoingHttpHeaders = {};
@@ -517,8 +520,7 @@ function upstreamHeaders(req: InboundRequest, scheme: 'http' | 'https', route: C
   if (upgrade) {
     out.connection = 'Upgrade';
     out.upgrade = src.upgrade;
-  } else if (!bodyless && src['content-length'] === undefined) {
-    // A body of unannounced length (HTTP/1.1 chunked, which Node has decoded, or HTTP/2 DATA frames): ask Node to frame it chunked.
+  } else if (chunked) {
     out['transfer-encoding'] = 'chunked';
   }
 
@@ -544,18 +546,24 @@ function editsInPlace(m: CompiledHeaderMutation | undefined): boolean {
  * The head's field lines for the upstream: what upstreamHeaders makes of a
  * request, written out, for filters that touch no field the proxy owns.
  */
-function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined): string[] {
+function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined, chunked: boolean): string[] {
   const lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
   const proto = scheme === 'https' ? FORWARDED_HTTPS : FORWARDED_HTTP;
   const host = req.headers.host!;
   const client = clientAddress(req);
-  if (client === undefined) return [lines, proto, host, '\r\n'];
   const prior = req.headers['x-forwarded-for'];
-  return prior
-    ? [lines, 'x-forwarded-for: ', prior, ', ', client, '\r\n', proto, host, '\r\n']
-    : [lines, 'x-forwarded-for: ', client, '\r\n', proto, host, '\r\n'];
+  const out =
+    client === undefined
+      ? [lines, proto, host, '\r\n']
+      : prior
+        ? [lines, 'x-forwarded-for: ', prior, ', ', client, '\r\n', proto, host, '\r\n']
+        : [lines, 'x-forwarded-for: ', client, '\r\n', proto, host, '\r\n'];
+  // The client's Transfer-Encoding is hop-by-hop, left out of forwardLines; the body is framed afresh.
+  if (chunked) out.push(CHUNKED_FIELD);
+  return out;
 }
 
+const CHUNKED_FIELD = 'transfer-encoding: chunked\r\n';
 /** What forwardedFieldLines writes after the request's own fields, up to the host's name. */
 const FORWARDED_HTTP = 'x-forwarded-proto: http\r\nx-forwarded-host: ';
 const FORWARDED_HTTPS = 'x-forwarded-proto: https\r\nx-forwarded-host: ';

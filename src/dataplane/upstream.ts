@@ -105,6 +105,8 @@ export interface UpstreamRequest {
    */
   fieldLines?: readonly string[];
   bodyless: boolean;
+  /** HTTP/1.1 only: the body's length is not announced, so it goes chunked (its head says so). */
+  chunked: boolean;
   /** HTTP/1.1 only: pass an Upgrade handshake through, on a connection of its own. */
   upgrade: boolean;
 }

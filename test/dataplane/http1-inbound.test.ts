@@ -785,16 +785,110 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
     });
   });
 
-  describe('hand-off to node:http', () => {
-    /** POST `path` with a five-byte chunked body: node:http's to serve. */
-    const post = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`;
+  describe('chunked request bodies', () => {
+    const chunkedHead = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n`;
 
-    it('proxies a chunked request body', async () => {
+    /** `body` framed chunked: chunks of the given sizes, the rest in one, each with an extension, then a trailer field. */
+    function chunkedOf(body: Buffer, sizes: number[] = []): Buffer {
+      const parts: Buffer[] = [];
+      let at = 0;
+      for (const n of [...sizes, body.length]) {
+        const piece = body.subarray(at, at + n);
+        if (piece.length === 0) break;
+        parts.push(Buffer.from(`${piece.length.toString(16)};piece=${parts.length / 3}\r\n`), piece, Buffer.from('\r\n'));
+        at += piece.length;
+      }
+      parts.push(Buffer.from('0\r\nX-Checksum: none\r\n\r\n'));
+      return Buffer.concat(parts);
+    }
+
+    it('decodes a body on the way and frames it afresh for the upstream, with its head or after it in pieces, and serves the request behind it', { timeout: 20_000 }, async () => {
+      const small = randomBytes(3000);
+      const big = randomBytes(2 * 1024 * 1024 + 5);
       const c = new RawClient(port);
-      c.write('POST /echo/post-chunked HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n');
+      // Head, body and the next request in one write.
+      c.socket.write(Buffer.concat([Buffer.from(chunkedHead('/shapes/digest?chunked-with-head')), chunkedOf(small, [1, 100, 1000]), Buffer.from(get('/echo/behind-chunked'))]));
+      const [first, behind] = await c.responses('POST', 'GET');
+      assert.equal(first!.body, digestOf(small));
+      assert.equal(echoOf(behind!).url, '/echo/behind-chunked');
+      // The head alone, then 64 KiB chunks written in pieces of growing sizes, each its own read, cutting the framing anywhere.
+      const framed = chunkedOf(big, new Array<number>(32).fill(64 * 1024));
+      c.write(chunkedHead('/shapes/digest?chunked-pieces'));
+      for (let at = 0, n = 1; at < framed.length; at += n, n = n * 3 + 1) {
+        c.socket.write(framed.subarray(at, at + n));
+        await pause(2);
+      }
+      c.write(`${chunkedHead('/echo/chunked-fields')}3\r\nabc\r\n0\r\n\r\n`);
+      const [, , pieces, fields] = await c.responses('POST', 'GET', 'POST', 'POST');
+      assert.equal(pieces!.body, digestOf(big));
+      const e = echoOf(fields!);
+      assert.equal(e.bodyLength, 3);
+      assert.equal(e.headers['transfer-encoding'], 'chunked');
+      assert.equal(e.headers['content-length'], undefined);
+      for (const path of ['/shapes/digest?chunked-with-head', '/shapes/digest?chunked-pieces', '/echo/chunked-fields']) assert.ok(answeredFast.has(`POST ${path}`), path);
+      assert.ok(!c.serverEnded);
+      c.destroy();
+    });
+
+    it('keeps a chunked upload intact while its upstream reads slowly, framed chunks cut where the kernel stopped taking them', { timeout: 30_000 }, async () => {
+      // Far more than socket buffers hold, in chunks of odd sizes, so what the kernel does not take at once waits, cut mid-chunk.
+      const body = randomBytes(16 * 1024 * 1024);
+      const c = new RawClient(port);
+      c.socket.write(Buffer.concat([Buffer.from(chunkedHead('/shapes/digest?chunked-slow')), chunkedOf(body, new Array<number>(300).fill(50_001))]));
+      const [r] = await c.responses('POST');
+      assert.equal(r!.body, digestOf(body));
+      c.destroy();
+    });
+
+    it('replays a chunked body that came in while the first attempt failed, to the retry', async () => {
+      const body = randomBytes(2000);
+      const framed = chunkedOf(body, [500]);
+      const c = new RawClient(port);
+      c.socket.write(Buffer.concat([Buffer.from(chunkedHead('/shapes/flaky?chunked')), framed.subarray(0, 700)]));
+      await pause(50);
+      c.socket.write(framed.subarray(700));
+      const [r] = await c.responses('POST');
+      assert.equal(r!.body, digestOf(body));
+      assert.ok(answeredFast.has('POST /shapes/flaky?chunked'));
+      c.destroy();
+    });
+
+    for (const [what, framing] of [
+      ['a chunk size that is not hex', '5\r\nhello\r\nzz\r\n'],
+      ['a bare LF', '5\nhello\r\n0\r\n\r\n'],
+      ['data past its chunk size, with a request after it', `2\r\nhello\r\n0\r\n\r\n${get('/echo/smuggled')}`],
+      ['a trailer line that hides a request', `0\r\nX-A: 1\n${get('/echo/smuggled')}`],
+    ]) {
+      it(`answers 400 to ${what}, abandons the upstream request and closes the connection`, async () => {
+        const path = `/shapes/digest?bad-${what.replaceAll(' ', '-')}`;
+        const c = new RawClient(port);
+        c.write(chunkedHead(path) + framing);
+        await c.waitClosed();
+        assert.equal(c.text, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        assert.ok(lostFast.has(`POST ${path}`), 'the request in progress was abandoned');
+      });
+    }
+
+    it('says the connection closes when it answers before the end of a chunked body', async () => {
+      const c = new RawClient(port);
+      c.write(`${chunkedHead('/direct')}5\r\nhello\r\n`);
+      const [r] = await c.responses('POST');
+      assert.equal(r!.body, 'direct answer');
+      assert.equal(only(r!, 'connection'), 'close');
+      await c.waitClosed();
+    });
+  });
+
+  describe('hand-off to node:http', () => {
+    /** POST `path` with a five-byte body and a repeated field: node:http's to serve. */
+    const post = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: site.example\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 5\r\n\r\nhello`;
+
+    it('proxies a body in a transfer coding other than chunked alone', async () => {
+      const c = new RawClient(port);
+      c.write('POST /echo/post-coded HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: identity, chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n');
       const [r] = await c.responses('POST');
       assert.equal(echoOf(r!).bodyLength, 7);
-      assert.ok(!answeredFast.has('POST /echo/post-chunked'));
+      assert.ok(!answeredFast.has('POST /echo/post-coded'));
       c.destroy();
     });
 
@@ -995,6 +1089,17 @@ describe('parseRequestHead', () => {
     }
   });
 
+  it('takes Transfer-Encoding: chunked, in any case, as a body of unknown length to decode, and does not pass the field on', () => {
+    for (const value of ['chunked', 'Chunked']) {
+      const req = parse(withField(`Transfer-Encoding: ${value}`));
+      assert.ok(req !== undefined, value);
+      assert.equal(req.bodyLeft, Infinity);
+      assert.ok(req.chunks !== undefined);
+      assert.doesNotMatch(req.forwardLines, /transfer-encoding/i);
+    }
+    assert.equal(parse(withField('Content-Length: 5'))?.chunks, undefined);
+  });
+
   it('accepts Content-Length: 0 and Connection: keep-alive or close', () => {
     for (const field of ['Content-Length: 0', 'Connection: keep-alive', 'Connection: Close', 'X-Obs-Text: caf\xe9', 'Expect: 100-Continue']) {
       assert.ok(parse(withField(field)) !== undefined, field);
@@ -1015,7 +1120,11 @@ describe('parseRequestHead', () => {
     ['Content-Length not a number', withField('Content-Length: 1e3')],
     ['Content-Length of 16 digits', withField('Content-Length: 1000000000000000')],
     ['Content-Length list', withField('Content-Length: 5, 5')],
-    ['Transfer-Encoding', withField('Transfer-Encoding: chunked')],
+    ['a transfer coding list', withField('Transfer-Encoding: gzip, chunked')],
+    ['a transfer coding other than chunked', withField('Transfer-Encoding: gzip')],
+    ['chunked with a Content-Length', head([...VALID, 'Transfer-Encoding: chunked', 'Content-Length: 5'])],
+    ['Content-Length with chunked', head([...VALID, 'Content-Length: 5', 'Transfer-Encoding: chunked'])],
+    ['Transfer-Encoding twice', head([...VALID, 'Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'])],
     ['an expectation other than 100-continue', withField('Expect: 200-ok')],
     ['Upgrade', withField('Upgrade: websocket')],
     ['Connection: upgrade', withField('Connection: upgrade')],

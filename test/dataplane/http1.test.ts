@@ -125,7 +125,7 @@ function exchange(endpoint: Http1Endpoint, r: Partial<UpstreamRequest> = {}, bod
         throw new Error('unexpected upgrade');
       },
     };
-    const call = endpoint.request({ method: 'GET', path: '/', headers: { host: 'up' }, bodyless: bodyChunks.length === 0, upgrade: false, ...r }, listener);
+    const call = endpoint.request({ method: 'GET', path: '/', headers: { host: 'up' }, bodyless: bodyChunks.length === 0, chunked: false, upgrade: false, ...r }, listener);
     out.reused = call.reused();
     for (const c of bodyChunks) call.body.write(c);
     if (bodyChunks.length > 0) call.body.end();
@@ -414,7 +414,7 @@ describe('HTTP/1.1 upstream client', () => {
 
   it('frames request bodies as announced and never sends more than Content-Length', async () => {
     const { up, endpoint } = await setup((s, req) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.toString()}`));
-    const chunked = await exchange(endpoint, { method: 'POST', headers: { host: 'up', 'transfer-encoding': 'chunked' } }, [Buffer.from('abc'), Buffer.from('defg')]);
+    const chunked = await exchange(endpoint, { method: 'POST', headers: { host: 'up', 'transfer-encoding': 'chunked' }, chunked: true }, [Buffer.from('abc'), Buffer.from('defg')]);
     assert.equal(chunked.body.toString(), 'abcdefg');
     const exact = await exchange(endpoint, { method: 'POST', headers: { host: 'up', 'content-length': '4' } }, [Buffer.from('ab'), Buffer.from('cd')]);
     assert.equal(exact.body.toString(), 'abcd');
@@ -429,7 +429,7 @@ describe('HTTP/1.1 upstream client', () => {
   it('refuses a method or target it cannot write as is', async () => {
     const { endpoint } = await setup(() => {});
     const noop = { onUpstreamResponse() {}, onUpstreamBodyEnd() {}, onUpstreamError() {}, onUpstreamUpgrade() {} };
-    const base = { headers: {}, bodyless: true, upgrade: false };
+    const base = { headers: {}, bodyless: true, chunked: false, upgrade: false };
     assert.throws(() => endpoint.request({ ...base, method: 'GE T', path: '/' }, noop), { code: 'ERR_INVALID_HTTP_TOKEN' });
     assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/a b' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
     assert.throws(() => endpoint.request({ ...base, method: 'GET', path: '/a\r\nx' }, noop), { code: 'ERR_UNESCAPED_CHARACTERS' });
