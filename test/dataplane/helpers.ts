@@ -1,7 +1,8 @@
 // Shared fixtures for data-plane tests: echo upstreams, IR builders and small
 // HTTP/1.1 and HTTP/2 clients that can set any Host or :authority.
 
-import { Agent, createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import {
   createServer as createH2Server,
   type ClientHttp2Session,
@@ -46,6 +47,30 @@ export function echoHandler(name: string): RequestListener {
       res.end(JSON.stringify(echo));
     });
   };
+}
+
+/** What answerDigest answers for a body: its length and SHA-256. */
+export function digestOf(body: Buffer): string {
+  return `${body.length} ${createHash('sha256').update(body).digest('hex')}`;
+}
+
+/** Reads the whole body, after `delayMs` with reading paused, and answers its digest (see digestOf). */
+export function answerDigest(req: IncomingMessage, res: ServerResponse, delayMs: number): void {
+  const hash = createHash('sha256');
+  let length = 0;
+  req.pause();
+  setTimeout(() => {
+    req.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      length += chunk.length;
+    });
+    req.on('end', () => {
+      const digest = `${length} ${hash.digest('hex')}`;
+      res.writeHead(200, { 'content-length': String(digest.length) });
+      res.end(digest);
+    });
+    req.resume();
+  }, delayMs);
 }
 
 export async function startUpstream(handler: RequestListener | string): Promise<Upstream> {

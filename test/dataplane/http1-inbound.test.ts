@@ -6,8 +6,7 @@
 // nothing would pass every test here.
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { connect, createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DataPlane } from '../../src/dataplane/index.js';
@@ -15,7 +14,7 @@ import { HEAD_INCOMPLETE } from '../../src/dataplane/http-syntax.js';
 import { FastConnection, FastResponse, KEEP_ALIVE_TIMEOUT_MS, parseRequestHead, REQUEST_TIMEOUT_MS, type FastRequest } from '../../src/dataplane/http1-inbound.js';
 import { IdleSweep } from '../../src/dataplane/idle-sweep.js';
 import { silentLogger } from '../../src/util/log.js';
-import { config, direct, forwardTo, httpServer, route, slowUpstream, startUpstream, type Echo, type Upstream } from './helpers.js';
+import { answerDigest, config, digestOf, direct, forwardTo, httpServer, route, slowUpstream, startUpstream, type Echo, type Upstream } from './helpers.js';
 
 // ---------------------------------------------------------------------------
 // Which path served a request
@@ -240,30 +239,6 @@ function get(path: string, extra = ''): string {
 /** The head of a POST whose body of `length` bytes follows. */
 function postHead(path: string, length: number): string {
   return `POST ${path} HTTP/1.1\r\nHost: site.example\r\nContent-Length: ${length}\r\n\r\n`;
-}
-
-/** What /shapes/digest answers for a body: its length and SHA-256. */
-function digestOf(body: Buffer): string {
-  return `${body.length} ${createHash('sha256').update(body).digest('hex')}`;
-}
-
-/** Reads the whole body, after `delayMs` with reading paused, and answers its digest (see digestOf). */
-function answerDigest(req: IncomingMessage, res: ServerResponse, delayMs: number): void {
-  const hash = createHash('sha256');
-  let length = 0;
-  req.pause();
-  setTimeout(() => {
-    req.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      length += chunk.length;
-    });
-    req.on('end', () => {
-      const digest = `${length} ${hash.digest('hex')}`;
-      res.writeHead(200, { 'content-length': String(digest.length) });
-      res.end(digest);
-    });
-    req.resume();
-  }, delayMs);
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
