@@ -523,8 +523,9 @@ class Connection {
         }
         case CHUNKED:
           offset = this.chunks.decode(data, offset, end, this);
-          // Trailer fields are dropped, as node:http's pipe drops them.
-          if (this.chunks.done) this.finishBody(ex, true);
+          // Trailer fields are dropped, as node:http's pipe drops them. A destination that gave up on the way has
+          // aborted the exchange already.
+          if (this.chunks.done && !ex.finished) this.finishBody(ex, true);
           break;
         case BODY_UNTIL_CLOSE:
           this.deliver(ex, span(data, offset, end));

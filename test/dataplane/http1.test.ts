@@ -364,6 +364,31 @@ describe('HTTP/1.1 upstream client', () => {
     });
   }
 
+  it('hands nothing more on and tells no end once the destination aborts its exchange within a read of chunks', async () => {
+    const { endpoint } = await setup((s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n'));
+    const seen: string[] = [];
+    const listener: UpstreamListener = {
+      onUpstreamResponse(call: UpstreamCall) {
+        const dest = {
+          write: (c: Buffer) => {
+            seen.push(c.toString());
+            call.abort();
+            return true;
+          },
+          end: () => seen.push('end'),
+          once: () => dest,
+        };
+        call.pipe(dest);
+      },
+      onUpstreamBodyEnd: () => seen.push('body end'),
+      onUpstreamError: () => seen.push('error'),
+      onUpstreamUpgrade() {},
+    };
+    endpoint.request({ method: 'GET', path: '/', headers: { host: 'up' }, bodyless: true, chunked: false, upgrade: false }, listener);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(seen, ['a']);
+  });
+
   it('reads a body without framing until the upstream closes, and does not reuse that connection', async () => {
     const { up, endpoint } = await setup((s) => { s.end('HTTP/1.1 200 OK\r\n\r\nuntil close'); });
     const r = await exchange(endpoint);
