@@ -36,7 +36,8 @@ const WORKLOADS = [
   { id: 'get-c32', title: 'small GET, keep-alive, 32 conns', shape: 'basic', path: '/small', conns: 32 },
   { id: 'get-c256', title: 'small GET, keep-alive, 256 conns', shape: 'basic', path: '/small', conns: 256 },
   { id: 'body-64k', title: '64 KiB response, 32 conns', shape: 'basic', path: '/64k', conns: 32 },
-  { id: 'upload-1m', title: '1 MiB upload (POST), 16 conns', shape: 'basic', path: '/upload', conns: 16, script: join(BENCH, 'lua/upload.lua') },
+  { id: 'upload-1m', title: '1 MiB upload (POST), 16 conns', shape: 'basic', path: '/upload', conns: 16, script: 'lua/upload.lua' },
+  { id: 'upload-chunked', title: '1 MiB chunked upload (POST, 16 KiB chunks), 16 conns', shape: 'basic', path: '/upload', conns: 16, script: 'lua/upload-chunked.lua', chunked: true },
   { id: 'https', title: 'HTTPS termination, small GET, 32 conns', shape: 'basic', path: '/small', conns: 32, https: true },
   {
     id: 'routes-1000', title: `${ROUTE_COUNT} host+path+header routes, hit #${ROUTE_TARGET}, 32 conns`, shape: 'routes',
@@ -173,8 +174,9 @@ async function startBackend(env) {
 async function verify(w, env) {
   const port = w.https ? env.tlsPort : env.port;
   const base = { port, https: !!w.https, timeoutMs: 3000 };
-  if (w.id === 'upload-1m') {
-    const r = await fetchOnce({ ...base, path: '/upload', method: 'POST', body: Buffer.alloc(1 << 20, 'u'), headers: { 'content-type': 'application/octet-stream' } });
+  if (w.path === '/upload') {
+    const headers = { 'content-type': 'application/octet-stream', ...(w.chunked ? { 'transfer-encoding': 'chunked' } : {}) };
+    const r = await fetchOnce({ ...base, path: '/upload', method: 'POST', body: Buffer.alloc(1 << 20, 'u'), headers });
     return r.status === 200 && r.body.toString() === 'uploaded\n' ? undefined : `upload answered ${r.status} ${r.body.toString().slice(0, 80)}`;
   }
   if (w.shape === 'routes') {
@@ -232,7 +234,7 @@ async function measure(proxy, w, env) {
 
     await waitQuiet(new Set([process.pid, ...handle.trafficPids(), handle.proc.pid, ...env.backendPids()]));
     const url = `${w.https ? 'https' : 'http'}://127.0.0.1:${w.https ? env.tlsPort : env.port}${w.path}`;
-    const spec = { cpu: LOAD_CPU, url, conns: w.conns, headers: w.headers, script: w.script };
+    const spec = { cpu: LOAD_CPU, url, conns: w.conns, headers: w.headers, script: w.script && join(BENCH, w.script) };
     await runWrk({ ...spec, seconds: warmup });
     await sleep(200);
     const pids = handle.trafficPids();
@@ -427,7 +429,7 @@ async function main() {
 
     if (runData && workloads.length > 0) {
       const dp = await runDataPlane(env, proxies);
-      result.dataPlane = { workloads: workloads.map(({ script, ...w }) => ({ ...w, script: script ? 'lua/upload.lua' : undefined })), ...dp };
+      result.dataPlane = { workloads, ...dp };
       result.dataPlane.backendPeakRssMiB = (memKiB(backend.pid)?.hwm ?? 0) / 1024;
     }
     if (runLatencySection) {
