@@ -189,19 +189,16 @@ export class ChunkedDecoder {
         this.afterToken(c, 'quoted chunk extension');
         return;
       case SIZE_LINE_LF:
-        if (c !== LF) throw new ChunkedSyntaxError('chunk line not ended by CRLF');
+        // The last chunk is followed by the trailer section; its byte count starts here.
+        this.require(c, LF, this.size === 0 ? TRAILER_START : DATA, 'chunk line not ended by CRLF');
         this.lineBytes = 0;
         this.digits = 0;
-        // The last chunk is followed by the trailer section; its byte count starts here.
-        this.state = this.size === 0 ? TRAILER_START : DATA;
         return;
       case DATA_CR:
-        if (c !== CR) throw new ChunkedSyntaxError('chunk data not followed by CRLF');
-        this.state = DATA_LF;
+        this.require(c, CR, DATA_LF, 'chunk data not followed by CRLF');
         return;
       case DATA_LF:
-        if (c !== LF) throw new ChunkedSyntaxError('chunk data not followed by CRLF');
-        this.state = SIZE_FIRST;
+        this.require(c, LF, SIZE_FIRST, 'chunk data not followed by CRLF');
         return;
       case TRAILER_START:
         if (c === CR) {
@@ -224,14 +221,18 @@ export class ChunkedDecoder {
         return;
       case TRAILER_LF:
         this.countTrailer();
-        if (c !== LF) throw new ChunkedSyntaxError('trailer field not ended by CRLF');
-        this.state = TRAILER_START;
+        this.require(c, LF, TRAILER_START, 'trailer field not ended by CRLF');
         return;
       case LAST_LF:
-        if (c !== LF) throw new ChunkedSyntaxError('chunked body not ended by CRLF');
-        this.state = DONE;
+        this.require(c, LF, DONE, 'chunked body not ended by CRLF');
         return;
     }
+  }
+
+  /** Where the grammar allows one byte alone: `expected`, after which comes `next`. */
+  private require(c: number, expected: number, next: number, problem: string): void {
+    if (c !== expected) throw new ChunkedSyntaxError(problem);
+    this.state = next;
   }
 
   /** What may follow a size, an extension name or an extension value on a chunk line. */
