@@ -16,7 +16,7 @@ import { runControlPlane } from './lib/controlplane.mjs';
 import { latencyTable, runLatency } from './lib/latency.mjs';
 import { multiCoreTable, runMultiCore, runZeroDowntime, zeroDowntimeTable } from './lib/scenarios.mjs';
 import { PROXIES, resetPeerCheck } from './lib/proxies.mjs';
-import { busyPercent, childPids, coreTimes, cpuByPid, cpuSecondsOf, cpuTimes, fetchOnce, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, pct, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
+import { busyPercent, childPids, coreTimes, cpuByPid, cpuSecondsOf, cpuTimes, fetchOnce, fmtMs, foreignCpuSeconds, freePort, haveCommand, killAllChildren, median, memKiB, pct, run, sleep, startPinned, stealPercent, stopProc, waitFor } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -330,7 +330,6 @@ async function runDataPlane(env, proxies) {
 // ------------------------------------------------------------------ report
 
 function fmtNum(x) { return x === undefined ? 'n/a' : Math.round(x).toLocaleString('en-US'); }
-function fmtMs(x) { return x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : x < 100 ? `${x.toFixed(2)}ms` : `${x.toFixed(0)}ms`; }
 function ratio(a, b) { return a === undefined || b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`; }
 
 function dataPlaneTable(summary, proxies) {

@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyPercent, coreTimes, cpuSecondsOf, fetchOnce, freePort, median, pct, percentile, sleep, waitFor } from './util.mjs';
+import { busyPercent, coreTimes, cpuSecondsOf, fetchOnce, fmtMs, freePort, median, pct, percentile, sleep, waitFor } from './util.mjs';
 import { runWrk } from './wrk.mjs';
 
 /** Offered rates, as fractions of nginx's closed-loop req/s on the same workload over as many connections. */
@@ -197,7 +197,6 @@ export async function runLatency(env, { log, proxies, duration, warmup, cpu, pro
 }
 
 export function latencyTable(result) {
-  const ms = (x) => (x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : `${x.toFixed(2)}ms`);
   const lines = [
     '| connections | arrivals | offered load | proxy | req/s offered / served | p50 | p99 | p99 ×nginx | p99.9 | max | failed | CPU µs/req | ×nginx | busy proxy/load CPU |',
     '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -208,7 +207,7 @@ export function latencyTable(result) {
     for (const r of result.rows.filter(atLevel)) {
       // A proxy that served clearly less than offered could not keep up: its percentiles are not at this load.
       const behind = r.achieved < 0.95 * r.offered ? ' (behind)' : '';
-      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${ms(r.p50)} | ${ms(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${ms(r.p999)} | ${ms(r.max)} | ${r.failed} | ${r.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ng?.cpuUsPerReq ? `${(r.cpuUsPerReq / ng.cpuUsPerReq).toFixed(2)}×` : '—'} | ${pct(r.proxyCpuBusyPct)}/${pct(r.loadCpuBusyPct)} |`);
+      lines.push(`| ${conns} | ${conns === 1 ? '—' : arrivals} | ${fraction}× nginx | ${r.label} | ${Math.round(r.offered).toLocaleString('en-US')} / ${Math.round(r.achieved).toLocaleString('en-US')}${behind} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${ng ? `${(r.p99 / ng.p99).toFixed(2)}×` : '—'} | ${fmtMs(r.p999)} | ${fmtMs(r.max)} | ${r.failed} | ${r.cpuUsPerReq?.toFixed(1) ?? 'n/a'} | ${ng?.cpuUsPerReq ? `${(r.cpuUsPerReq / ng.cpuUsPerReq).toFixed(2)}×` : '—'} | ${pct(r.proxyCpuBusyPct)}/${pct(r.loadCpuBusyPct)} |`);
     }
   }
   for (const r of result.rows.filter((x) => x.error)) lines.push(`| — | — | — | ${r.label} | error: ${r.error.split('\n')[0]} | | | | | | | | | |`);

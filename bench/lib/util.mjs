@@ -222,6 +222,11 @@ export function busyPercent(before, after, cpu) {
   return (100 * (a.busy - b.busy)) / (a.total - b.total);
 }
 
+/** A time in ms for a table: µs below 1 ms, whole ms from 100 ms up. */
+export function fmtMs(x) {
+  return x === undefined ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(0)}µs` : x < 100 ? `${x.toFixed(2)}ms` : `${x.toFixed(0)}ms`;
+}
+
 /** A busy share for a table cell, '?' where it could not be measured. */
 export function pct(x) {
   return x === undefined ? '?' : `${x.toFixed(0)}%`;
