@@ -10,7 +10,7 @@
 // only where the RFC allows it (around ';' and '=' in extensions), CRLF and
 // never a bare LF, a bounded chunk size, bounded extension and trailer lengths.
 // Extensions and trailer fields are checked and dropped, as node:http drops
-// them; the body is re-framed, not relayed byte for byte.
+// them; the body is re-framed, not relayed byte for byte (see chunkSizeLine).
 
 import { isTokenByte } from './http-syntax.js';
 
@@ -22,6 +22,11 @@ const MAX_TRAILER_BYTES = 16 * 1024;
 
 /** Significant hex digits of a chunk size past this are refused: 13 of them stay an exact JS number. */
 const MAX_SIZE_DIGITS = 13;
+
+/** The line that opens a chunk of `length` bytes, as it is written: the size in hex and CRLF. */
+export function chunkSizeLine(length: number): string {
+  return `${length.toString(16)}\r\n`;
+}
 
 /** Malformed chunked framing. */
 export class ChunkedSyntaxError extends Error {

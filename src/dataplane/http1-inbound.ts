@@ -5,23 +5,24 @@
 // those are parsed here and answered through a small response object that
 // writes the head and a small body in one call.
 //
-// Only what is plainly valid and simple stays here: HTTP/1.1, no body, one of
-// a given Content-Length or a chunked one (with Expect: 100-continue or not),
-// no duplicate fields, no Upgrade, a Host field. Such a body is handed on as
-// it is read, in the shared read buffer, so an upload costs no allocation per
-// read unless it has to wait; chunked framing is decoded strictly on the way
-// (see chunked.ts), and a body it refuses fails its request with a 400 and
-// closes the connection. Anything else is handed, at that request boundary and with its bytes put back, to node:http,
-// which serves the rest of the connection as before (and answers malformed
-// input with its usual 400s). So the fast path never has to be lenient.
+// Only what is plainly valid and simple stays here: HTTP/1.1, no body or one
+// framed by a plain Content-Length or as chunked (with Expect: 100-continue or
+// not), no duplicate fields, no Upgrade, a Host field. Such a body is handed
+// on as it is read, in the shared read buffer, so an upload costs no
+// allocation per read unless it has to wait; chunked framing is decoded
+// strictly on the way (see chunked.ts), and a body it refuses fails its
+// request with a 400 and closes the connection. Anything else is handed, at
+// that request boundary and with its bytes put back, to node:http, which
+// serves the rest of the connection as before (and answers malformed input
+// with its usual 400s). So the fast path never has to be lenient.
 
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ChunkedDecoder, ChunkedSyntaxError } from './chunked.js';
+import { ChunkedDecoder, ChunkedSyntaxError, chunkSizeLine } from './chunked.js';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, commonFieldName, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
+import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
 import { owned, ownCopy, readInPlace, span } from './read-in-place.js';
@@ -208,13 +209,13 @@ export class FastRequest {
       this.heldBytes += to - from;
       if (this.heldBytes > MAX_PIPELINED_BYTES) this.socket.pause();
     }
-    if (this.bodyLeft === 0 && this.flowing && this.held === undefined) this.endBody();
+    this.endIfHandedOn();
   }
 
   /** A chunked body's end has been read. */
   chunkedBodyEnded(): void {
     this.bodyLeft = 0;
-    if (this.flowing && this.held === undefined) this.endBody();
+    this.endIfHandedOn();
   }
 
   /** The response is over: nothing more reaches the reader. */
@@ -222,6 +223,11 @@ export class FastRequest {
     this.detached = true;
     this.flowing = false;
     this.held = undefined;
+  }
+
+  /** Tells the end once the whole body has been read and handed on. */
+  private endIfHandedOn(): void {
+    if (this.bodyLeft === 0 && this.flowing && this.held === undefined) this.endBody();
   }
 
   private endBody(): void {
@@ -451,7 +457,7 @@ export class FastResponse {
     if (head !== undefined) socket.write(this.headOnly(head), 'latin1');
     if (this.chunked) {
       if (body !== undefined) {
-        socket.write(`${body.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunkSizeLine(body.length), 'latin1');
         socket.write(body);
         socket.write(last ? '\r\n0\r\n\r\n' : '\r\n', 'latin1');
       } else {
@@ -617,14 +623,13 @@ export class FastConnection {
     this.keepAlive = false;
     const res = this.response;
     this.response = undefined;
-    if (res === undefined || res.headersSent) {
-      res?.lost();
-      this.socket.destroy();
-      return;
+    const answered = res === undefined || res.headersSent;
+    res?.lost();
+    if (answered) this.socket.destroy();
+    else {
+      writeDirect(this.socket, BAD_REQUEST);
+      lingeringClose(this.socket);
     }
-    res.lost();
-    writeDirect(this.socket, BAD_REQUEST);
-    lingeringClose(this.socket);
   }
 
   responseEnded(res: FastResponse): void {
@@ -783,7 +788,8 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
         if (value.toLowerCase() !== '100-continue') return undefined;
         break;
       case 'content-length':
-        bodyLength = contentLength(value);
+        // Digits alone and no leading zero: a list, a sign or 05 goes to node:http.
+        bodyLength = value.length > 1 && value.charCodeAt(0) === 0x30 ? -1 : decimalValue(buf, colon, lineStop);
         if (bodyLength < 0) return undefined;
         break;
       case 'connection': {
@@ -799,19 +805,6 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
   if (runStart < headEnd) forwardLines += text.slice(runStart);
   const chunks = chunked ? new ChunkedDecoder() : undefined;
   return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt, chunked ? Infinity : bodyLength, chunks);
-}
-
-/** A Content-Length value in its plain form (no sign, no leading zero, at most 15 digits), or -1. */
-function contentLength(value: string): number {
-  const n = value.length;
-  if (n === 0 || n > 15 || (n > 1 && value.charCodeAt(0) === 0x30)) return -1;
-  let length = 0;
-  for (let i = 0; i < n; i++) {
-    const d = value.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    length = length * 10 + d;
-  }
-  return length;
 }
 
 /** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */

@@ -12,11 +12,11 @@ import { STATUS_CODES } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
+import { ChunkedDecoder, chunkSizeLine } from './chunked.js';
 import { tryWrite, writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
-import { ChunkedDecoder } from './chunked.js';
 import { ownCopy, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, FieldBytes, TransientSink, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
@@ -207,7 +207,7 @@ class RequestBody extends Writable implements TransientSink {
         return;
       }
       socket.cork();
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunkSizeLine(chunk.length), 'latin1');
       socket.write(chunk);
       flushed = socket.write('\r\n', 'latin1');
       socket.uncork();
@@ -238,7 +238,7 @@ class RequestBody extends Writable implements TransientSink {
       return sent === chunk.length || this.write(Buffer.copyBytesFrom(chunk, sent));
     }
     // The chunk's size line, its data where it lies and its CRLF, in one write.
-    const parts = [Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CHUNK_END];
+    const parts = [Buffer.from(chunkSizeLine(chunk.length), 'latin1'), chunk, CHUNK_END];
     const sent = tryWrite(socket, parts);
     if (sent === parts[0]!.length + chunk.length + CHUNK_END.length) return true;
     // Nothing is queued here (see above), so this write is the next to reach the socket.
