@@ -295,8 +295,12 @@ function announcedLength(headers: UpstreamRequest['headers']): number | undefine
 let headScratch = Buffer.allocUnsafeSlow(8 * 1024);
 
 const REQUEST_LINE_END = ' HTTP/1.1\r\n';
-/** Longer strings are copied by Node's native write, which costs more than a short JS loop to call. */
-const NATIVE_COPY_FROM = 256;
+/**
+ * Strings this long or longer are copied by Node's native write: a call to it
+ * costs about as much as a JS loop copying 24 characters (~36 ns against
+ * ~1.5 ns a character, measured on Node 20).
+ */
+const NATIVE_COPY_FROM = 24;
 
 /**
  * The request head as bytes: in headScratch when it fits, else in a buffer of
