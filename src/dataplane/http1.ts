@@ -237,11 +237,38 @@ class RequestBody extends Writable implements TransientSink {
       this.remaining -= sent;
       return sent === chunk.length || this.write(Buffer.copyBytesFrom(chunk, sent));
     }
-    // The chunk's size line, its data where it lies and its CRLF, in one write.
-    const parts = [Buffer.from(chunkSizeLine(chunk.length), 'latin1'), chunk, CHUNK_END];
+    return this.writeFramed(socket, [chunk]);
+  }
+
+  /** Chunks of a chunked body, valid only during this call, as writeTransient would take them one after another. */
+  writeTransientParts(chunks: readonly Buffer[]): boolean {
+    if (!this.chunked || this.writableLength !== 0 || this.writableEnded) {
+      let flushed = true;
+      for (let i = 0; i < chunks.length; i++) flushed = this.writeTransient(chunks[i]!) && flushed;
+      return flushed;
+    }
+    return this.writeFramed(this.exchange.conn.socket, chunks);
+  }
+
+  /**
+   * Each chunk's size line, its data where it lies and its CRLF, all in one
+   * write; what the kernel leaves is copied, framed, and queued. Only when
+   * nothing is queued already (the callers see to it).
+   */
+  private writeFramed(socket: Socket, chunks: readonly Buffer[]): boolean {
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      if (chunk.length === 0) continue;
+      const sizeLine = Buffer.from(chunkSizeLine(chunk.length), 'latin1');
+      parts.push(sizeLine, chunk, CHUNK_END);
+      total += sizeLine.length + chunk.length + CHUNK_END.length;
+    }
+    if (total === 0) return true;
     const sent = tryWrite(socket, parts);
-    if (sent === parts[0]!.length + chunk.length + CHUNK_END.length) return true;
-    // Nothing is queued here (see above), so this write is the next to reach the socket.
+    if (sent === total) return true;
+    // Nothing is queued here, so this write is the next to reach the socket.
     this.nextFramed = true;
     return this.write(unsentCopy(parts, sent));
   }

@@ -18,7 +18,7 @@ import { feedMirrors, startMirrors } from './mirror.js';
 import { sendLocal } from './respond.js';
 import type { CompiledBackend, CompiledRoute } from './router.js';
 import type { Counters } from './stats.js';
-import { openUpstream, writeTransient, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { openUpstream, takesTransientParts, writeTransient, writeTransientParts, type UpstreamCall, type UpstreamListener, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 /**
  * Request bodies up to this size are kept while an attempt is in flight so a
@@ -232,6 +232,19 @@ class Exchange implements UpstreamListener, FastBodyReader {
       }
     } else if (this.waiting) {
       this.req.pause();
+    }
+  }
+
+  /** Several chunks go on in one call only when nothing else keeps or counts them and the sink can take them so. */
+  takesParts(): boolean {
+    return this.replay === undefined && this.mirrors === undefined && this.discarded === undefined && this.sink !== undefined && takesTransientParts(this.sink);
+  }
+
+  onRequestParts(chunks: readonly Buffer[]): void {
+    const sink = this.sink!;
+    if (!writeTransientParts(sink, chunks)) {
+      this.req.pause();
+      sink.once('drain', onSinkDrain);
     }
   }
 

@@ -114,6 +114,8 @@ export interface UpstreamRequest {
 /** A request body that takes bytes valid only during the call, copying just what it cannot send at once. */
 export interface TransientSink {
   writeTransient(chunk: Buffer): boolean;
+  /** Several chunks, in order, as writeTransient would take them one after another. */
+  writeTransientParts?(chunks: readonly Buffer[]): boolean;
 }
 
 /**
@@ -124,6 +126,16 @@ export interface TransientSink {
 export function writeTransient(sink: Writable, chunk: Buffer): boolean {
   const direct = (sink as Partial<TransientSink>).writeTransient;
   return direct === undefined ? sink.write(Buffer.copyBytesFrom(chunk)) : direct.call(sink, chunk);
+}
+
+/** Whether `sink` takes several transient chunks in one call (writeTransientParts). */
+export function takesTransientParts(sink: Writable): boolean {
+  return (sink as Partial<TransientSink>).writeTransientParts !== undefined;
+}
+
+/** Writes several transient chunks to a sink that takesTransientParts, as writeTransient would one by one. */
+export function writeTransientParts(sink: Writable, chunks: readonly Buffer[]): boolean {
+  return (sink as unknown as Required<TransientSink>).writeTransientParts(chunks);
 }
 
 /** Throws when the request target or method cannot be sent as they are. */

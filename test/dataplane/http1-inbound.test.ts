@@ -815,6 +815,22 @@ describe('HTTP/1.1 fast path on a cleartext listener', () => {
       c.destroy();
     });
 
+    it('keeps a body of many small chunks intact, those of a read going on together, to an upstream that reads at once and one that waits', { timeout: 30_000 }, async () => {
+      const body = randomBytes(3 * 1024 * 1024);
+      // Chunks of 1 to 700 bytes in turn: a read holds hundreds of them, past the most that are gathered before they go on.
+      const sizes: number[] = [];
+      for (let i = 0, total = 0; total < body.length; i++) total += sizes[sizes.push(1 + ((i * 37) % 700)) - 1]!;
+      const framed = chunkedOf(body, sizes);
+      for (const path of ['/shapes/digest?chunked-many', '/shapes/digest?chunked-many-slow']) {
+        const c = new RawClient(port);
+        c.socket.write(Buffer.concat([Buffer.from(chunkedHead(path)), framed]));
+        const [r] = await c.responses('POST');
+        assert.equal(r!.body, digestOf(body), path);
+        assert.ok(answeredFast.has(`POST ${path}`), path);
+        c.destroy();
+      }
+    });
+
     it('replays a chunked body that came in while the first attempt failed, to the retry', async () => {
       const body = randomBytes(2000);
       const framed = chunkedOf(body, [500]);
