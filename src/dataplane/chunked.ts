@@ -38,7 +38,8 @@ export interface ChunkDataSink {
   bodyRead(buf: Buffer, from: number, to: number): void;
 }
 
-// Decoder states: where in the framing the next byte falls.
+// Decoder states: where in the framing the next byte falls. Those of a
+// chunk-size line come first, up to EXT_AFTER_QUOTED (see step).
 const SIZE_FIRST = 0;
 const SIZE = 1;
 /** Whitespace after the size or an extension: only ';' may follow. */
@@ -129,10 +130,11 @@ export class ChunkedDecoder {
   }
 
   private step(c: number): void {
+    // Every byte of a chunk-size line counts toward its limit, the CR that ends it included.
+    if (this.state <= EXT_AFTER_QUOTED) this.countLine();
     switch (this.state) {
       case SIZE_FIRST:
       case SIZE: {
-        this.countLine();
         const d = HEX[c]!;
         if (d >= 0) {
           if (this.size !== 0 || d !== 0) this.digits++;
@@ -146,51 +148,42 @@ export class ChunkedDecoder {
         return;
       }
       case BEFORE_SEMI:
-        this.countLine();
         if (c === 0x3b /* ; */) this.state = EXT_NAME_START;
         else if (!isBlank(c)) throw new ChunkedSyntaxError('only a chunk extension may follow whitespace in a chunk line');
         return;
       case EXT_NAME_START:
-        this.countLine();
         if (isTokenByte(c)) this.state = EXT_NAME;
         else if (!isBlank(c)) throw new ChunkedSyntaxError('chunk extension name expected');
         return;
       case EXT_NAME:
-        this.countLine();
         if (isTokenByte(c)) return;
         if (c === 0x3d /* = */) this.state = EXT_VALUE_START;
         else if (isBlank(c)) this.state = EXT_AFTER_NAME;
         else this.afterToken(c, 'chunk extension name');
         return;
       case EXT_AFTER_NAME:
-        this.countLine();
         if (c === 0x3d) this.state = EXT_VALUE_START;
         else if (c === 0x3b) this.state = EXT_NAME_START;
         else if (!isBlank(c)) throw new ChunkedSyntaxError('unexpected byte after a chunk extension name');
         return;
       case EXT_VALUE_START:
-        this.countLine();
         if (c === DQUOTE) this.state = EXT_QUOTED;
         else if (isTokenByte(c)) this.state = EXT_VALUE;
         else if (!isBlank(c)) throw new ChunkedSyntaxError('chunk extension value expected');
         return;
       case EXT_VALUE:
-        this.countLine();
         if (!isTokenByte(c)) this.afterToken(c, 'chunk extension value');
         return;
       case EXT_QUOTED:
-        this.countLine();
         if (c === DQUOTE) this.state = EXT_AFTER_QUOTED;
         else if (c === 0x5c /* \ */) this.state = EXT_QUOTED_PAIR;
         else if (!isValueByte(c)) throw new ChunkedSyntaxError('invalid byte in a quoted chunk extension');
         return;
       case EXT_QUOTED_PAIR:
-        this.countLine();
         if (!isValueByte(c)) throw new ChunkedSyntaxError('invalid escaped byte in a quoted chunk extension');
         this.state = EXT_QUOTED;
         return;
       case EXT_AFTER_QUOTED:
-        this.countLine();
         this.afterToken(c, 'quoted chunk extension');
         return;
       case SIZE_LINE_LF:

@@ -226,10 +226,7 @@ class Exchange implements UpstreamListener, FastBodyReader {
     }
     const sink = this.sink;
     if (sink !== undefined) {
-      if (!(kept === undefined ? writeTransient(sink, chunk) : sink.write(kept))) {
-        this.req.pause();
-        sink.once('drain', onSinkDrain);
-      }
+      if (!(kept === undefined ? writeTransient(sink, chunk) : sink.write(kept))) this.pauseUntilDrained(sink);
     } else if (this.waiting) {
       this.req.pause();
     }
@@ -242,10 +239,13 @@ class Exchange implements UpstreamListener, FastBodyReader {
 
   onRequestParts(chunks: readonly Buffer[]): void {
     const sink = this.sink!;
-    if (!writeTransientParts(sink, chunks)) {
-      this.req.pause();
-      sink.once('drain', onSinkDrain);
-    }
+    if (!writeTransientParts(sink, chunks)) this.pauseUntilDrained(sink);
+  }
+
+  /** The sink holds as much as it should: the client's body waits until it drains. */
+  private pauseUntilDrained(sink: Tagged<Writable>): void {
+    this.req.pause();
+    sink.once('drain', onSinkDrain);
   }
 
   onRequestEnd(): void {
