@@ -12,15 +12,7 @@
 import { writeSync, writevSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-
-/** A write request as the native stream methods take it. */
-interface WriteRequest {
-  handle: StreamHandle;
-  oncomplete: (this: WriteRequest, status: number) => void;
-  /** Keeps bytes the kernel has not taken yet alive until they have gone. */
-  buffer: Uint8Array | null;
-  socket: Socket | null;
-}
+import { streamBinding, type StreamBinding, type WriteRequest } from './stream-binding.js';
 
 interface StreamHandle {
   writeBuffer(req: WriteRequest, data: Uint8Array): number;
@@ -31,28 +23,11 @@ interface StreamHandle {
   readonly fd: number;
 }
 
-interface StreamBinding {
-  WriteWrap: new () => WriteRequest;
-  streamBaseState: Int32Array;
-  kLastWriteWasAsync: number;
-}
-
 /** Undefined where this Node does not expose its stream binding: every write then goes through Writable. */
-const binding = loadBinding();
+const binding = streamBinding;
 // Read once: the binding is a large object whose property loads are slow on a per-write path.
 const streamState = binding?.streamBaseState;
 const lastWriteWasAsync = binding?.kLastWriteWasAsync ?? 0;
-
-function loadBinding(): StreamBinding | undefined {
-  try {
-    const found = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
-    return typeof found.WriteWrap === 'function' && found.streamBaseState instanceof Int32Array && typeof found.kLastWriteWasAsync === 'number'
-      ? (found as StreamBinding)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A request object for the next write: one that completed at once never got

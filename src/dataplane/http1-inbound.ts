@@ -25,7 +25,7 @@ import { NOT_FORWARDED } from './headers.js';
 import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
-import { owned, ownCopy, readInPlace, span } from './read-in-place.js';
+import { owned, ownCopy, readByNode, readInPlace, span } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -559,7 +559,7 @@ export class FastConnection {
     tracked.add(this);
     socket.setNoDelay(true);
     // 'data' still brings what was read before the switch (and put back by protocol detection).
-    readInPlace(socket, (buffer, length) => this.onRead(buffer, length));
+    readInPlace(socket, this);
     for (const [event, listener] of SOCKET_LISTENERS) socket.on(event, listener);
   }
 
@@ -572,7 +572,7 @@ export class FastConnection {
    * A read into the shared buffer, buffer[0, length): what is kept past it is
    * copied; after a hand-off node:http reads a copy from the socket.
    */
-  private onRead(buffer: Buffer, length: number): void {
+  onRead(buffer: Buffer, length: number): void {
     if (this.handedOff) {
       if (!this.socket.push(Buffer.copyBytesFrom(buffer, 0, length))) this.socket.pause();
       return;
@@ -755,6 +755,8 @@ export class FastConnection {
     this.tracked.delete(this);
     socket.pause();
     for (const [event, listener] of SOCKET_LISTENERS) socket.off(event, listener);
+    // node:http times its connections out with socket timeouts, which Node's read callback keeps up to date.
+    readByNode(socket);
     if (this.buffered !== undefined) socket.unshift(owned(this.buffered));
     this.buffered = undefined;
     this.handoff(socket);

@@ -17,7 +17,7 @@ import { tryWrite, writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
-import { ownCopy, span } from './read-in-place.js';
+import { ownCopy, readInPlace, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, FieldBytes, TransientSink, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
@@ -409,20 +409,10 @@ class Connection {
     upgrade: boolean,
   ) {
     const secure = tls !== undefined;
-    // An upgraded socket becomes a tunnel piped by 'data' events, which a socket reading into its own buffer does not emit.
-    this.reusesReads = !secure && !upgrade;
-    let socket: Socket;
-    if (secure) socket = connectTls(tls);
-    else if (upgrade) socket = connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
-    else {
-      socket = connect({
-        host: endpoint.address,
-        port: endpoint.port,
-        noDelay: true,
-        // Asked for a buffer after every read: undefined keeps the one in use, which the native side would otherwise look up again.
-        onread: { buffer: () => this.newReadBuffer() as Buffer, callback: (n, buf) => this.onRead(buf as Buffer, n) },
-      });
-    }
+    const socket = secure ? connectTls(tls) : connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    // An upgraded socket becomes a tunnel piped by 'data' events, which a socket reading into its own buffer does
+    // not emit. The handle exists from connect() on; reading starts once connected.
+    this.reusesReads = !secure && !upgrade && readInPlace(socket, this, this.newReadBuffer()!);
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
     this.resume = () => {
@@ -505,10 +495,10 @@ class Connection {
     return this.readBuffer;
   }
 
-  /** Reading stops on its own only through pause() (see deliver), so this always asks for more. */
-  private onRead(buf: Buffer, length: number): boolean {
+  /** A read into the connection's read buffer; reading stops on its own only through pause() (see deliver). */
+  onRead(buf: Buffer, length: number): Buffer | undefined {
     this.onData(buf, length);
-    return true;
+    return this.newReadBuffer();
   }
 
   /** Bytes read: data[0, end). */

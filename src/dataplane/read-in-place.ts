@@ -1,14 +1,32 @@
-// Reading an accepted socket the way a socket connected with Node's `onread`
-// option reads: into one reused buffer, each read handed to a callback. By
-// default Node allocates 64 KiB per read, wraps it in a new ArrayBuffer (which
-// every scavenge must then sweep) and passes it through the Readable machinery
+// Reading a socket the way a socket connected with Node's `onread` option
+// reads: into one reused buffer, each read handed on at once. By default Node
+// allocates 64 KiB per read, wraps it in a new ArrayBuffer (which every
+// scavenge must then sweep) and passes it through the Readable machinery
 // ('data' events, a nextTick per read). net.Server offers no `onread` for the
 // sockets it accepts, so the mode is switched on through the same slots a
 // socket made with `onread` keeps it in, found by name on such a socket.
+//
+// Node's own read callback (onStreamRead) would then still look up the
+// socket, refresh its timeout, check it is not destroyed and call the slot's
+// callback through a closure, on every read: the native side is given a
+// callback of ours that goes to the reader at once, and leaves ends of stream
+// and errors to Node's. A socket read this way has no timeout of its own
+// (setTimeout); the idle sweeps time connections out.
 
 import { Socket } from 'node:net';
+import { streamBinding } from './stream-binding.js';
 
 const READ_BUFFER_BYTES = 64 * 1024;
+
+/** What a socket read in place hands its reads to. */
+export interface InPlaceReader {
+  /**
+   * buffer[0, length) was read; the bytes are valid only during the call.
+   * Returns the buffer for the next read when this one must not be read into
+   * again (its bytes were given away), else nothing.
+   */
+  onRead(buffer: Buffer, length: number): Buffer | void;
+}
 
 interface ReadSlots {
   readonly buffer: symbol;
@@ -31,37 +49,81 @@ function findSlots(): ReadSlots | undefined {
   return buffer && callback && generator ? { buffer, callback, generator } : undefined;
 }
 
-/**
- * The one buffer every socket switched here reads into: a read's bytes are
- * used, or copied, within its callback, before any other socket can read.
- */
+const readState = streamBinding?.streamBaseState;
+const readBytesOrError = streamBinding?.kReadBytesOrError ?? 0;
+
+/** The one buffer every reader that has none of its own reads into: a read's bytes are used, or copied, before any other socket can read. */
 let shared: Buffer | undefined;
 
-type UserBufferHandle = { useUserBuffer?: (buffer: Buffer) => void };
+/** Who a handle's reads go to, and into what. */
+class InPlaceRead {
+  constructor(
+    readonly socket: Socket,
+    readonly reader: InPlaceReader,
+    public buffer: Buffer,
+  ) {}
+}
+
+const kInPlace = Symbol('inPlaceRead');
+
+interface ReadingHandle {
+  useUserBuffer?: (buffer: Buffer) => void;
+  /** What the native side calls after each read, the handle as `this`. */
+  onread: (this: ReadingHandle, arrayBuffer: ArrayBuffer | undefined) => unknown;
+  [kInPlace]?: InPlaceRead;
+}
+
+/** Node's own read callback, the same for every stream handle; found on the first handle switched. */
+let nodeOnRead: ReadingHandle['onread'] | undefined;
+
+function onReadInPlace(this: ReadingHandle, arrayBuffer: ArrayBuffer | undefined): unknown {
+  const length = readState![readBytesOrError]!;
+  if (length <= 0) return nodeOnRead!.call(this, arrayBuffer);
+  const read = this[kInPlace]!;
+  const next = read.reader.onRead(read.buffer, length);
+  if (next === undefined) return undefined;
+  read.buffer = next;
+  (read.socket as unknown as Record<symbol, unknown>)[SLOTS!.buffer] = next;
+  // The native side reads into what it is given back.
+  return next;
+}
 
 /**
- * Switches `socket` to reading into the shared buffer, each read handed to
- * `onRead` as the buffer and the length read into it, from its start (its
- * bytes valid only during the call; pause() and resume() stop and restart
+ * Switches `socket` to reading into `buffer` (by default the shared one),
+ * each read handed to `reader` (pause() and resume() stop and restart
  * reading). No view of the read is made: most reads are parsed where they
  * lie and never kept. Bytes already read stay in the socket's readable side,
  * for its 'data' listeners. Returns false, changing nothing, where this Node
  * does not allow it.
  */
-export function readInPlace(socket: Socket, onRead: (buffer: Buffer, length: number) => void): boolean {
-  const handle = (socket as unknown as { _handle?: UserBufferHandle })._handle;
-  if (SLOTS === undefined || typeof handle?.useUserBuffer !== 'function') return false;
-  shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+export function readInPlace(socket: Socket, reader: InPlaceReader, buffer?: Buffer): boolean {
+  const handle = (socket as unknown as { _handle?: ReadingHandle })._handle;
+  if (SLOTS === undefined || readState === undefined || typeof handle?.useUserBuffer !== 'function') return false;
+  nodeOnRead ??= handle.onread;
+  buffer ??= shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   const slots = socket as unknown as Record<symbol, unknown>;
-  slots[SLOTS.buffer] = shared;
-  slots[SLOTS.callback] = (length: number, buffer: Buffer): boolean => {
-    onRead(buffer, length);
+  slots[SLOTS.buffer] = buffer;
+  // Node's callback, for a socket given back to it (readByNode), reaches the reader through this slot.
+  slots[SLOTS.callback] = (length: number, read: Buffer): boolean => {
+    reader.onRead(read, length);
     return true;
   };
   // Null, not absent: Node calls a generator it finds after every read.
   slots[SLOTS.generator] = null;
-  handle.useUserBuffer(shared);
+  handle.useUserBuffer(buffer);
+  handle[kInPlace] = new InPlaceRead(socket, reader, buffer);
+  handle.onread = onReadInPlace;
   return true;
+}
+
+/**
+ * Gives the reads of a socket switched by readInPlace back to Node's callback,
+ * which refreshes the socket's timeout (setTimeout) on each; they still reach
+ * the reader, in the same buffer, which must not change from here on.
+ */
+export function readByNode(socket: Socket): void {
+  const handle = (socket as unknown as { _handle?: ReadingHandle | null })._handle;
+  if (handle?.[kInPlace] !== undefined && nodeOnRead !== undefined) handle.onread = nodeOnRead;
 }
 
 /** buf[start, end): buf itself when that is all of it, else a view of it. */

@@ -1,0 +1,38 @@
+// Node's native stream binding, which both ends of a socket's handle use:
+// direct writes (direct-write.ts) and reads handed over in place
+// (read-in-place.ts). Not a public API: everything here is checked as it is
+// loaded, and a Node without it leaves sockets to their public methods.
+
+import type { Socket } from 'node:net';
+
+/** A write request as the native stream methods take it. */
+export interface WriteRequest {
+  handle: unknown;
+  oncomplete: (this: WriteRequest, status: number) => void;
+  /** Keeps bytes the kernel has not taken yet alive until they have gone. */
+  buffer: Uint8Array | null;
+  socket: Socket | null;
+}
+
+export interface StreamBinding {
+  WriteWrap: new () => WriteRequest;
+  /** Where the native side leaves a read's length and a write's outcome. */
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kLastWriteWasAsync: number;
+}
+
+/** Undefined where this Node does not expose its stream binding. */
+export const streamBinding = loadBinding();
+
+function loadBinding(): StreamBinding | undefined {
+  try {
+    const found = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
+    return typeof found.WriteWrap === 'function' && found.streamBaseState instanceof Int32Array &&
+      typeof found.kLastWriteWasAsync === 'number' && typeof found.kReadBytesOrError === 'number'
+      ? (found as StreamBinding)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
