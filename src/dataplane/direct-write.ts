@@ -12,7 +12,7 @@
 import { writeSync, writevSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { streamBinding, type StreamBinding, type WriteRequest } from './stream-binding.js';
+import { handleOf, streamBinding, type StreamBinding, type WriteRequest } from './stream-binding.js';
 
 interface StreamHandle {
   writeBuffer(req: WriteRequest, data: Uint8Array): number;
@@ -51,7 +51,7 @@ export function writeDirect(socket: Socket, data: Uint8Array | string): boolean 
  * hold: returns whether it all went out, as writeDirect does.
  */
 export function writeToHandle(socket: Socket, data: Uint8Array | string): boolean {
-  const handle = (socket as unknown as { _handle: StreamHandle })._handle;
+  const handle = handleOf<StreamHandle>(socket)!;
   let req = spare;
   if (req === undefined) req = newRequest(binding!, handle);
   else req.handle = handle;
@@ -83,7 +83,7 @@ export function writeToHandle(socket: Socket, data: Uint8Array | string): boolea
  */
 export function tryWrite(socket: Socket, data: Uint8Array | Uint8Array[]): number {
   if (!writesDirect(socket)) return 0;
-  const handle = (socket as unknown as { _handle: StreamHandle })._handle;
+  const handle = handleOf<StreamHandle>(socket)!;
   // Bytes libuv still has queued (a head written through writeToHandle) go first.
   if (handle.writeQueueSize !== 0 || handle.fd < 0) return 0;
   try {
@@ -102,7 +102,7 @@ export function tryWrite(socket: Socket, data: Uint8Array | Uint8Array[]): numbe
  */
 export function writesDirect(socket: Socket): boolean {
   return (
-    binding !== undefined && (socket as unknown as { _handle: StreamHandle | null })._handle !== null && !socket.connecting &&
+    binding !== undefined && handleOf(socket) !== null && !socket.connecting &&
     socket.writableLength === 0 && !socket.writableEnded && !socket.destroyed &&
     // A TLS socket's handle encrypts what it is given, and completes its writes in its own way.
     (socket as { encrypted?: boolean }).encrypted !== true

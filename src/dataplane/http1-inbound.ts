@@ -16,6 +16,10 @@
 // serves the rest of the connection as before (and answers malformed input
 // with its usual 400s). So the fast path never has to be lenient.
 
+// Buffer and the timer functions as imports: the globals are read through a call (an accessor) or an
+// unfoldable global load on every use on the request path.
+import { Buffer } from 'node:buffer';
+import { setImmediate, setTimeout } from 'node:timers';
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';

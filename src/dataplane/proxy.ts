@@ -3,6 +3,10 @@
 // WebSocket upgrades. Bodies stream in both directions so backpressure reaches
 // the slower side and nothing is buffered whole.
 
+// Buffer and the timer functions as imports: the globals are read through a call (an accessor) or an
+// unfoldable global load on every use on the request path.
+import { Buffer } from 'node:buffer';
+import { clearTimeout, setTimeout } from 'node:timers';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -559,27 +563,34 @@ function editsInPlace(m: CompiledHeaderMutation | undefined): boolean {
  * The head's field lines for the upstream: what upstreamHeaders makes of a
  * request, written out, for filters that touch no field the proxy owns.
  */
-function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined, chunked: boolean): string[] {
+function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined, chunked: boolean): (string | Uint8Array)[] {
   const lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
-  const proto = scheme === 'https' ? FORWARDED_HTTPS : FORWARDED_HTTP;
+  const https = scheme === 'https';
   const host = req.headers.host!;
   const client = clientAddress(req);
   const prior = req.headers['x-forwarded-for'];
   const out =
     client === undefined
-      ? [lines, proto, host, '\r\n']
+      ? [lines, https ? FORWARDED_HTTPS : FORWARDED_HTTP, host, CRLF]
       : prior
-        ? [lines, 'x-forwarded-for: ', prior, ', ', client, '\r\n', proto, host, '\r\n']
-        : [lines, 'x-forwarded-for: ', client, '\r\n', proto, host, '\r\n'];
+        ? [lines, FORWARDED_FOR, prior, LIST_SEPARATOR, client, https ? FORWARDED_HTTPS_AFTER_LINE : FORWARDED_HTTP_AFTER_LINE, host, CRLF]
+        : [lines, FORWARDED_FOR, client, https ? FORWARDED_HTTPS_AFTER_LINE : FORWARDED_HTTP_AFTER_LINE, host, CRLF];
   // The client's Transfer-Encoding is hop-by-hop, left out of forwardLines; the body is framed afresh.
   if (chunked) out.push(CHUNKED_FIELD);
   return out;
 }
 
-const CHUNKED_FIELD = 'transfer-encoding: chunked\r\n';
-/** What forwardedFieldLines writes after the request's own fields, up to the host's name. */
-const FORWARDED_HTTP = 'x-forwarded-proto: http\r\nx-forwarded-host: ';
-const FORWARDED_HTTPS = 'x-forwarded-proto: https\r\nx-forwarded-host: ';
+// The constant parts of forwardedFieldLines, as bytes: copied from these costs less than from strings.
+const latin1 = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+const CRLF = latin1('\r\n');
+const CHUNKED_FIELD = latin1('transfer-encoding: chunked\r\n');
+const FORWARDED_FOR = latin1('x-forwarded-for: ');
+const LIST_SEPARATOR = latin1(', ');
+/** What forwardedFieldLines writes after the request's own fields, or after X-Forwarded-For's value, up to the host's name. */
+const FORWARDED_HTTP = latin1('x-forwarded-proto: http\r\nx-forwarded-host: ');
+const FORWARDED_HTTPS = latin1('x-forwarded-proto: https\r\nx-forwarded-host: ');
+const FORWARDED_HTTP_AFTER_LINE = latin1('\r\nx-forwarded-proto: http\r\nx-forwarded-host: ');
+const FORWARDED_HTTPS_AFTER_LINE = latin1('\r\nx-forwarded-proto: https\r\nx-forwarded-host: ');
 
 /**
  * The request's forwarded fields with the filters applied: those they touch

@@ -13,8 +13,10 @@
 // and errors to Node's. A socket read this way has no timeout of its own
 // (setTimeout); the idle sweeps time connections out.
 
+// Buffer as an import: the global is an accessor, read through a call on every use on the request path.
+import { Buffer } from 'node:buffer';
 import { Socket } from 'node:net';
-import { streamBinding } from './stream-binding.js';
+import { handleOf, streamBinding } from './stream-binding.js';
 
 const READ_BUFFER_BYTES = 64 * 1024;
 
@@ -97,7 +99,7 @@ function onReadInPlace(this: ReadingHandle, arrayBuffer: ArrayBuffer | undefined
  * does not allow it.
  */
 export function readInPlace(socket: Socket, reader: InPlaceReader, buffer?: Buffer): boolean {
-  const handle = (socket as unknown as { _handle?: ReadingHandle })._handle;
+  const handle = handleOf<ReadingHandle>(socket);
   if (SLOTS === undefined || readState === undefined || typeof handle?.useUserBuffer !== 'function') return false;
   nodeOnRead ??= handle.onread;
   buffer ??= shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
@@ -122,7 +124,7 @@ export function readInPlace(socket: Socket, reader: InPlaceReader, buffer?: Buff
  * the reader, in the same buffer, which must not change from here on.
  */
 export function readByNode(socket: Socket): void {
-  const handle = (socket as unknown as { _handle?: ReadingHandle | null })._handle;
+  const handle = handleOf<ReadingHandle>(socket);
   if (handle?.[kInPlace] !== undefined && nodeOnRead !== undefined) handle.onread = nodeOnRead;
 }
 

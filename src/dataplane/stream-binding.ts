@@ -3,7 +3,7 @@
 // (read-in-place.ts). Not a public API: everything here is checked as it is
 // loaded, and a Node without it leaves sockets to their public methods.
 
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 
 /** A write request as the native stream methods take it. */
 export interface WriteRequest {
@@ -35,4 +35,24 @@ function loadBinding(): StreamBinding | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The key a socket keeps its handle under. `socket._handle` is a getter on
+ * net.Socket's prototype that reads it: every socket class shares that
+ * getter's one load, which goes megamorphic and costs a stub call on every
+ * read of it. Read under its own key, at each caller, it is a field load.
+ */
+const HANDLE_KEY: string | symbol = findHandleKey();
+
+function findHandleKey(): string | symbol {
+  const probe = new Socket();
+  const key = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'kHandle');
+  probe.destroy();
+  return key ?? '_handle';
+}
+
+/** The socket's stream handle: null once destroyed, or before it has one. */
+export function handleOf<T>(socket: Socket): T | null {
+  return ((socket as unknown as Record<string | symbol, T | null | undefined>)[HANDLE_KEY]) ?? null;
 }

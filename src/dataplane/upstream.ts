@@ -100,10 +100,11 @@ export interface UpstreamRequest {
   headers: OutgoingHttpHeaders;
   /**
    * HTTP/1.1 backends only: the head's field lines, each ending CRLF, ready
-   * to send in place of `headers`, which is then empty; in parts, sent one
-   * after another, so that they are never joined in memory.
+   * to send in place of `headers`, which is then empty; in parts (latin1
+   * text, or bytes for the constant ones), sent one after another, so that
+   * they are never joined in memory.
    */
-  fieldLines?: readonly string[];
+  fieldLines?: readonly (string | Uint8Array)[];
   bodyless: boolean;
   /** HTTP/1.1 only: the body's length is not announced, so it goes chunked (its head says so). */
   chunked: boolean;
