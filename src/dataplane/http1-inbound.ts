@@ -160,6 +160,8 @@ export class FastRequest {
     /** Lower-case names; every name appears once (requests with repeats take the node:http path). */
     readonly headers: Record<string, string>,
     readonly socket: Socket,
+    /** The client's address, as socket.remoteAddress gives it: read once per connection, since every read of it goes through several getters, one of them megamorphic. */
+    readonly remoteAddress: string | undefined,
     /**
      * The field lines as read (each ending CRLF), less those a proxy does not
      * pass on as they are: hop-by-hop ones and the X-Forwarded ones it sets.
@@ -536,6 +538,8 @@ type TaggedSocket = Socket & { [kConnection]: FastConnection };
 /** One client connection on the fast path. */
 export class FastConnection {
   readonly socket: TaggedSocket;
+  /** See FastRequest.remoteAddress. */
+  private readonly remoteAddress: string | undefined;
   keepAlive = true;
   private response: FastResponse | undefined;
   /** The request whose body is still arriving: the next bytes read are its. */
@@ -560,6 +564,7 @@ export class FastConnection {
   ) {
     this.socket = socket as TaggedSocket;
     this.socket[kConnection] = this;
+    this.remoteAddress = socket.remoteAddress;
     tracked.add(this);
     socket.setNoDelay(true);
     // 'data' still brings what was read before the switch (and put back by protocol detection).
@@ -712,7 +717,7 @@ export class FastConnection {
 
   /** Serves the request at buf[0], the bytes so far running to `to`; what is not served yet is left in `buffered`. */
   private parseIn(buf: Buffer, to: number): void {
-    const req = this.headStartedAt !== 0 && !headEndArrived(buf, this.headSearched) ? HEAD_INCOMPLETE : parseRequestHead(buf, to, this.socket);
+    const req = this.headStartedAt !== 0 && !headEndArrived(buf, this.headSearched) ? HEAD_INCOMPLETE : parseRequestHead(buf, to, this.socket, this.remoteAddress);
     if (req === HEAD_INCOMPLETE) {
       const kept = span(buf, 0, to);
       this.buffered = kept;
@@ -792,7 +797,7 @@ const HTTP11_CRLF = Buffer.from(' HTTP/1.1\r\n');
  * checked in place, in one pass that also finds where the head ends;
  * strings are made of the parts kept.
  */
-export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastRequest | typeof HEAD_INCOMPLETE | undefined {
+export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remoteAddress = socket.remoteAddress): FastRequest | typeof HEAD_INCOMPLETE | undefined {
   // method SP request-target SP "HTTP/1.1" CRLF
   const sp1 = tokenEnd(buf, 0, to);
   if (sp1 === to) return HEAD_INCOMPLETE;
@@ -853,7 +858,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket): FastR
   if (headers.host === undefined || (chunked && headers['content-length'] !== undefined)) return undefined;
   if (runStart < headEnd) forwardLines += text.slice(runStart);
   const chunks = chunked ? new ChunkedDecoder() : undefined;
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, forwardLines, text, fieldsAt, chunked ? Infinity : bodyLength, chunks);
+  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, remoteAddress, forwardLines, text, fieldsAt, chunked ? Infinity : bodyLength, chunks);
 }
 
 /** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */

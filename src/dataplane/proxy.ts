@@ -623,6 +623,6 @@ function forwardedForOf(req: InboundRequest): string | undefined {
 
 /** The client's address, an IPv4 one without its IPv6 mapping prefix. */
 function clientAddress(req: InboundRequest): string | undefined {
-  const addr = req.socket.remoteAddress;
+  const addr = req instanceof FastRequest ? req.remoteAddress : req.socket.remoteAddress;
   return addr?.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
