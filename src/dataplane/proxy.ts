@@ -565,16 +565,16 @@ function editsInPlace(m: CompiledHeaderMutation | undefined): boolean {
  */
 function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined, chunked: boolean): (string | Uint8Array)[] {
   const lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
-  const https = scheme === 'https';
+  const proto = FORWARDED_PROTO[scheme];
   const host = req.headers.host!;
   const client = clientAddress(req);
   const prior = req.headers['x-forwarded-for'];
   const out =
     client === undefined
-      ? [lines, https ? FORWARDED_HTTPS : FORWARDED_HTTP, host, CRLF]
+      ? [lines, proto.first, host, CRLF]
       : prior
-        ? [lines, FORWARDED_FOR, prior, LIST_SEPARATOR, client, https ? FORWARDED_HTTPS_AFTER_LINE : FORWARDED_HTTP_AFTER_LINE, host, CRLF]
-        : [lines, FORWARDED_FOR, client, https ? FORWARDED_HTTPS_AFTER_LINE : FORWARDED_HTTP_AFTER_LINE, host, CRLF];
+        ? [lines, FORWARDED_FOR, prior, LIST_SEPARATOR, client, proto.afterValue, host, CRLF]
+        : [lines, FORWARDED_FOR, client, proto.afterValue, host, CRLF];
   // The client's Transfer-Encoding is hop-by-hop, left out of forwardLines; the body is framed afresh.
   if (chunked) out.push(CHUNKED_FIELD);
   return out;
@@ -586,11 +586,17 @@ const CRLF = latin1('\r\n');
 const CHUNKED_FIELD = latin1('transfer-encoding: chunked\r\n');
 const FORWARDED_FOR = latin1('x-forwarded-for: ');
 const LIST_SEPARATOR = latin1(', ');
-/** What forwardedFieldLines writes after the request's own fields, or after X-Forwarded-For's value, up to the host's name. */
-const FORWARDED_HTTP = latin1('x-forwarded-proto: http\r\nx-forwarded-host: ');
-const FORWARDED_HTTPS = latin1('x-forwarded-proto: https\r\nx-forwarded-host: ');
-const FORWARDED_HTTP_AFTER_LINE = latin1('\r\nx-forwarded-proto: http\r\nx-forwarded-host: ');
-const FORWARDED_HTTPS_AFTER_LINE = latin1('\r\nx-forwarded-proto: https\r\nx-forwarded-host: ');
+/**
+ * What forwardedFieldLines writes up to the host's name, per scheme: `first`
+ * right after the request's own fields, `afterValue` after X-Forwarded-For's
+ * value, ending its line.
+ */
+const FORWARDED_PROTO = { http: forwardedProto('http'), https: forwardedProto('https') };
+
+function forwardedProto(scheme: string): { first: Uint8Array; afterValue: Uint8Array } {
+  const text = `x-forwarded-proto: ${scheme}\r\nx-forwarded-host: `;
+  return { first: latin1(text), afterValue: latin1(`\r\n${text}`) };
+}
 
 /**
  * The request's forwarded fields with the filters applied: those they touch

@@ -15,8 +15,8 @@
 
 // Buffer as an import: the global is an accessor, read through a call on every use on the request path.
 import { Buffer } from 'node:buffer';
-import { Socket } from 'node:net';
-import { handleOf, streamBinding } from './stream-binding.js';
+import type { Socket } from 'node:net';
+import { handleOf, netSymbol, streamBinding } from './stream-binding.js';
 
 const READ_BUFFER_BYTES = 64 * 1024;
 
@@ -40,14 +40,9 @@ interface ReadSlots {
 const SLOTS = findSlots();
 
 function findSlots(): ReadSlots | undefined {
-  // The option is typed for connect() only; the constructor takes it too.
-  const probe = new Socket({ onread: { buffer: Buffer.alloc(1), callback: () => true } } as ConstructorParameters<typeof Socket>[0]);
-  const symbols = Object.getOwnPropertySymbols(probe);
-  probe.destroy();
-  const named = (description: string): symbol | undefined => symbols.find((s) => s.description === description);
-  const buffer = named('kBuffer');
-  const callback = named('kBufferCb');
-  const generator = named('kBufferGen');
+  const buffer = netSymbol('kBuffer');
+  const callback = netSymbol('kBufferCb');
+  const generator = netSymbol('kBufferGen');
   return buffer && callback && generator ? { buffer, callback, generator } : undefined;
 }
 
@@ -105,11 +100,6 @@ export function readInPlace(socket: Socket, reader: InPlaceReader, buffer?: Buff
   buffer ??= shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   const slots = socket as unknown as Record<symbol, unknown>;
   slots[SLOTS.buffer] = buffer;
-  // Node's callback, for a socket given back to it (readByNode), reaches the reader through this slot.
-  slots[SLOTS.callback] = (length: number, read: Buffer): boolean => {
-    reader.onRead(read, length);
-    return true;
-  };
   // Null, not absent: Node calls a generator it finds after every read.
   slots[SLOTS.generator] = null;
   handle.useUserBuffer(buffer);
@@ -125,7 +115,14 @@ export function readInPlace(socket: Socket, reader: InPlaceReader, buffer?: Buff
  */
 export function readByNode(socket: Socket): void {
   const handle = handleOf<ReadingHandle>(socket);
-  if (handle?.[kInPlace] !== undefined && nodeOnRead !== undefined) handle.onread = nodeOnRead;
+  const read = handle?.[kInPlace];
+  if (handle === null || read === undefined || nodeOnRead === undefined) return;
+  // Node's callback reaches the reader through this slot.
+  (socket as unknown as Record<symbol, unknown>)[SLOTS!.callback] = (length: number, buffer: Buffer): boolean => {
+    read.reader.onRead(buffer, length);
+    return true;
+  };
+  handle.onread = nodeOnRead;
 }
 
 /** buf[start, end): buf itself when that is all of it, else a view of it. */

@@ -3,6 +3,7 @@
 // (read-in-place.ts). Not a public API: everything here is checked as it is
 // loaded, and a Node without it leaves sockets to their public methods.
 
+import { Buffer } from 'node:buffer';
 import { Socket } from 'node:net';
 
 /** A write request as the native stream methods take it. */
@@ -38,19 +39,32 @@ function loadBinding(): StreamBinding | undefined {
 }
 
 /**
+ * net's own symbol keys on a socket, found by their descriptions on one
+ * probe. It is made with the `onread` option, which gives a socket the slots
+ * reading in place uses (read-in-place.ts).
+ */
+const SOCKET_SYMBOLS = probeSocketSymbols();
+
+function probeSocketSymbols(): symbol[] {
+  // The option is typed for connect() only; the constructor takes it too.
+  const probe = new Socket({ onread: { buffer: Buffer.alloc(1), callback: () => true } } as ConstructorParameters<typeof Socket>[0]);
+  const symbols = Object.getOwnPropertySymbols(probe);
+  probe.destroy();
+  return symbols;
+}
+
+/** The symbol net keys a socket's `description` slot by, where this Node has one. */
+export function netSymbol(description: string): symbol | undefined {
+  return SOCKET_SYMBOLS.find((s) => s.description === description);
+}
+
+/**
  * The key a socket keeps its handle under. `socket._handle` is a getter on
  * net.Socket's prototype that reads it: every socket class shares that
  * getter's one load, which goes megamorphic and costs a stub call on every
  * read of it. Read under its own key, at each caller, it is a field load.
  */
-const HANDLE_KEY: string | symbol = findHandleKey();
-
-function findHandleKey(): string | symbol {
-  const probe = new Socket();
-  const key = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'kHandle');
-  probe.destroy();
-  return key ?? '_handle';
-}
+const HANDLE_KEY: string | symbol = netSymbol('kHandle') ?? '_handle';
 
 /** The socket's stream handle: null once destroyed, or before it has one. */
 export function handleOf<T>(socket: Socket): T | null {
