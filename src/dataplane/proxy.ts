@@ -565,7 +565,7 @@ function editsInPlace(m: CompiledHeaderMutation | undefined): boolean {
  */
 function forwardedFieldLines(req: FastRequest, scheme: 'http' | 'https', route: CompiledHeaderMutation | undefined, backend: CompiledHeaderMutation | undefined, chunked: boolean): (string | Uint8Array)[] {
   const lines = route === undefined && backend === undefined ? req.forwardLines : editedRequestLines(req, route, backend);
-  const proto = FORWARDED_PROTO[scheme];
+  const proto = scheme === 'https' ? FORWARDED_HTTPS : FORWARDED_HTTP;
   const host = req.headers.host!;
   const client = clientAddress(req);
   const prior = req.headers['x-forwarded-for'];
@@ -589,9 +589,11 @@ const LIST_SEPARATOR = latin1(', ');
 /**
  * What forwardedFieldLines writes up to the host's name, per scheme: `first`
  * right after the request's own fields, `afterValue` after X-Forwarded-For's
- * value, ending its line.
+ * value, ending its line. Chosen by a comparison: an object keyed by scheme
+ * costs a keyed lookup per request.
  */
-const FORWARDED_PROTO = { http: forwardedProto('http'), https: forwardedProto('https') };
+const FORWARDED_HTTP = forwardedProto('http');
+const FORWARDED_HTTPS = forwardedProto('https');
 
 function forwardedProto(scheme: string): { first: Uint8Array; afterValue: Uint8Array } {
   const text = `x-forwarded-proto: ${scheme}\r\nx-forwarded-host: `;
