@@ -17,14 +17,13 @@
 // half a minute to start.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { instructionsByFunction, readPerfMap } from './lib/callgrind.mjs';
-import { archwayFiles } from './lib/configs.mjs';
-import { archwayArgs, fetchOnce, freePort, haveCommand, sleep, waitFor } from './lib/util.mjs';
+import { prepareSingleWorker } from './lib/single-worker.mjs';
+import { archwayArgs, fetchOnce, haveCommand, sleep, waitFor } from './lib/util.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const { values: o } = parseArgs({
@@ -45,16 +44,7 @@ for (const [cmd, pkg] of [['valgrind', 'valgrind'], ['callgrind_control', 'valgr
 const root = resolve(o.root);
 const requests = Number(o.requests);
 
-const tmp = mkdtempSync(join(tmpdir(), 'archway-instructions-'));
-const [port, adminPort, a, b] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-const backend = spawn(process.execPath, [join(BENCH, 'backend-node.mjs'), String(a), String(b)], { stdio: 'inherit' });
-const config = join(tmp, 'config');
-mkdirSync(config, { recursive: true });
-const stub = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n';
-for (const [f, text] of Object.entries(archwayFiles({ shape: o.shape, port, tlsPort: await freePort(), a, b, certPem: stub, keyPem: stub }))) {
-  // The HTTPS listener is not measured here; its bad certificate only costs a status condition.
-  writeFileSync(join(config, f), text);
-}
+const { tmp, config, port, adminPort, backend } = await prepareSingleWorker({ name: 'instructions', shape: o.shape });
 const nodeArgs = archwayArgs(root, ['serve', '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'error', '--workers', '1']);
 // Instrumentation starts off: the warm-up runs at valgrind's plain speed and is not counted.
 const archway = spawn('valgrind', [

@@ -14,14 +14,13 @@
 // Archway's code, and which Archway functions.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { archwayFiles } from './lib/configs.mjs';
 import { havePerf, PERF_NODE_FLAGS, recordUserTime, userTimeBreakdown } from './lib/perf.mjs';
-import { archwayArgs, fetchOnce, freePort, sleep, waitFor } from './lib/util.mjs';
+import { prepareSingleWorker } from './lib/single-worker.mjs';
+import { archwayArgs, fetchOnce, sleep, waitFor } from './lib/util.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -38,17 +37,8 @@ const { values: o } = parseArgs({
 });
 if (o.perf && !havePerf()) throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf)');
 
-const tmp = mkdtempSync(join(tmpdir(), 'archway-profile-'));
-const [port, adminPort, a, b] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-const backend = spawn(process.execPath, [join(BENCH, 'backend-node.mjs'), String(a), String(b)], { stdio: 'inherit' });
-const config = join(tmp, 'config');
+const { tmp, config, port, adminPort, backend } = await prepareSingleWorker({ name: 'profile', shape: o.shape });
 const profiles = join(tmp, 'prof');
-mkdirSync(config, { recursive: true });
-const stub = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n';
-for (const [f, text] of Object.entries(archwayFiles({ shape: o.shape, port, tlsPort: await freePort(), a, b, certPem: stub, keyPem: stub }))) {
-  // The HTTPS listener is not profiled here; its bad certificate only costs a status condition.
-  writeFileSync(join(config, f), text);
-}
 const profilerFlags = o.perf ? PERF_NODE_FLAGS : ['--cpu-prof', '--cpu-prof-dir', profiles];
 const archway = spawn(process.execPath, [...profilerFlags, ...archwayArgs(ROOT, ['serve',
   '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'])], { stdio: 'inherit' });
