@@ -21,7 +21,7 @@ import { tryWrite, writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
-import { ownCopy, readInPlace, span } from './read-in-place.js';
+import { bufferOver, ownCopy, readInPlace, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, FieldBytes, TransientSink, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
@@ -427,6 +427,8 @@ class Connection {
    */
   private readonly reusesReads: boolean;
   private readBuffer: Buffer | undefined;
+  /** readBuffer's memory, which it starts: read once, since a Buffer's `buffer` is read through V8's runtime. */
+  private readBytes: ArrayBuffer | undefined;
 
   constructor(
     private readonly endpoint: Http1Endpoint,
@@ -521,6 +523,7 @@ class Connection {
   private newReadBuffer(): Buffer | undefined {
     if (this.readBuffer !== undefined) return undefined;
     this.readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    this.readBytes = this.readBuffer.buffer as ArrayBuffer;
     return this.readBuffer;
   }
 
@@ -592,7 +595,12 @@ class Connection {
   private takeBody(data: Buffer, offset: number, end: number): Buffer {
     const n = Math.min(this.remaining, end - offset);
     this.remaining -= n;
-    return data.subarray(offset, offset + n);
+    return this.viewOf(data, offset, offset + n);
+  }
+
+  /** data[from, to), made from the read buffer's memory when data is that buffer. */
+  private viewOf(data: Buffer, from: number, to: number): Buffer {
+    return data === this.readBuffer ? bufferOver(this.readBytes!, from, to - from) : data.subarray(from, to);
   }
 
   /**
@@ -615,7 +623,7 @@ class Connection {
       start = 0;
       to = buf.length;
     }
-    const head = partial !== undefined && !headEndArrived(buf, partial.length) ? undefined : parseResponseHead(buf, start, to);
+    const head = partial !== undefined && !headEndArrived(buf, partial.length) ? undefined : parseResponseHead(buf, start, to, buf === this.readBuffer ? this.readBytes : undefined);
     if (head === undefined) {
       this.keepPartialHead(buf, start, to);
       return -1;
@@ -659,7 +667,7 @@ class Connection {
   bodyRead(data: Buffer, from: number, to: number): void {
     const ex = this.exchange;
     // A destination that gave up (the client left) aborts the exchange; the rest of the read is not for anyone.
-    if (ex !== undefined && !ex.finished) this.deliver(ex, data.subarray(from, to));
+    if (ex !== undefined && !ex.finished) this.deliver(ex, this.viewOf(data, from, to));
   }
 
   private deliver(ex: Http1Exchange, chunk: Buffer): void {
@@ -752,6 +760,8 @@ class ResponseHead implements UpstreamResponse, FieldBytes {
     private readonly fieldsAt: number,
     private readonly fieldsEnd: number,
     private readonly cuts: number[] | undefined,
+    /** source's memory when source starts it and the caller knew it (see parseResponseHead). */
+    private readonly sourceBytes: ArrayBuffer | undefined,
   ) {
     let length = fieldsEnd - fieldsAt;
     if (cuts !== undefined) for (let i = 0; i < cuts.length; i += 2) length -= cuts[i + 1]! - cuts[i]!;
@@ -768,9 +778,9 @@ class ResponseHead implements UpstreamResponse, FieldBytes {
 
   copyTo(out: Uint8Array, at: number): number {
     const src = this.source!;
-    // Read once per head: each is a call into V8's runtime.
-    const bytes = src.buffer;
-    const base = src.byteOffset;
+    // Read at most once per head: each is a call into V8's runtime.
+    const bytes = this.sourceBytes ?? src.buffer;
+    const base = this.sourceBytes !== undefined ? 0 : src.byteOffset;
     const cuts = this.cuts;
     let from = this.fieldsAt;
     if (cuts !== undefined) {
@@ -824,8 +834,9 @@ const SP = 0x20;
  * malformed. Bytes are checked in place, in one pass that also finds where
  * the head ends: a loop over a Buffer costs far less per character than one
  * over a string, and strings are made only of the values read here.
+ * `bufBytes`, when given, is buf's memory, which buf starts.
  */
-export function parseResponseHead(buf: Buffer, from: number, to: number): ResponseHead | undefined {
+export function parseResponseHead(buf: Buffer, from: number, to: number, bufBytes?: ArrayBuffer): ResponseHead | undefined {
   // HTTP-version SP 3DIGIT SP [reason] CRLF
   const eol = scanLineEnd(buf, from, to);
   if (eol === HEAD_INCOMPLETE) return undefined;
@@ -906,7 +917,7 @@ export function parseResponseHead(buf: Buffer, from: number, to: number): Respon
     framing = contentLength ?? 'close';
   }
   const statusMessage = eol > from + 13 ? reasonPhrase(buf, statusCode, from + 13, eol) : '';
-  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, hasDate, contentLength !== undefined, headEnd + 2 - from, buf, fieldsAt, headEnd, cuts);
+  return new ResponseHead(statusCode, statusMessage, connection, upgrade, keepAlive, framing, hasDate, contentLength !== undefined, headEnd + 2 - from, buf, fieldsAt, headEnd, cuts, bufBytes);
 }
 
 /** The reason phrase buf[start, end): node's own string for the code when it is that one, which makes none. */
