@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import { ChunkedDecoder, ChunkedSyntaxError, chunkSizeLine } from './chunked.js';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, tokenEnd } from './http-syntax.js';
+import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, owsSkipped, owsTrimmed, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
 import { owned, ownCopy, readByNode, readInPlace, span } from './read-in-place.js';
@@ -791,6 +791,35 @@ const SP = 0x20;
 const HTTP11_CRLF = Buffer.from(' HTTP/1.1\r\n');
 
 /**
+ * The last Host value read, and its bytes: consecutive requests mostly name
+ * the same host, and passing the same string on lets the router's host cache
+ * compare by identity. Two equal strings sliced from different heads compare
+ * through a call into V8's runtime.
+ */
+let lastHost = '';
+const lastHostBytes = new Uint8Array(256);
+let lastHostLength = -1;
+
+/** The value of a Host field line, text(colon, end) and the same bytes in buf: lastHost when it is the same. */
+function hostValue(buf: Buffer, text: string, afterColon: number, end: number): string {
+  const start = owsSkipped(buf, afterColon, end);
+  const stop = owsTrimmed(buf, start, end);
+  const n = stop - start;
+  if (n === lastHostLength) {
+    let i = 0;
+    while (i < n && buf[start + i] === lastHostBytes[i]) i++;
+    if (i === n) return lastHost;
+  }
+  lastHost = text.slice(start, stop);
+  if (n > lastHostBytes.length) lastHostLength = -1;
+  else {
+    for (let i = 0; i < n; i++) lastHostBytes[i] = buf[start + i]!;
+    lastHostLength = n;
+  }
+  return lastHost;
+}
+
+/**
  * Parses the request head at the start of buf, the bytes read so far
  * running to `to`, when it is one the fast path serves: HEAD_INCOMPLETE when
  * it has not all arrived, undefined to send it to node:http. Bytes are
@@ -821,8 +850,8 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remote
     const start = fieldScan.nameAt(i);
     const colon = fieldScan.colonAt(i);
     const lineStop = fieldScan.endAt(i);
-    const value = fieldValue(text, colon + 1, lineStop);
     const name = commonFieldName(buf, start, colon) ?? text.slice(start, colon).toLowerCase();
+    const value = name === 'host' ? hostValue(buf, text, colon + 1, lineStop) : fieldValue(text, colon + 1, lineStop);
     // An expectation is the proxy's to meet (it answers 100 itself), not the upstream's.
     if (NOT_FORWARDED.has(name) || name === 'expect') {
       if (start > runStart) forwardLines += text.slice(runStart, start);

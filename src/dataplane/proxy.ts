@@ -518,9 +518,10 @@ function tunnel(client: Socket, upstream: Socket): void {
 }
 
 function connectionTokens(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
+  // The usual values name no field beyond the hop-by-hop ones already dropped. Compared as sent first: the
+  // response head parser passes the commonest on as a shared string, which compares by identity.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   const lower = value.toLowerCase();
-  // The usual values name no field beyond the hop-by-hop ones already dropped.
   if (lower === 'keep-alive' || lower === 'close') return undefined;
   return lower.split(',').map((t) => t.trim());
 }

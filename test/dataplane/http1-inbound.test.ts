@@ -1074,6 +1074,13 @@ describe('parseRequestHead', () => {
     assert.notEqual(parseRequestHead(whole, whole.length, socket), HEAD_INCOMPLETE);
   });
 
+  it('reads each Host value as sent, the same host in a row or not, whatever the spaces around it', () => {
+    const hosts = ['a.example', 'b.example', 'b.examplf', 'a.example', 'a.example', 'A.example', 'A.example:8080', 'a.example', 'x'.repeat(300), 'x'.repeat(300), 'a.example'];
+    for (const host of hosts) assert.equal(parse(head(['GET / HTTP/1.1', `Host: ${host}`]))?.headers.host, host);
+    assert.equal(parse(head(['GET / HTTP/1.1', 'HOST: \t a.example \t']))?.headers.host, 'a.example');
+    assert.equal(parse(head(['GET / HTTP/1.1', 'host:a.examp']))?.headers.host, 'a.examp');
+  });
+
   it('takes a plain Content-Length as the length of a body to come', () => {
     for (const [value, length] of [['0', 0], ['5', 5], ['1048576', 1048576], ['999999999999999', 999999999999999]] as const) {
       assert.equal(parse(withField(`Content-Length: ${value}`))?.bodyLeft, length, value);
