@@ -909,8 +909,10 @@ export function parseResponseHead(buf: Buffer, from: number, to: number, bufByte
         break;
     }
     if (hopByHop) {
-      // Made to its size: most heads have one such line (Connection), and a growing array would reserve room for sixteen.
+      // Made to its size: most heads have one such line (Connection), and a growing array would reserve room for
+      // sixteen. Lines next to each other (Node sends Connection and Keep-Alive so) make one cut.
       if (cuts === undefined) cuts = [start, end + 2];
+      else if (cuts[cuts.length - 1] === start) cuts[cuts.length - 1] = end + 2;
       else cuts.push(start, end + 2);
     }
   }

@@ -423,7 +423,7 @@ export class Listener implements ProxySite {
         else if (!backend.pool) sendLocal(res, backend.status, this.closing, e);
         else {
           const path = route.rewritePath ? modifyPath(route.rewritePath, input.path) : input.path;
-          forward({ req, res, route, backend, pool: backend.pool, target: path + suffix, edits: e, upgrade }, this);
+          forward(req, res, route, backend, backend.pool, path + suffix, e, upgrade, this);
         }
         return;
       }

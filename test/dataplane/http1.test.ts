@@ -193,6 +193,12 @@ describe('HTTP/1.1 response heads', () => {
     assert.equal(bare.hasDate, false);
     assert.equal(bare.hasLength, false);
     assert.equal(head('HTTP/1.1 200 OK').fieldLines, '');
+    // Hop-by-hop lines next to each other, as Node sends Connection and Keep-Alive, at the start, between others and last.
+    const runs = head('HTTP/1.1 200 OK\r\nConnection: a\r\nTE: x\r\nX-A: 1\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nUpgrade: h2c\r\nX-B: 2\r\nTrailer: x\r\nKeep-Alive: 1');
+    assert.equal(runs.fieldLines, 'X-A: 1\r\nX-B: 2\r\n');
+    const out = Buffer.alloc(runs.fieldBytes!.byteLength);
+    runs.fieldBytes!.copyTo(out, 0);
+    assert.equal(out.toString('latin1'), 'X-A: 1\r\nX-B: 2\r\n');
     // The parser tells hop-by-hop names apart in place, without the shared set: it must know every one of them.
     for (const name of HOP_BY_HOP) {
       const h = head(`HTTP/1.1 200 OK\r\nX-Before: 1\r\n${name.toUpperCase()}: x\r\nX-After: 2`);
