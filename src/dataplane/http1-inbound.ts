@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import { ChunkedDecoder, ChunkedSyntaxError, chunkSizeLine } from './chunked.js';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, owsSkipped, owsTrimmed, tokenEnd } from './http-syntax.js';
+import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, owsSkipped, owsTrimmed, textIs, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
 import { owned, ownCopy, readByNode, readInPlace, span } from './read-in-place.js';
@@ -136,7 +136,6 @@ const MAX_GATHERED_CHUNKS = 256;
  * resume(), with pause() and resume() as a stream's.
  */
 export class FastRequest {
-  readonly httpVersion = '1.1';
   /** Body bytes not yet read from the connection: Infinity for a chunked body until its end has been read. */
   bodyLeft: number;
   private reader: FastBodyReader | undefined;
@@ -176,6 +175,11 @@ export class FastRequest {
   ) {
     this.bodyLeft = bodyLength;
     this.gathered = chunks === undefined ? undefined : [];
+  }
+
+  /** The fast path serves HTTP/1.1 alone; a getter, since a field would cost every request 8 bytes. */
+  get httpVersion(): '1.1' {
+    return '1.1';
   }
 
   /** How many bytes the head took, its final CRLFCRLF included. */
@@ -791,6 +795,21 @@ const SP = 0x20;
 const HTTP11_CRLF = Buffer.from(' HTTP/1.1\r\n');
 
 /**
+ * The registered methods requests mostly use, by length. A method read as
+ * one of these is this table's string: no string is made for it, and the
+ * checks of req.method against constants compare by identity.
+ */
+const COMMON_METHODS: (string[] | undefined)[] = [];
+for (const method of ['GET', 'PUT', 'HEAD', 'POST', 'PATCH', 'TRACE', 'DELETE', 'OPTIONS', 'CONNECT']) (COMMON_METHODS[method.length] ??= []).push(method);
+
+/** The method buf[0, end) (text[0, end) as a string), a shared string when it is a common one. */
+function methodAt(buf: Buffer, text: string, end: number): string {
+  const methods = COMMON_METHODS[end];
+  if (methods !== undefined) for (let i = 0; i < methods.length; i++) if (textIs(buf, 0, end, methods[i]!)) return methods[i]!;
+  return text.slice(0, end);
+}
+
+/**
  * The last Host value read, and its bytes: consecutive requests mostly name
  * the same host, and passing the same string on lets the router's host cache
  * compare by identity. Two equal strings sliced from different heads compare
@@ -887,7 +906,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remote
   if (headers.host === undefined || (chunked && headers['content-length'] !== undefined)) return undefined;
   if (runStart < headEnd) forwardLines += text.slice(runStart);
   const chunks = chunked ? new ChunkedDecoder() : undefined;
-  return new FastRequest(text.slice(0, sp1), text.slice(sp1 + 1, sp2), headers, socket, remoteAddress, forwardLines, text, fieldsAt, chunked ? Infinity : bodyLength, chunks);
+  return new FastRequest(methodAt(buf, text, sp1), text.slice(sp1 + 1, sp2), headers, socket, remoteAddress, forwardLines, text, fieldsAt, chunked ? Infinity : bodyLength, chunks);
 }
 
 /** Where a run of visible ASCII (a request target's characters) starting at buf[start] ends. */

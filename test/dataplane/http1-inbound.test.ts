@@ -1074,6 +1074,12 @@ describe('parseRequestHead', () => {
     assert.notEqual(parseRequestHead(whole, whole.length, socket), HEAD_INCOMPLETE);
   });
 
+  it('reads the method as sent, case and all, common or not', () => {
+    for (const method of ['GET', 'DELETE', 'OPTIONS', 'PURGE', 'get', 'GETS', 'PUX', 'CONNECT']) {
+      assert.equal(parse(head([`${method} / HTTP/1.1`, 'Host: a.example']))?.method, method);
+    }
+  });
+
   it('reads each Host value as sent, the same host in a row or not, whatever the spaces around it', () => {
     const hosts = ['a.example', 'b.example', 'b.examplf', 'a.example', 'a.example', 'A.example', 'A.example:8080', 'a.example', 'x'.repeat(300), 'x'.repeat(300), 'a.example'];
     for (const host of hosts) assert.equal(parse(head(['GET / HTTP/1.1', `Host: ${host}`]))?.headers.host, host);
