@@ -13,27 +13,16 @@
 // bytes with its JS stack, freed or not (bench/lib/heap-sampler.cjs is
 // preloaded into Archway for it). Uses the Node backend and the built dist/.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { prepareSingleWorker } from './lib/single-worker.mjs';
-import { archwayArgs, fetchOnce, haveCommand, sleep, waitFor } from './lib/util.mjs';
+import { archwayReady, countedRequestOptions, prepareSingleWorker, sendRequests } from './lib/single-worker.mjs';
+import { archwayArgs, haveCommand, sleep, waitFor } from './lib/util.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
-const { values: o } = parseArgs({
-  options: {
-    root: { type: 'string', default: dirname(BENCH) },
-    requests: { type: 'string', default: '100000' },
-    warmup: { type: 'string', default: '40000' },
-    conns: { type: 'string', default: '8' },
-    shape: { type: 'string', default: 'basic' },
-    path: { type: 'string', default: '/small' },
-    header: { type: 'string', multiple: true },
-    top: { type: 'string', default: '25' },
-  },
-});
+const { values: o } = parseArgs({ options: countedRequestOptions({ requests: 100000, top: 25 }) });
 if (!haveCommand('h2load')) throw new Error('h2load is required (Debian: apt-get install nghttp2-client)');
 const root = resolve(o.root);
 const requests = Number(o.requests);
@@ -47,21 +36,15 @@ const archway = spawn(process.execPath, [...flags, '--require', join(BENCH, 'lib
 });
 const exited = new Promise((r) => archway.on('exit', r));
 
-const load = (n) => {
-  const headers = (o.header ?? []).flatMap((h) => ['-H', h]);
-  const r = spawnSync('h2load', ['--h1', '-c', o.conns, '-n', String(n), ...headers, `http://127.0.0.1:${port}${o.path}`], { encoding: 'utf8' });
-  const done = /(\d+) succeeded/.exec(r.stdout)?.[1];
-  if (Number(done) !== n) throw new Error(`h2load: ${n} requests asked, ${done ?? 'none'} succeeded\n${r.stdout}${r.stderr}`);
-};
 let profile;
 try {
-  await waitFor('archway ready', async () => ((await fetchOnce({ port: adminPort, path: '/readyz' }).catch(() => ({}))).status === 200 ? true : undefined), { timeoutMs: 30000 });
+  await archwayReady('archway ready', adminPort, 30000);
   console.log(`warm-up: ${o.warmup} requests`);
-  load(Number(o.warmup));
+  sendRequests(o, port, Number(o.warmup));
   archway.kill('SIGUSR2');
   await sleep(200);
   console.log(`sampled: ${requests} requests`);
-  load(requests);
+  sendRequests(o, port, requests);
   archway.kill('SIGUSR2');
   // Read once it parses: absent, or caught half-written, it throws and is tried again.
   profile = await waitFor('the heap profile', async () => JSON.parse(readFileSync(profileFile, 'utf8')), { timeoutMs: 30000 });

@@ -22,22 +22,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { instructionsByFunction, readPerfMap } from './lib/callgrind.mjs';
-import { prepareSingleWorker } from './lib/single-worker.mjs';
-import { archwayArgs, fetchOnce, haveCommand, sleep, waitFor } from './lib/util.mjs';
+import { archwayReady, countedRequestOptions, prepareSingleWorker, sendRequests } from './lib/single-worker.mjs';
+import { archwayArgs, haveCommand, sleep } from './lib/util.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
-const { values: o } = parseArgs({
-  options: {
-    root: { type: 'string', default: dirname(BENCH) },
-    requests: { type: 'string', default: '20000' },
-    warmup: { type: 'string', default: '40000' },
-    conns: { type: 'string', default: '8' },
-    shape: { type: 'string', default: 'basic' },
-    path: { type: 'string', default: '/small' },
-    header: { type: 'string', multiple: true },
-    top: { type: 'string', default: '40' },
-  },
-});
+const { values: o } = parseArgs({ options: countedRequestOptions({ requests: 20000, top: 40 }) });
 for (const [cmd, pkg] of [['valgrind', 'valgrind'], ['callgrind_control', 'valgrind'], ['h2load', 'nghttp2-client']]) {
   if (!haveCommand(cmd)) throw new Error(`${cmd} is required (Debian: apt-get install ${pkg})`);
 }
@@ -55,25 +44,19 @@ let valgrindLog = '';
 archway.stderr.on('data', (d) => (valgrindLog += d));
 const exited = new Promise((r) => archway.on('exit', r));
 
-const load = (n) => {
-  const headers = (o.header ?? []).flatMap((h) => ['-H', h]);
-  const r = spawnSync('h2load', ['--h1', '-c', o.conns, '-n', String(n), ...headers, `http://127.0.0.1:${port}${o.path}`], { encoding: 'utf8' });
-  const done = /(\d+) succeeded/.exec(r.stdout)?.[1];
-  if (Number(done) !== n) throw new Error(`h2load: ${n} requests asked, ${done ?? 'none'} succeeded\n${r.stdout}${r.stderr}`);
-};
 const control = (...args) => {
   const r = spawnSync('callgrind_control', [...args, String(archway.pid)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')}: ${r.stderr || r.stdout}`);
 };
 try {
-  await waitFor('archway ready under valgrind', async () => ((await fetchOnce({ port: adminPort, path: '/readyz' }).catch(() => ({}))).status === 200 ? true : undefined), { timeoutMs: 180000, intervalMs: 500 });
+  await archwayReady('archway ready under valgrind', adminPort, 180000);
   console.log(`warm-up: ${o.warmup} requests`);
-  load(Number(o.warmup));
+  sendRequests(o, port, Number(o.warmup));
   await sleep(1000);
   control('--instr=on');
   control('--zero');
   console.log(`counted: ${requests} requests`);
-  load(requests);
+  sendRequests(o, port, requests);
   control('--dump');
 } finally {
   archway.kill('SIGTERM');

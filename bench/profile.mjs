@@ -19,8 +19,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { havePerf, PERF_NODE_FLAGS, recordUserTime, userTimeBreakdown } from './lib/perf.mjs';
-import { prepareSingleWorker } from './lib/single-worker.mjs';
-import { archwayArgs, fetchOnce, sleep, waitFor } from './lib/util.mjs';
+import { archwayReady, prepareSingleWorker } from './lib/single-worker.mjs';
+import { archwayArgs, sleep } from './lib/util.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -43,7 +43,7 @@ const profilerFlags = o.perf ? PERF_NODE_FLAGS : ['--cpu-prof', '--cpu-prof-dir'
 const archway = spawn(process.execPath, [...profilerFlags, ...archwayArgs(ROOT, ['serve',
   '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--bind-address', '127.0.0.1', '--log-level', 'warn', '--workers', '1'])], { stdio: 'inherit' });
 try {
-  await waitFor('archway ready', async () => ((await fetchOnce({ port: adminPort, path: '/readyz' })).status === 200 ? true : undefined), { timeoutMs: 30000 });
+  await archwayReady('archway ready', adminPort, 30000);
   const headers = (o.header ?? []).flatMap((h) => ['-H', h]);
   const wrk = spawn('wrk', ['-t1', `-c${o.conns}`, `-d${o.duration}s`, ...headers, `http://127.0.0.1:${port}${o.path}`], { stdio: 'inherit' });
   // The first second is left out: the JIT is still compiling the request path then.

@@ -1,14 +1,15 @@
-// What the single-worker tools (profile.mjs, instructions.mjs) set up before
-// starting Archway under their instrument: the Node backend on two ports and a
-// config directory for one route shape.
+// What the single-worker tools (profile.mjs, instructions.mjs,
+// allocations.mjs) set up before starting Archway under their instrument: the
+// Node backend on two ports and a config directory for one route shape; and,
+// for the tools that count per request, their common options and load.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { archwayFiles } from './configs.mjs';
-import { freePort } from './util.mjs';
+import { fetchOnce, freePort, waitFor } from './util.mjs';
 
 const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -29,4 +30,34 @@ export async function prepareSingleWorker({ name, shape }) {
     writeFileSync(join(config, f), text);
   }
   return { tmp, config, port, adminPort, backend };
+}
+
+/**
+ * parseArgs options of the tools that measure a fixed number of requests
+ * after a warm-up, with their defaults for how many and how much to list.
+ */
+export function countedRequestOptions({ requests, top }) {
+  return {
+    root: { type: 'string', default: dirname(BENCH) },
+    requests: { type: 'string', default: String(requests) },
+    warmup: { type: 'string', default: '40000' },
+    conns: { type: 'string', default: '8' },
+    shape: { type: 'string', default: 'basic' },
+    path: { type: 'string', default: '/small' },
+    header: { type: 'string', multiple: true },
+    top: { type: 'string', default: String(top) },
+  };
+}
+
+/** Sends exactly `n` requests (h2load, HTTP/1.1) as the parsed options `o` say; throws unless all succeed. */
+export function sendRequests(o, port, n) {
+  const headers = (o.header ?? []).flatMap((h) => ['-H', h]);
+  const r = spawnSync('h2load', ['--h1', '-c', o.conns, '-n', String(n), ...headers, `http://127.0.0.1:${port}${o.path}`], { encoding: 'utf8' });
+  const done = /(\d+) succeeded/.exec(r.stdout)?.[1];
+  if (Number(done) !== n) throw new Error(`h2load: ${n} requests asked, ${done ?? 'none'} succeeded\n${r.stdout}${r.stderr}`);
+}
+
+/** Resolves once Archway's admin server says it is ready. */
+export function archwayReady(what, adminPort, timeoutMs) {
+  return waitFor(what, async () => ((await fetchOnce({ port: adminPort, path: '/readyz' }).catch(() => ({}))).status === 200 ? true : undefined), { timeoutMs, intervalMs: 500 });
 }
