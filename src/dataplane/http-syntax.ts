@@ -41,24 +41,30 @@ export function nameIs(buf: Uint8Array, start: number, lower: string): boolean {
   return true;
 }
 
-// Field names most requests carry, by length. A name read as one of these is
-// this table's string, whose hash is already known, so keying an object or a
-// Set by it skips slicing, lowercasing and hashing a new string.
-const COMMON_FIELD_NAMES: (string[] | undefined)[] = [];
-for (const name of [
+/**
+ * Field names most requests carry. A name read as one of these is this
+ * list's string, whose hash is already known, so keying an object or a Set by
+ * it skips slicing, lowercasing and hashing a new string; and what a caller
+ * needs to know of each can be kept by its index.
+ */
+export const COMMON_FIELD_NAMES: readonly string[] = [
   'te', 'dnt', 'host', 'accept', 'cookie', 'origin', 'pragma', 'expect', 'referer', 'upgrade', 'priority',
   'connection', 'user-agent', 'keep-alive', 'content-type', 'x-request-id', 'authorization', 'cache-control',
   'if-none-match', 'content-length', 'accept-encoding', 'accept-language', 'x-forwarded-for', 'sec-fetch-dest',
   'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-user', 'x-forwarded-host', 'x-forwarded-proto', 'transfer-encoding',
   'if-modified-since', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'upgrade-insecure-requests',
-]) (COMMON_FIELD_NAMES[name.length] ??= []).push(name);
+];
 
-/** The lowercase name of the token buf[start, end), as a shared string when it is a common one. */
-export function commonFieldName(buf: Uint8Array, start: number, end: number): string | undefined {
-  const names = COMMON_FIELD_NAMES[end - start];
-  if (names === undefined) return undefined;
-  for (let i = 0; i < names.length; i++) if (nameIs(buf, start, names[i]!)) return names[i];
-  return undefined;
+/** Indexes into COMMON_FIELD_NAMES, by the name's length. */
+const COMMON_FIELDS_BY_LENGTH: (number[] | undefined)[] = [];
+COMMON_FIELD_NAMES.forEach((name, i) => (COMMON_FIELDS_BY_LENGTH[name.length] ??= []).push(i));
+
+/** Where the lowercase name of the token buf[start, end) is in COMMON_FIELD_NAMES; -1 when it is not a common one. */
+export function commonFieldIndex(buf: Uint8Array, start: number, end: number): number {
+  const indexes = COMMON_FIELDS_BY_LENGTH[end - start];
+  if (indexes === undefined) return -1;
+  for (let i = 0; i < indexes.length; i++) if (nameIs(buf, start, COMMON_FIELD_NAMES[indexes[i]!]!)) return indexes[i]!;
+  return -1;
 }
 
 /** A field line's value: text[start, end) without surrounding spaces and tabs (RFC 9112 §5). */

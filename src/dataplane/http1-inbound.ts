@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import { ChunkedDecoder, ChunkedSyntaxError, chunkSizeLine } from './chunked.js';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, commonFieldName, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, owsSkipped, owsTrimmed, textIs, tokenEnd } from './http-syntax.js';
+import { bytesAt, COMMON_FIELD_NAMES, commonFieldIndex, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, owsSkipped, owsTrimmed, textIs, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
 import { owned, ownCopy, readByNode, readInPlace, span } from './read-in-place.js';
@@ -805,6 +805,27 @@ const SP = 0x20;
 const HTTP11_CRLF = Buffer.from(' HTTP/1.1\r\n');
 
 /**
+ * Whether a field's line is left out of the lines passed on as read: one
+ * hop-by-hop or of the proxy's own, or an expectation, which is the proxy's
+ * to meet (it answers 100 itself), not the upstream's.
+ */
+function leftOut(name: string): boolean {
+  return NOT_FORWARDED.has(name) || name === 'expect';
+}
+
+/** leftOut for each common field name, by its index. */
+const COMMON_LEFT_OUT = COMMON_FIELD_NAMES.map(leftOut);
+
+/**
+ * The number of the last head parsed, and for each common field name that of
+ * the last head it was in: a repeated common field is told by these rather
+ * than by looking its name up in the header object, a keyed load which every
+ * shape that object takes shares (megamorphic).
+ */
+let headsParsed = 0;
+const commonFieldSeenIn = new Float64Array(COMMON_FIELD_NAMES.length);
+
+/**
  * The registered methods requests mostly use, by length. A method read as
  * one of these is this table's string: no string is made for it, and the
  * checks of req.method against constants compare by identity.
@@ -868,6 +889,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remote
   if (headEnd === HEAD_INCOMPLETE) return HEAD_INCOMPLETE;
   if (headEnd === HEAD_INVALID) return undefined;
   const text = buf.toString('latin1', 0, headEnd);
+  const headNumber = ++headsParsed;
   // A plain object: its property writes are far cheaper than a null-prototype one's, and a field named like an
   // Object.prototype member reads as already present below, so such a request goes to node:http.
   const headers: Record<string, string> = {};
@@ -879,14 +901,20 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remote
     const start = fieldScan.nameAt(i);
     const colon = fieldScan.colonAt(i);
     const lineStop = fieldScan.endAt(i);
-    const name = commonFieldName(buf, start, colon) ?? text.slice(start, colon).toLowerCase();
+    const common = commonFieldIndex(buf, start, colon);
+    const name = common >= 0 ? COMMON_FIELD_NAMES[common]! : text.slice(start, colon).toLowerCase();
     const value = name === 'host' ? hostValue(buf, text, colon + 1, lineStop) : fieldValue(text, colon + 1, lineStop);
-    // An expectation is the proxy's to meet (it answers 100 itself), not the upstream's.
-    if (NOT_FORWARDED.has(name) || name === 'expect') {
+    if (common >= 0 ? COMMON_LEFT_OUT[common]! : leftOut(name)) {
       if (start > runStart) forwardLines += text.slice(runStart, start);
       runStart = lineStop + 2;
     }
-    if (headers[name] !== undefined) return undefined;
+    // A repeated field goes to node:http, as does (see above) one named like an Object.prototype member.
+    if (common < 0) {
+      if (headers[name] !== undefined) return undefined;
+    } else {
+      if (commonFieldSeenIn[common] === headNumber) return undefined;
+      commonFieldSeenIn[common] = headNumber;
+    }
     switch (name) {
       case 'transfer-encoding':
         // Chunked alone; other codings, lists of them, and chunked with a Content-Length go to node:http.
