@@ -825,6 +825,39 @@ const COMMON_LEFT_OUT = COMMON_FIELD_NAMES.map(leftOut);
 let headsParsed = 0;
 const commonFieldSeenIn = new Float64Array(COMMON_FIELD_NAMES.length);
 
+const FIELD_HOST = COMMON_FIELD_NAMES.indexOf('host');
+const FIELD_USER_AGENT = COMMON_FIELD_NAMES.indexOf('user-agent');
+const FIELD_ACCEPT = COMMON_FIELD_NAMES.indexOf('accept');
+const FIELD_ACCEPT_ENCODING = COMMON_FIELD_NAMES.indexOf('accept-encoding');
+const FIELD_ACCEPT_LANGUAGE = COMMON_FIELD_NAMES.indexOf('accept-language');
+const FIELD_CONNECTION = COMMON_FIELD_NAMES.indexOf('connection');
+const FIELD_CONTENT_TYPE = COMMON_FIELD_NAMES.indexOf('content-type');
+const FIELD_CONTENT_LENGTH = COMMON_FIELD_NAMES.indexOf('content-length');
+const FIELD_COOKIE = COMMON_FIELD_NAMES.indexOf('cookie');
+
+/**
+ * headers[name] = value, with a store site of its own for each of the fields
+ * most requests have (`common` is the name's index in COMMON_FIELD_NAMES, or
+ * -1). One keyed store site, seeing every name and every shape the header
+ * object takes as fields arrive in different orders, is megamorphic: about
+ * 500 instructions a field, where a named store that sees a few shapes is
+ * inlined.
+ */
+function storeField(headers: Record<string, string>, common: number, name: string, value: string): void {
+  switch (common) {
+    case FIELD_HOST: headers.host = value; return;
+    case FIELD_USER_AGENT: headers['user-agent'] = value; return;
+    case FIELD_ACCEPT: headers.accept = value; return;
+    case FIELD_ACCEPT_ENCODING: headers['accept-encoding'] = value; return;
+    case FIELD_ACCEPT_LANGUAGE: headers['accept-language'] = value; return;
+    case FIELD_CONNECTION: headers.connection = value; return;
+    case FIELD_CONTENT_TYPE: headers['content-type'] = value; return;
+    case FIELD_CONTENT_LENGTH: headers['content-length'] = value; return;
+    case FIELD_COOKIE: headers.cookie = value; return;
+    default: headers[name] = value;
+  }
+}
+
 /**
  * The registered methods requests mostly use, by length. A method read as
  * one of these is this table's string: no string is made for it, and the
@@ -939,7 +972,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remote
         break;
       }
     }
-    headers[name] = value;
+    storeField(headers, common, name, value);
   }
   if (headers.host === undefined || (chunked && headers['content-length'] !== undefined)) return undefined;
   if (runStart < headEnd) forwardLines += text.slice(runStart);
