@@ -26,10 +26,10 @@ import type { Socket } from 'node:net';
 import { ChunkedDecoder, ChunkedSyntaxError, chunkSizeLine } from './chunked.js';
 import { writeDirect } from './direct-write.js';
 import { NOT_FORWARDED } from './headers.js';
-import { bytesAt, COMMON_FIELD_NAMES, commonFieldIndex, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, owsSkipped, owsTrimmed, textIs, tokenEnd } from './http-syntax.js';
+import { bytesAt, COMMON_FIELD_NAMES, commonFieldIndex, decimalValue, fieldList, fieldScan, fieldValue, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isTokenByte, latin1Text, owsSkipped, owsTrimmed, textIs, tokenEnd } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, type IdleSweep } from './idle-sweep.js';
 import type { FieldBytes } from './upstream.js';
-import { owned, ownCopy, readByNode, readInPlace, span } from './read-in-place.js';
+import { copyInto, owned, ownCopy, readByNode, readInPlace, span } from './read-in-place.js';
 
 /** Node's default maxHeaderSize: a longer head goes to node:http, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -419,17 +419,17 @@ export class FastResponse {
     const size = statusLine.length + fields.byteLength + (dateLine?.length ?? 0) + (this.chunked ? CHUNKED_LINE_BYTES.length : 0) + end.length;
     const room = bodyLength !== undefined && !this.bodyless && bodyLength <= SINGLE_WRITE_MAX ? bodyLength : 0;
     const head = Buffer.allocUnsafe(size + room);
-    head.set(statusLine, 0);
+    copyInto(head, statusLine, 0);
     let at = fields.copyTo(head, statusLine.length);
     if (dateLine !== undefined) {
-      head.set(dateLine, at);
+      copyInto(head, dateLine, at);
       at += dateLine.length;
     }
     if (this.chunked) {
-      head.set(CHUNKED_LINE_BYTES, at);
+      copyInto(head, CHUNKED_LINE_BYTES, at);
       at += CHUNKED_LINE_BYTES.length;
     }
-    head.set(end, at);
+    copyInto(head, end, at);
     this.head = head;
     this.headLength = size;
     this.headersSent = true;
@@ -506,7 +506,7 @@ export class FastResponse {
     if (withHead) {
       // One buffer, one plain write: cheaper than the writev a corked head and body become.
       if (typeof head !== 'string') {
-        head!.set(body!, this.headLength);
+        copyInto(head!, body!, this.headLength);
         return writeDirect(socket, span(head!, 0, this.headLength + body!.length));
       }
       const out = Buffer.allocUnsafe(head.length + body!.length);
@@ -921,7 +921,7 @@ export function parseRequestHead(buf: Buffer, to: number, socket: Socket, remote
   const headEnd = fieldScan.scan(buf, fieldsAt, to);
   if (headEnd === HEAD_INCOMPLETE) return HEAD_INCOMPLETE;
   if (headEnd === HEAD_INVALID) return undefined;
-  const text = buf.toString('latin1', 0, headEnd);
+  const text = latin1Text(buf, 0, headEnd);
   const headNumber = ++headsParsed;
   // A plain object: its property writes are far cheaper than a null-prototype one's, and a field named like an
   // Object.prototype member reads as already present below, so such a request goes to node:http.

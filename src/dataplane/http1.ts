@@ -21,7 +21,7 @@ import { tryWrite, writesDirect, writeToHandle } from './direct-write.js';
 import { fieldLinesOf } from './headers.js';
 import { bytesAt, decimalValue, fieldList, fieldScan, HEAD_INCOMPLETE, HEAD_INVALID, headEndArrived, isToken, nameIs, owsSkipped, owsTrimmed, scanLineEnd, textIs, valueAt } from './http-syntax.js';
 import { IDLE_UNSEEN, idleTooLong, IdleSweep } from './idle-sweep.js';
-import { bufferOver, ownCopy, readInPlace, span } from './read-in-place.js';
+import { bufferOver, copyInto, ownCopy, readInPlace, span } from './read-in-place.js';
 import { connectTls, endpointTlsOptions, type UpstreamTls } from './upstream-tls.js';
 import type { BodyDestination, FieldBytes, TransientSink, UpstreamCall, UpstreamListener, UpstreamRequest, UpstreamResponse } from './upstream.js';
 
@@ -400,7 +400,7 @@ function copyLatin1(text: string, out: Buffer, at: number): number {
 /** Writes `bytes` at out[at...], which has room for them; returns where they end. */
 function copyBytes(bytes: Uint8Array, out: Buffer, at: number): number {
   const n = bytes.length;
-  if (n >= NATIVE_SET_FROM) out.set(bytes, at);
+  if (n >= NATIVE_SET_FROM) copyInto(out, bytes, at);
   else for (let i = 0; i < n; i++) out[at + i] = bytes[i]!;
   return at + n;
 }
@@ -826,7 +826,7 @@ class ResponseHead implements UpstreamResponse, FieldBytes {
 function copyRun(src: Buffer, bytes: ArrayBufferLike, base: number, from: number, to: number, out: Uint8Array, at: number): number {
   const n = to - from;
   if (n >= NATIVE_SET_FROM) {
-    out.set(new Uint8Array(bytes, base + from, n), at);
+    copyInto(out, new Uint8Array(bytes, base + from, n), at);
     return at + n;
   }
   while (from < to) out[at++] = src[from++]!;

@@ -139,6 +139,18 @@ export function bufferOver(bytes: ArrayBuffer, offset: number, length: number): 
   return BufferClass === undefined ? Buffer.from(bytes, offset, length) : new BufferClass(bytes, offset, length);
 }
 
+const typedArraySet = Uint8Array.prototype.set;
+
+/**
+ * Copies all of `bytes` to out[at...], as out.set(bytes, at) does. Called
+ * through a reference to the method: looked up on a Buffer, `set` is found
+ * past Buffer's prototype, which holds too many methods for V8 to keep it
+ * fast, and each lookup was a call to V8's generic property load.
+ */
+export function copyInto(out: Uint8Array, bytes: Uint8Array, at: number): void {
+  typedArraySet.call(out, bytes, at);
+}
+
 /** buf[start, end): buf itself when that is all of it, else a view of it. */
 export function span(buf: Buffer, start: number, end: number): Buffer {
   return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
